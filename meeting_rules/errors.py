@@ -1,0 +1,122 @@
+"""Graph-style errors: every refusal the library makes, with the HTTP answer it deserves.
+
+The tree::
+
+    GraphError                      (status, code, message, target)
+    ├── BadRequestError             400 BadRequest
+    ├── UnauthorizedError           401 InvalidAuthenticationToken
+    ├── ForbiddenError              403 Forbidden
+    ├── NotFoundError               404 NotFound
+    ├── MethodNotAllowedError       405 MethodNotAllowed
+    ├── UnprocessableEntityError    422 UnprocessableEntity
+    ├── InternalServerError         500 InternalServerError
+    └── ServiceUnavailableError     503 ServiceUnavailable
+
+``target`` is the JSON path of the offending member (``participants.attendees[0].upn``) or ``None``
+when the defect is not in one member. Every error pickles, so it can cross a process boundary.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+__all__ = [
+    "BadRequestError",
+    "ForbiddenError",
+    "GraphError",
+    "InternalServerError",
+    "MethodNotAllowedError",
+    "NotFoundError",
+    "ServiceUnavailableError",
+    "UnauthorizedError",
+    "UnprocessableEntityError",
+]
+
+
+class GraphError(Exception):
+    """A refusal as Graph would answer it: HTTP status, Graph error code, message, JSON path."""
+
+    status: ClassVar[int] = 500
+    default_code: ClassVar[str] = "InternalServerError"
+
+    code: str
+    message: str
+    target: str | None
+
+    def __init__(self, message: str, *, code: str | None = None, target: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.code = code if code is not None else self.default_code
+        self.target = target
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild, (type(self), self.message, self.code, self.target))
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}({self.message!r}, code={self.code!r}, target={self.target!r})"
+        )
+
+    def __str__(self) -> str:
+        where = f" (target: {self.target})" if self.target else ""
+        return f"{self.status} {self.code}: {self.message}{where}"
+
+
+def _rebuild(cls: type[GraphError], message: str, code: str, target: str | None) -> GraphError:
+    return cls(message, code=code, target=target)
+
+
+class BadRequestError(GraphError):
+    """400: the request body, a header or the route is malformed."""
+
+    status = 400
+    default_code = "BadRequest"
+
+
+class UnauthorizedError(GraphError):
+    """401: the bearer token is missing, malformed or unknown."""
+
+    status = 401
+    default_code = "InvalidAuthenticationToken"
+
+
+class ForbiddenError(GraphError):
+    """403: the caller is known but may not do this."""
+
+    status = 403
+    default_code = "Forbidden"
+
+
+class NotFoundError(GraphError):
+    """404: no such route or user."""
+
+    status = 404
+    default_code = "NotFound"
+
+
+class MethodNotAllowedError(GraphError):
+    """405: the route exists but not for this HTTP method."""
+
+    status = 405
+    default_code = "MethodNotAllowed"
+
+
+class UnprocessableEntityError(GraphError):
+    """422: a get whose request differs from the stored meeting, in strict mode."""
+
+    status = 422
+    default_code = "UnprocessableEntity"
+
+
+class InternalServerError(GraphError):
+    """500: a fault of the service, such as a storage error."""
+
+    status = 500
+    default_code = "InternalServerError"
+
+
+class ServiceUnavailableError(GraphError):
+    """503: the store is busy or unreachable; the call may be retried."""
+
+    status = 503
+    default_code = "ServiceUnavailable"

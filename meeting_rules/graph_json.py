@@ -1,0 +1,766 @@
+"""Graph JSON in and out: the createOrGet body, the onlineMeeting body, the error body (R-JSON-*).
+
+Reading and writing go through cattrs converters configured in this module, one per direction and
+policy (see ``_configure``). The wire decisions:
+
+- Member names are Graph's camelCase (R-JSON-1); enum values Graph's strings, read ignoring case
+  (R-BODY-7); members after ``unknownFutureValue`` are written as ``unknownFutureValue`` unless
+  ``include_unknown_enum_members`` (R-JSON-3).
+- Timestamps are ``Instant``: read per R-TIME-5, written in Graph's 7-digit UTC form (R-TIME-6).
+- Every object read keeps its member order and its unknown members (R-JSON-4); an object the library
+  built is written in Graph's default layout, unset members as ``null`` and empty collections as
+  ``[]`` (R-JSON-2), beta with ``producers``/``contributors``, v1.0 with ``expiryDateTime``.
+- Bodies are UTF-8 JSON objects; duplicate member names, ``NaN``/``Infinity``, numbers beyond a
+  double, ``NUL`` and lone surrogates in kept strings, and nesting beyond ``MAX_DEPTH`` are refused.
+- Every defect is a ``BadRequestError`` whose ``target`` is the member's JSON path
+  (``participants.attendees[0].upn``), ``None`` when the body as a whole is at fault (R-BODY-6).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Mapping
+from functools import cache
+from types import NoneType, UnionType
+from typing import Any, Union, get_args, get_origin
+
+import attrs
+import cattrs
+
+from ._members import GraphObject, JsonValue, snake_to_camel
+from .enums import ApiVersion, GraphEnum, OnlineMeetingRole
+from .errors import BadRequestError, GraphError
+from .instant import Instant
+from .meeting import ChatInfo, OnlineMeeting
+from .participants import IdentitySet, MeetingParticipantInfo, MeetingParticipants
+from .request import CreateOrGetRequest
+
+__all__ = [
+    "IGNORED_MEMBERS_ANNOTATION",
+    "MAX_DEPTH",
+    "dumps_meeting",
+    "error_to_json",
+    "meeting_from_json",
+    "meeting_to_json",
+    "parse_create_or_get",
+    "request_to_json",
+]
+
+MAX_DEPTH = 100
+"""Deepest nesting of a kept JSON value, as OData's default ``MaxNestingDepth`` [LIB]."""
+IGNORED_MEMBERS_ANNOTATION = "@meetingRules.ignoredMembers"
+"""The instance annotation under which ``request_to_json`` lists ignored members."""
+
+_UNREADABLE = (
+    "Unable to read JSON request payload. Please ensure Content-Type header is set and payload "
+    "is of valid JSON format."
+)
+_EMPTY = "Empty Payload. JSON content expected."
+_MAX_INT_DIGITS = 4_300  # Python's own limit for int(str); beyond it a clear refusal
+
+Body = bytes | bytearray | memoryview | str | Mapping[str, JsonValue]
+
+
+# --- errors with a path -------------------------------------------------------------------------
+
+
+class _MemberError(Exception):
+    """A defect in one member; the path is completed as the error rises through the objects."""
+
+    def __init__(self, detail: str, *, error: type[GraphError] = BadRequestError) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.error = error
+        self.reversed_path: list[str | int] = []
+
+    def at(self, step: str | int) -> _MemberError:
+        self.reversed_path.append(step)
+        return self
+
+    def graph_error(self, *prefix: str | int) -> GraphError:
+        path = _format_path([*prefix, *reversed(self.reversed_path)])
+        if "{path}" in self.detail:
+            message = self.detail.replace("{path}", path)
+        else:
+            message = f"{self.detail} (member '{path}')"
+        return self.error(message, target=path or None)
+
+
+def _format_path(steps: list[str | int]) -> str:
+    text = ""
+    for step in steps:
+        if isinstance(step, int):
+            text += f"[{step}]"
+        else:
+            text += f".{step}" if text else step
+    return text
+
+
+_JSON_TYPE_NAMES = {
+    NoneType: "null",
+    bool: "a boolean",
+    int: "a number",
+    float: "a number",
+    str: "a string",
+    list: "an array",
+    tuple: "an array",
+    dict: "an object",
+}
+
+
+def _kind(value: object) -> str:
+    name = _JSON_TYPE_NAMES.get(type(value))
+    if name is None:
+        return "an object" if isinstance(value, Mapping) else f"a Python {type(value).__name__}"
+    return name
+
+
+def _wrong_type(expected: str, value: object) -> _MemberError:
+    return _MemberError(f"The member '{{path}}' must be {expected}, not {_kind(value)}.")
+
+
+# --- leaf readers -------------------------------------------------------------------------------
+
+
+def _check_text(value: str) -> str:
+    if "\x00" in value:
+        raise _MemberError("The member '{path}' holds a NUL character.")
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise _MemberError("The member '{path}' holds a lone surrogate.") from None
+    return value
+
+
+def _read_str(value: object, _: object = None) -> str:
+    if type(value) is not str:
+        raise _wrong_type("a string", value)
+    return _check_text(value)
+
+
+def _read_bool(value: object, _: object = None) -> bool:
+    if type(value) is not bool:
+        raise _wrong_type("a boolean", value)
+    return value
+
+
+def _read_instant(value: object, _: object = None) -> Instant:
+    if type(value) is not str:
+        raise _wrong_type("a DateTimeOffset string", value)
+    try:
+        return Instant.parse(value)
+    except GraphError as error:
+        raise _MemberError(error.message) from None
+
+
+def _enum_reader(cls: type[GraphEnum], *, allow_unknown_future_value: bool) -> Any:
+    by_folded = {member.value.casefold(): member for member in cls}
+    by_value = {member.value: member for member in cls}
+    if not allow_unknown_future_value:
+        by_folded.pop("unknownfuturevalue", None)
+        by_value.pop("unknownFutureValue", None)
+    allowed = ", ".join(by_value)
+
+    def read(value: object, _: object = None) -> GraphEnum:
+        if type(value) is not str:
+            raise _wrong_type("a string", value)
+        member = by_value.get(value) or by_folded.get(value.casefold())
+        if member is None:
+            raise _MemberError(
+                f"The member '{{path}}' has the value '{_check_text(value)[:80]}', "
+                f"which is not one of: {allowed}."
+            )
+        return member
+
+    return read
+
+
+def _check_json(value: object, depth: int = 0) -> JsonValue:
+    """A kept unknown member: only JSON values, finite numbers, clean strings, ``MAX_DEPTH`` deep."""
+    # An explicit stack: the depth limit must hold without Python recursion.
+    stack: list[tuple[object, int, list[str | int]]] = [(value, depth, [])]
+    while stack:
+        item, level, path = stack.pop()
+        kind = type(item)
+        try:
+            if kind is str:
+                _check_text(item)  # type: ignore[arg-type]
+            elif kind is float:
+                if not math.isfinite(item):  # type: ignore[arg-type]
+                    raise _MemberError("The member '{path}' is not a finite number.")
+            elif item is None or kind is bool or kind is int:
+                pass
+            elif kind is list or kind is tuple or isinstance(item, Mapping):
+                if level >= MAX_DEPTH:
+                    raise _MemberError(f"The member '{{path}}' is nested deeper than {MAX_DEPTH}.")
+                if isinstance(item, Mapping):
+                    for key, inner in item.items():
+                        if type(key) is not str:
+                            raise _MemberError("The member '{path}' has a name that is not a string.")
+                        _check_text(key)
+                        stack.append((inner, level + 1, [*path, key]))
+                else:
+                    for index, inner in enumerate(item):  # type: ignore[attr-defined]
+                        stack.append((inner, level + 1, [*path, index]))
+            else:
+                raise _wrong_type("a JSON value", item)
+        except _MemberError as error:
+            error.reversed_path.extend(reversed(path))
+            raise
+    return value
+
+
+# --- hook factories -----------------------------------------------------------------------------
+
+
+def _optional_arg(tp: Any) -> Any:
+    """``X`` for ``X | None``, else ``None``."""
+    if get_origin(tp) in (Union, UnionType):
+        args = [arg for arg in get_args(tp) if arg is not NoneType]
+        if len(args) == 1 and len(get_args(tp)) == 2:
+            return args[0]
+    return None
+
+
+def _is_optional(tp: Any) -> bool:
+    return _optional_arg(tp) is not None
+
+
+def _is_tuple(tp: Any) -> bool:
+    args = get_args(tp)
+    return get_origin(tp) is tuple and len(args) == 2 and args[1] is Ellipsis
+
+
+def _is_graph_object(tp: Any) -> bool:
+    return isinstance(tp, type) and issubclass(tp, GraphObject)
+
+
+def _is_graph_enum(tp: Any) -> bool:
+    return isinstance(tp, type) and issubclass(tp, GraphEnum)
+
+
+@attrs.frozen
+class _Member:
+    name: str
+    attr: str
+    type: Any
+    nullable: bool
+    versions: frozenset[ApiVersion]
+    omit_if_unset: frozenset[ApiVersion]
+
+
+@cache
+def _members(cls: type[GraphObject]) -> tuple[_Member, ...]:
+    attrs.resolve_types(cls)
+    return tuple(
+        _Member(
+            name=snake_to_camel(field.name),
+            attr=field.name,
+            type=field.type,
+            nullable=field.metadata["nullable"],
+            versions=field.metadata["versions"],
+            omit_if_unset=field.metadata["omit_if_unset"],
+        )
+        for field in attrs.fields(cls)
+        if field.metadata.get("graph")
+    )
+
+
+def _optional_reader(tp: Any, converter: cattrs.Converter) -> Any:
+    inner = _optional_arg(tp)
+    read_inner = converter.get_structure_hook(inner)
+
+    def read(value: object, _: object = None) -> Any:
+        return None if value is None else read_inner(value, inner)
+
+    return read
+
+
+def _tuple_reader(tp: Any, converter: cattrs.Converter) -> Any:
+    item_type = get_args(tp)[0]
+    read_item = converter.get_structure_hook(item_type)
+
+    def read(value: object, _: object = None) -> tuple[Any, ...]:
+        if type(value) is not list and type(value) is not tuple:
+            raise _wrong_type("an array", value)
+        items = []
+        for index, item in enumerate(value):  # type: ignore[arg-type]
+            try:
+                items.append(read_item(item, item_type))
+            except _MemberError as error:
+                raise error.at(index) from None
+        return tuple(items)
+
+    return read
+
+
+def _object_reader(cls: type[GraphObject], converter: cattrs.Converter) -> Any:
+    """Read every member; keep unknown ones and the member order (R-JSON-4)."""
+    specs: dict[str, tuple[str, Any, Any]] = {}
+    for m in _members(cls):
+        tp = _optional_arg(m.type) if not m.nullable and _is_optional(m.type) else m.type
+        specs[m.name] = (m.attr, converter.get_structure_hook(tp), tp)
+
+    def read(value: object, _: object = None) -> GraphObject:
+        if type(value) is not dict and not isinstance(value, Mapping):
+            raise _wrong_type("an object", value)
+        kwargs: dict[str, Any] = {}
+        unknown: dict[str, JsonValue] = {}
+        for name, item in value.items():
+            spec = specs.get(name)
+            if spec is None:
+                if type(name) is not str:
+                    raise _MemberError("The object '{path}' has a member name that is not a string.")
+                try:
+                    unknown[_check_text(name)] = _check_json(item, 1)
+                except _MemberError as error:
+                    raise error.at(name) from None
+                continue
+            attr, read_member, tp = spec
+            try:
+                kwargs[attr] = read_member(item, tp)
+            except _MemberError as error:
+                raise error.at(name) from None
+        return cls(unknown_members=unknown, member_order=tuple(value), **kwargs)
+
+    return read
+
+
+def _object_writer(
+    cls: type[GraphObject], converter: cattrs.Converter, version: ApiVersion
+) -> Callable[[GraphObject], dict[str, JsonValue]]:
+    members = _members(cls)
+    writers = {m.name: (m.attr, converter.get_unstructure_hook(m.type)) for m in members}
+    default_layout = [
+        (m.name, m.attr, writers[m.name][1], version in m.omit_if_unset)
+        for m in members
+        if version in m.versions
+    ]
+
+    def write(obj: GraphObject) -> dict[str, JsonValue]:
+        out: dict[str, JsonValue] = {}
+        unknown = obj.unknown_members
+        order = obj.member_order
+        if order is None:
+            for name, attr, write_member, omit_if_unset in default_layout:
+                value = getattr(obj, attr)
+                if value is None or value == ():
+                    if omit_if_unset:
+                        continue
+                    out[name] = None if value is None else []
+                else:
+                    out[name] = write_member(value)
+        else:
+            for name in order:
+                spec = writers.get(name)
+                if spec is not None:
+                    value = getattr(obj, spec[0])
+                    out[name] = None if value is None else spec[1](value)
+                elif name in unknown:
+                    out[name] = unknown[name]
+            # Values set after reading (attrs.evolve) are written too, after the members read.
+            for name, (attr, write_member) in writers.items():
+                if name not in out:
+                    value = getattr(obj, attr)
+                    if value is not None and value != ():
+                        out[name] = write_member(value)
+        for name, value in unknown.items():
+            if name not in out:
+                out[name] = value
+        return out
+
+    return write
+
+
+def _configure_reader(converter: cattrs.Converter, *, request: bool) -> cattrs.Converter:
+    """Strict reading: exact JSON types, no coercion; requests refuse ``unknownFutureValue``."""
+    converter.register_structure_hook(str, _read_str)
+    converter.register_structure_hook(bool, _read_bool)
+    converter.register_structure_hook(Instant, _read_instant)
+    converter.register_structure_hook_factory(
+        _is_graph_enum,
+        lambda cls: _enum_reader(cls, allow_unknown_future_value=not request),
+    )
+    converter.register_structure_hook_factory(
+        _is_optional, lambda tp: _optional_reader(tp, converter)
+    )
+    converter.register_structure_hook_factory(_is_tuple, lambda tp: _tuple_reader(tp, converter))
+    converter.register_structure_hook_factory(
+        _is_graph_object, lambda cls: _object_reader(cls, converter)
+    )
+    return converter
+
+
+_RESPONSE_READER = _configure_reader(cattrs.Converter(), request=False)
+_REQUEST_READER = _configure_reader(cattrs.Converter(), request=True)
+
+
+@cache
+def _writer(version: ApiVersion, include_unknown_enum_members: bool) -> cattrs.Converter:
+    """The converter writing Graph JSON for one version and one ``Prefer`` setting."""
+    converter = cattrs.Converter()
+
+    def write_enum(member: GraphEnum) -> str:
+        if not include_unknown_enum_members and member in member.evolvable_members():
+            return "unknownFutureValue"
+        return member.value
+
+    converter.register_unstructure_hook(Instant, Instant.isoformat)
+    converter.register_unstructure_hook_func(_is_graph_enum, write_enum)
+
+    def optional_writer(tp: Any) -> Any:
+        write_inner = converter.get_unstructure_hook(_optional_arg(tp))
+        return lambda value: None if value is None else write_inner(value)
+
+    def tuple_writer(tp: Any) -> Any:
+        write_item = converter.get_unstructure_hook(get_args(tp)[0])
+        return lambda value: [write_item(item) for item in value]
+
+    converter.register_unstructure_hook_factory(_is_optional, optional_writer)
+    converter.register_unstructure_hook_factory(_is_tuple, tuple_writer)
+    converter.register_unstructure_hook_factory(
+        _is_graph_object, lambda cls: _object_writer(cls, converter, version)
+    )
+    return converter
+
+
+# --- decoding -----------------------------------------------------------------------------------
+
+
+class _DuplicateMember(dict[str, Any]):
+    """An object that named a member twice; found again by ``_first_duplicate`` for its path."""
+
+    def __init__(self, pairs: list[tuple[str, Any]], name: str) -> None:
+        super().__init__(pairs)
+        self.duplicate = name
+
+
+def _object_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        for name, _ in pairs:
+            if name in seen:
+                return _DuplicateMember(pairs, name)
+            seen.add(name)
+    return obj
+
+
+def _first_duplicate(value: object) -> _MemberError | None:
+    stack: list[tuple[object, list[str | int]]] = [(value, [])]
+    while stack:
+        item, path = stack.pop()
+        if isinstance(item, _DuplicateMember):
+            error = _MemberError("The member '{path}' appears more than once in its object.")
+            error.reversed_path.extend(reversed([*path, _check_text(item.duplicate)]))
+            return error
+        if isinstance(item, dict):
+            stack.extend((inner, [*path, name]) for name, inner in reversed(item.items()))
+        elif isinstance(item, list):
+            stack.extend((inner, [*path, i]) for i, inner in reversed(list(enumerate(item))))
+    return None
+
+
+def _refuse_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def _finite_float(text: str) -> float:
+    number = float(text)
+    if math.isinf(number):
+        raise ValueError(f"The number {text[:40]} is beyond a double")
+    return number
+
+
+def _bounded_int(text: str) -> int:
+    if len(text) > _MAX_INT_DIGITS:
+        raise ValueError(f"A number has {len(text)} digits, more than {_MAX_INT_DIGITS}")
+    return int(text)
+
+
+def _decode(body: object) -> Mapping[str, JsonValue]:
+    """Bytes, text or an already decoded value to a JSON object (R-BODY-6)."""
+    if isinstance(body, bytes | bytearray | memoryview):
+        raw = bytes(body)
+        if not raw.strip():
+            raise BadRequestError(_EMPTY)
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise BadRequestError(
+                f"{_UNREADABLE} The body is not UTF-8 (byte {error.start})."
+            ) from None
+        body = text.removeprefix("\ufeff")
+    if isinstance(body, str):
+        if not body.strip():
+            raise BadRequestError(_EMPTY)
+        try:
+            value = json.loads(
+                body,
+                object_pairs_hook=_object_pairs,
+                parse_constant=_refuse_constant,
+                parse_float=_finite_float,
+                parse_int=_bounded_int,
+            )
+        except RecursionError:
+            raise BadRequestError(f"{_UNREADABLE} The body is nested too deeply.") from None
+        except ValueError as error:  # json.JSONDecodeError, and the hooks' refusals
+            raise BadRequestError(f"{_UNREADABLE} {error}.") from None
+        duplicate = _first_duplicate(value)
+        if duplicate is not None:
+            raise duplicate.graph_error()
+    else:
+        value = body
+    if not isinstance(value, Mapping):
+        raise BadRequestError(f"The body must be a JSON object, not {_kind(value)}.")
+    return value
+
+
+# --- the createOrGet body -----------------------------------------------------------------------
+
+
+@attrs.frozen
+class _Rule:
+    """What a request member does: read into ``attr``, read and dropped (no ``attr``), or skipped.
+
+    ``table`` reads a nested object (``array``: an array of them). A name missing from its table is
+    one Graph does not define: ignored, or refused when reading strictly.
+    """
+
+    attr: str | None = None
+    type: Any = None
+    table: _Table | None = None
+    array: bool = False
+    hook: Any = attrs.field(init=False, eq=False, repr=False)
+
+    @hook.default
+    def _hook(self) -> Any:
+        return None if self.type is None else _REQUEST_READER.get_structure_hook(self.type)
+
+
+@attrs.frozen
+class _Table:
+    cls: type[Any]
+    rules: Mapping[str, _Rule]
+
+
+_SKIP = _Rule()
+_CHAT_INFO = _Table(
+    ChatInfo,
+    {"threadId": _Rule("thread_id", str | None), "messageId": _SKIP, "replyChainMessageId": _SKIP},
+)
+_ATTENDEE = _Table(
+    MeetingParticipantInfo,
+    {
+        "identity": _Rule("identity", IdentitySet | None),
+        "upn": _Rule("upn", str | None),
+        "role": _Rule(None, OnlineMeetingRole | None),  # checked, no effect (R-BODY-5)
+    },
+)
+_PARTICIPANTS = _Table(
+    MeetingParticipants,
+    {
+        "attendees": _Rule("attendees", table=_ATTENDEE, array=True),
+        "organizer": _SKIP,  # the organizer is the caller (R-BODY-5, R-MEET-2)
+        "producers": _SKIP,
+        "contributors": _SKIP,
+    },
+)
+_BODY_RULES: Mapping[str, _Rule] = {
+    "externalId": _Rule("external_id", str | None),
+    "subject": _Rule("subject", str | None),
+    "startDateTime": _Rule("start_date_time", Instant | None),
+    "endDateTime": _Rule("end_date_time", Instant | None),
+    "participants": _Rule("participants", table=_PARTICIPANTS),
+    "chatInfo": _Rule("chat_info", table=_CHAT_INFO),
+}
+_V1_BODY_RULES: Mapping[str, _Rule] = {**_BODY_RULES, "chatInfo": _SKIP}  # R-BODY-4
+
+
+@attrs.define
+class _RequestReading:
+    strict: bool
+    ignored: list[str] = attrs.Factory(list)
+
+    def read_members(
+        self, obj: Mapping[str, JsonValue], rules: Mapping[str, _Rule], path: str
+    ) -> tuple[dict[str, Any], tuple[str, ...]]:
+        values: dict[str, Any] = {}
+        kept: list[str] = []
+        for name, item in obj.items():
+            where = f"{path}.{name}" if path else name
+            rule = rules.get(name)
+            if rule is None or rule.attr is None and rule.hook is None:
+                self._ignore(name, path, where, known=rule is not None)
+                continue
+            if rule.table is not None:
+                value: Any = self.read_nested(item, rule, where)
+            else:
+                try:
+                    value = rule.hook(item, rule.type)
+                except _MemberError as error:
+                    raise error.graph_error(where) from None
+            if rule.attr is None:
+                if item is not None:
+                    self.ignored.append(where)
+                continue
+            values[rule.attr] = value
+            kept.append(name)
+        return values, tuple(kept)
+
+    def read_nested(self, item: JsonValue, rule: _Rule, where: str) -> Any:
+        assert rule.table is not None
+        if rule.array:
+            if type(item) is not list and type(item) is not tuple:
+                raise _wrong_type("an array", item).graph_error(where)
+            return tuple(self.read_object(x, rule.table, f"{where}[{i}]") for i, x in enumerate(item))
+        if item is None:
+            return None
+        return self.read_object(item, rule.table, where)
+
+    def read_object(self, item: JsonValue, table: _Table, where: str) -> Any:
+        if not isinstance(item, Mapping):
+            raise _wrong_type("an object", item).graph_error(where)
+        values, kept = self.read_members(item, table.rules, where)
+        return table.cls(member_order=kept, **values)
+
+    def _ignore(self, name: str, path: str, where: str, *, known: bool) -> None:
+        if type(name) is not str:
+            raise _MemberError(
+                "The object '{path}' has a member name that is not a string."
+            ).graph_error(path)
+        if self.strict and not known and "@" not in name:
+            raise BadRequestError(
+                f"The parameter '{_quoted_name(name)}' in the request payload is not a valid "
+                "parameter for the operation 'createOrGet'.",
+                target=where,
+            )
+        self.ignored.append(where)
+
+
+def _quoted_name(name: str) -> str:
+    return name if len(name) <= 80 else name[:80] + "..."
+
+
+def parse_create_or_get(
+    body: Body, *, version: ApiVersion | str = ApiVersion.BETA, strict: bool = False
+) -> CreateOrGetRequest:
+    """Read a createOrGet body: every rule that needs no clock, caller or store.
+
+    Args:
+        body: UTF-8 JSON bytes, JSON text, or an already decoded mapping.
+        version: ``beta`` takes ``chatInfo``; ``v1.0`` ignores it (R-BODY-4).
+        strict: refuse members Graph does not define instead of ignoring them (R-BODY-3).
+
+    Raises:
+        BadRequestError: any defect (R-BODY-*, R-TIME-3..5), ``target`` naming the member.
+    """
+    version = ApiVersion(version)
+    obj = _decode(body)
+    reading = _RequestReading(strict=strict)
+    rules = _BODY_RULES if version is ApiVersion.BETA else _V1_BODY_RULES
+    values, _ = reading.read_members(obj, rules, "")
+    external_id = values.get("external_id")
+    if external_id is None:
+        if "externalId" in obj:
+            raise BadRequestError("The parameter 'externalId' must not be null.", target="externalId")
+        raise BadRequestError(
+            "One or more parameters of the operation 'createOrGet' are missing from the request "
+            "payload. The missing parameters are: externalId.",
+            target="externalId",
+        )
+    return CreateOrGetRequest(ignored_members=tuple(reading.ignored), **values)
+
+
+def request_to_json(
+    request: CreateOrGetRequest, *, version: ApiVersion | str = ApiVersion.BETA
+) -> dict[str, JsonValue]:
+    """The request as a createOrGet body: the members that have an effect, times in UTC."""
+    version = ApiVersion(version)
+    converter = _writer(version, True)
+    out: dict[str, JsonValue] = {"externalId": request.external_id}
+    for name, rule in _BODY_RULES.items():
+        if rule.attr is None or name == "externalId":
+            continue
+        if name == "chatInfo" and version is not ApiVersion.BETA:
+            continue
+        value = getattr(request, rule.attr)
+        if value is not None:
+            out[name] = converter.unstructure(value)
+    return out
+
+
+# --- the onlineMeeting body ---------------------------------------------------------------------
+
+
+def meeting_from_json(obj: Body) -> OnlineMeeting:
+    """Read an onlineMeeting response body losslessly (R-JSON-4).
+
+    Raises:
+        BadRequestError: the body is not an onlineMeeting; ``target`` names the member.
+    """
+    value = _decode(obj)
+    try:
+        meeting: OnlineMeeting = _RESPONSE_READER.get_structure_hook(OnlineMeeting)(
+            value, OnlineMeeting
+        )
+    except _MemberError as error:
+        raise error.graph_error() from None
+    return meeting
+
+
+def meeting_to_json(
+    meeting: OnlineMeeting,
+    *,
+    version: ApiVersion | str = ApiVersion.BETA,
+    include_unknown_enum_members: bool = False,
+) -> dict[str, JsonValue]:
+    """The onlineMeeting response body as a dict (R-JSON-1..4, R-MEET-3, R-TIME-8)."""
+    converter = _writer(ApiVersion(version), include_unknown_enum_members)
+    result: dict[str, JsonValue] = converter.get_unstructure_hook(OnlineMeeting)(meeting)
+    return result
+
+
+def dumps_meeting(
+    meeting: OnlineMeeting,
+    *,
+    version: ApiVersion | str = ApiVersion.BETA,
+    include_unknown_enum_members: bool = False,
+) -> bytes:
+    """The onlineMeeting response body as compact UTF-8 JSON."""
+    obj = meeting_to_json(
+        meeting, version=version, include_unknown_enum_members=include_unknown_enum_members
+    )
+    return _dumps(obj)
+
+
+def _dumps(obj: JsonValue) -> bytes:
+    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate in an object built by hand: escape it
+        return json.dumps(obj, separators=(",", ":"), allow_nan=False).encode("ascii")
+
+
+# --- the error body -----------------------------------------------------------------------------
+
+
+def error_to_json(
+    error: GraphError,
+    *,
+    request_id: str,
+    client_request_id: str | None = None,
+    date: Instant,
+) -> dict[str, JsonValue]:
+    """Graph's error body (R-JSON-5); ``innerError.date`` is UTC without a zone, to the second."""
+    main: dict[str, JsonValue] = {"code": error.code, "message": error.message}
+    if error.target is not None:
+        main["target"] = error.target
+    main["innerError"] = {
+        "date": date.isoformat()[:19],
+        "request-id": request_id,
+        "client-request-id": client_request_id if client_request_id is not None else request_id,
+    }
+    return {"error": main}
