@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Callable, Mapping
 from functools import cache
 from types import NoneType, UnionType
@@ -41,6 +42,7 @@ __all__ = [
     "MAX_DEPTH",
     "dumps_meeting",
     "error_to_json",
+    "json_path",
     "meeting_from_json",
     "meeting_to_json",
     "parse_create_or_get",
@@ -79,7 +81,7 @@ class _MemberError(Exception):
         return self
 
     def graph_error(self, *prefix: str | int) -> GraphError:
-        path = _format_path([*prefix, *reversed(self.reversed_path)])
+        path = json_path(*prefix, *reversed(self.reversed_path))
         if "{path}" in self.detail:
             message = self.detail.replace("{path}", path)
         else:
@@ -87,13 +89,24 @@ class _MemberError(Exception):
         return self.error(message, target=path or None)
 
 
-def _format_path(steps: list[str | int]) -> str:
+_PLAIN_NAME = re.compile(r'[^.\[\]"]+')
+
+
+def json_path(*steps: str | int) -> str:
+    """The JSON path of a member, as errors' ``target`` and ``ignored_members`` write it.
+
+    Names are joined by dots and indexes bracketed (``participants.attendees[0].upn``); a name
+    that is empty or holds ``.``, ``[``, ``]`` or ``"`` is bracketed as a JSON string
+    (``identity["a.b"]``), so every path reads back one way.
+    """
     text = ""
     for step in steps:
         if isinstance(step, int):
             text += f"[{step}]"
-        else:
+        elif _PLAIN_NAME.fullmatch(step):
             text += f".{step}" if text else step
+        else:
+            text += f"[{json.dumps(step, ensure_ascii=False)}]"
     return text
 
 
@@ -579,21 +592,26 @@ _BODY_RULES: Mapping[str, _Rule] = {
 _V1_BODY_RULES: Mapping[str, _Rule] = {**_BODY_RULES, "chatInfo": _SKIP}  # R-BODY-4
 
 
+Steps = tuple[str | int, ...]
+
+
 @attrs.define
 class _RequestReading:
+    """One reading of a createOrGet body: the strict setting and the ignored members found."""
+
     strict: bool
     ignored: list[str] = attrs.Factory(list)
 
     def read_members(
-        self, obj: Mapping[str, JsonValue], rules: Mapping[str, _Rule], path: str
+        self, obj: Mapping[str, JsonValue], rules: Mapping[str, _Rule], path: Steps
     ) -> tuple[dict[str, Any], tuple[str, ...]]:
         values: dict[str, Any] = {}
         kept: list[str] = []
         for name, item in obj.items():
-            where = f"{path}.{name}" if path else name
+            where = (*path, name)
             rule = rules.get(name)
             if rule is None or rule.attr is None and rule.hook is None:
-                self._ignore(name, path, where, known=rule is not None)
+                self._ignore(name, where, known=rule is not None)
                 continue
             if rule.table is not None:
                 value: Any = self.read_nested(item, rule, where)
@@ -601,43 +619,43 @@ class _RequestReading:
                 try:
                     value = rule.hook(item, rule.type)
                 except _MemberError as error:
-                    raise error.graph_error(where) from None
+                    raise error.graph_error(*where) from None
             if rule.attr is None:
                 if item is not None:
-                    self.ignored.append(where)
+                    self.ignored.append(json_path(*where))
                 continue
             values[rule.attr] = value
             kept.append(name)
         return values, tuple(kept)
 
-    def read_nested(self, item: JsonValue, rule: _Rule, where: str) -> Any:
+    def read_nested(self, item: JsonValue, rule: _Rule, where: Steps) -> Any:
         assert rule.table is not None
         if rule.array:
             if type(item) is not list and type(item) is not tuple:
-                raise _wrong_type("an array", item).graph_error(where)
-            return tuple(self.read_object(x, rule.table, f"{where}[{i}]") for i, x in enumerate(item))
+                raise _wrong_type("an array", item).graph_error(*where)
+            return tuple(self.read_object(x, rule.table, (*where, i)) for i, x in enumerate(item))
         if item is None:
             return None
         return self.read_object(item, rule.table, where)
 
-    def read_object(self, item: JsonValue, table: _Table, where: str) -> Any:
+    def read_object(self, item: JsonValue, table: _Table, where: Steps) -> Any:
         if not isinstance(item, Mapping):
-            raise _wrong_type("an object", item).graph_error(where)
+            raise _wrong_type("an object", item).graph_error(*where)
         values, kept = self.read_members(item, table.rules, where)
         return table.cls(member_order=kept, **values)
 
-    def _ignore(self, name: str, path: str, where: str, *, known: bool) -> None:
+    def _ignore(self, name: str, where: Steps, *, known: bool) -> None:
         if type(name) is not str:
             raise _MemberError(
                 "The object '{path}' has a member name that is not a string."
-            ).graph_error(path)
+            ).graph_error(*where[:-1])
         if self.strict and not known and "@" not in name:
             raise BadRequestError(
-                f"The parameter '{_quoted_name(name)}' in the request payload is not a valid "
-                "parameter for the operation 'createOrGet'.",
-                target=where,
+                f"The parameter '{_quoted_name(_check_text(name))}' in the request payload is "
+                "not a valid parameter for the operation 'createOrGet'.",
+                target=json_path(*where),
             )
-        self.ignored.append(where)
+        self.ignored.append(json_path(*where))
 
 
 def _quoted_name(name: str) -> str:
@@ -661,7 +679,7 @@ def parse_create_or_get(
     obj = _decode(body)
     reading = _RequestReading(strict=strict)
     rules = _BODY_RULES if version is ApiVersion.BETA else _V1_BODY_RULES
-    values, _ = reading.read_members(obj, rules, "")
+    values, _ = reading.read_members(obj, rules, ())
     external_id = values.get("external_id")
     if external_id is None:
         if "externalId" in obj:

@@ -1,0 +1,104 @@
+"""The ``meeting-rules`` command: the composition root, the only place that touches files and stdio.
+
+``validate FILE|-`` reads a createOrGet body and prints it as the rules read it, with the ignored
+members listed, or prints Graph's error body. Exit codes: 0 success, 1 a rule refused the request,
+2 the command could not run (bad arguments, unreadable file).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import json
+import sys
+import uuid
+from http import HTTPStatus
+from typing import BinaryIO, TextIO
+
+from .enums import ApiVersion
+from .errors import GraphError
+from .instant import Instant
+
+__all__ = ["main"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="meeting-rules",
+        description="Microsoft Graph onlineMeeting createOrGet rules.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    validate = commands.add_parser(
+        "validate",
+        help="check a createOrGet request body without storing anything",
+        description="Check a createOrGet request body; print it as read, or Graph's error.",
+    )
+    validate.add_argument("file", metavar="FILE", help="the JSON body, or - for stdin")
+    validate.add_argument(
+        "--version",
+        choices=[v.value for v in ApiVersion],
+        default=ApiVersion.BETA.value,
+        help="the Graph version whose rules apply (default: beta)",
+    )
+    validate.add_argument(
+        "--strict",
+        action="store_true",
+        help="refuse members Graph does not define instead of ignoring them",
+    )
+    return parser
+
+
+def _read_body(name: str, stdin: BinaryIO) -> bytes:
+    if name == "-":
+        return stdin.read()
+    with open(name, "rb") as file:
+        return file.read()
+
+
+def _write_json(out: TextIO, obj: object) -> None:
+    out.write(json.dumps(obj, ensure_ascii=False, indent=2) + "\n")
+
+
+def _status_line(status: int) -> str:
+    return f"{status} {HTTPStatus(status).phrase}"
+
+
+def _now() -> Instant:
+    return Instant.from_pendulum(_dt.datetime.now(_dt.UTC))
+
+
+def _validate(args: argparse.Namespace, body: bytes, out: TextIO, err: TextIO) -> int:
+    from .graph_json import IGNORED_MEMBERS_ANNOTATION, error_to_json, parse_create_or_get
+    from .graph_json import request_to_json
+
+    try:
+        request = parse_create_or_get(body, version=args.version, strict=args.strict)
+    except GraphError as error:
+        body_json = error_to_json(error, request_id=str(uuid.uuid4()), date=_now())
+        _write_json(out, body_json)
+        err.write(_status_line(error.status) + "\n")
+        return 1
+    result = request_to_json(request, version=args.version)
+    result[IGNORED_MEMBERS_ANNOTATION] = list(request.ignored_members)
+    _write_json(out, result)
+    err.write("valid\n")
+    return 0
+
+
+def main(
+    argv: list[str] | None = None,
+    *,
+    stdin: BinaryIO | None = None,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+) -> int:
+    """Run the command; returns the exit code."""
+    out = stdout if stdout is not None else sys.stdout
+    err = stderr if stderr is not None else sys.stderr
+    args = _parser().parse_args(argv)
+    try:
+        body = _read_body(args.file, stdin if stdin is not None else sys.stdin.buffer)
+    except OSError as error:
+        err.write(f"meeting-rules: cannot read {args.file}: {error.strerror or error}\n")
+        return 2
+    return _validate(args, body, out, err)

@@ -1,0 +1,263 @@
+"""Tests for ``Instant``: parsing, writing, range, arithmetic, pendulum (R-TIME-5, R-TIME-6, R-TIME-7)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import pickle
+
+import pendulum
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from meeting_rules import BadRequestError, Instant
+from tests.strategies import instant_texts, instants
+
+ZONE_MISSING = "The time zone information is missing on the DateTimeOffset value"
+
+
+class TestParse:
+    """Tests for ``Instant.parse``."""
+
+    @pytest.mark.parametrize(
+        ("text", "expected"),
+        [
+            ("2020-02-06T01:49:21.3524945+00:00", "2020-02-06T01:49:21.3524945Z"),
+            ("2020-09-11T06:30:18.0615989Z", "2020-09-11T06:30:18.0615989Z"),
+            ("2020-09-11T06:30:18.0615989z", "2020-09-11T06:30:18.0615989Z"),
+            ("2020-09-11t06:30:18Z", "2020-09-11T06:30:18Z"),
+            ("2020-01-01T05:30+05:30", "2020-01-01T00:00:00Z"),
+            ("2020-01-01T00:00-01:00", "2020-01-01T01:00:00Z"),
+            ("2020-01-01T00:00:00.10Z", "2020-01-01T00:00:00.1Z"),
+            ("2020-01-01T00:00:00.0000000Z", "2020-01-01T00:00:00Z"),
+            ("2020-01-01T00:00:00.1234567000000Z", "2020-01-01T00:00:00.1234567Z"),
+            ("2020-01-01T00:00:00+14:00", "2019-12-31T10:00:00Z"),
+            ("2020-01-01T00:00:00-14:00", "2020-01-01T14:00:00Z"),
+            ("2020-02-29T00:00:00Z", "2020-02-29T00:00:00Z"),
+        ],
+    )
+    def test_r_time_5_accepted_forms(self, text: str, expected: str) -> None:
+        """R-TIME-5: Z, z, +-hh:mm, optional seconds, 0..7+ fraction digits read as UTC."""
+        assert str(Instant.parse(text)) == expected
+
+    @pytest.mark.parametrize(
+        ("text", "expected"),
+        [
+            ("2020-01-01T00:00:00.12345674Z", "2020-01-01T00:00:00.1234567Z"),
+            ("2020-01-01T00:00:00.12345676Z", "2020-01-01T00:00:00.1234568Z"),
+            ("2020-01-01T00:00:00.12345675Z", "2020-01-01T00:00:00.1234568Z"),
+            ("2020-01-01T00:00:00.12345665Z", "2020-01-01T00:00:00.1234566Z"),
+            ("2020-01-01T00:00:00.123456650001Z", "2020-01-01T00:00:00.1234567Z"),
+            ("2020-01-01T00:00:59.99999999Z", "2020-01-01T00:01:00Z"),
+            ("9999-12-31T23:59:59.99999994Z", "9999-12-31T23:59:59.9999999Z"),
+        ],
+    )
+    def test_r_time_5_more_than_seven_digits_round_half_even(self, text: str, expected: str) -> None:
+        """R-TIME-5: digits beyond the 7th round half-to-even to 100 ns, carrying into seconds."""
+        assert str(Instant.parse(text)) == expected
+
+    @pytest.mark.parametrize(
+        "text",
+        ["2020-01-01T00:00:00", "2020-01-01T00:00", "2020-01-01T00:00:00+0000", "2020-01-01T00:00+05"],
+    )
+    def test_r_time_5_no_zone_is_refused(self, text: str) -> None:
+        """R-TIME-5: no zone, or a zone without its colon, gives Graph's DateTimeOffset 400."""
+        with pytest.raises(BadRequestError) as info:
+            Instant.parse(text)
+        assert info.value.status == 400
+        assert info.value.code == "BadRequest"
+        assert info.value.message.startswith(ZONE_MISSING)
+        assert text in info.value.message
+
+    @pytest.mark.parametrize(
+        "text",
+        [
+            "",
+            "x",
+            "2020-01-01",
+            "2020-1-01T00:00:00Z",
+            "20200101T000000Z",
+            " 2020-01-01T00:00:00Z",
+            "2020-01-01T00:00:00Z ",
+            "2020-01-01T00:00:00.Z",
+            "2020-01-01T00:00.5Z",
+            "2020-13-01T00:00:00Z",
+            "2020-02-30T00:00:00Z",
+            "2019-02-29T00:00:00Z",
+            "2020-01-01T24:00:00Z",
+            "2020-01-01T00:60:00Z",
+            "2020-01-01T00:00:60Z",
+            "2020-01-01T00:00:00+05:60",
+            "2020-01-01T00:00:00UTC",
+            "10000-01-01T00:00:00Z",
+            "２０２０-01-01T00:00:00Z",
+            "2020-01-01T00:00:00Z\x00",
+        ],
+    )
+    def test_r_time_5_malformed_text_is_refused(self, text: str) -> None:
+        """R-TIME-5: anything that is not an ISO 8601 date-time with a zone is a 400."""
+        with pytest.raises(BadRequestError) as info:
+            Instant.parse(text)
+        assert info.value.status == 400
+
+    @pytest.mark.parametrize(
+        "text",
+        [
+            "0000-12-31T23:59:59Z",
+            "0001-01-01T00:00:00+00:01",
+            "0001-01-01T00:30:00+01:00",
+            "9999-12-31T23:59:59-00:01",
+            "9999-12-31T23:59:59.99999995Z",
+        ],
+    )
+    def test_r_time_5_outside_range_is_400_not_overflow(self, text: str) -> None:
+        """R-TIME-5: instants before year 1 or after 9999 are a 400, never an OverflowError."""
+        with pytest.raises(BadRequestError, match="outside the supported range"):
+            Instant.parse(text)
+
+    def test_r_time_5_offset_beyond_14_hours_is_refused(self) -> None:
+        """R-TIME-5: .NET's offset range is +-14:00."""
+        with pytest.raises(BadRequestError, match="between -14:00 and \\+14:00"):
+            Instant.parse("2020-01-01T00:00:00+14:01")
+
+    def test_r_time_5_non_string_is_refused(self) -> None:
+        """R-TIME-5: only text is a timestamp."""
+        with pytest.raises(BadRequestError):
+            Instant.parse(20200101)  # type: ignore[arg-type]
+
+    def test_r_time_5_huge_fraction_is_linear(self) -> None:
+        """R-TIME-5: a million fraction digits are read (and rounded), not a hang or a crash."""
+        text = "2020-01-01T00:00:00." + "9" * 1_000_000 + "Z"
+        assert str(Instant.parse(text)) == "2020-01-01T00:00:01Z"
+
+    @given(instant_texts())
+    def test_r_time_5_every_offset_and_form_reads_exactly(self, case: tuple[Instant, str]) -> None:
+        """R-TIME-5: any offset, zone spelling and fraction width gives the exact instant."""
+        instant, text = case
+        assert Instant.parse(text) == instant
+
+
+class TestFormat:
+    """Tests for ``str(Instant)`` / ``Instant.isoformat``."""
+
+    @pytest.mark.parametrize(
+        "text",
+        [
+            "2020-09-11T08:00:00Z",
+            "2020-09-11T06:30:31.201931Z",
+            "2020-09-11T06:30:18.0615989Z",
+            "2020-09-11T06:30:18.1Z",
+            "0001-01-01T00:00:00Z",
+            "9999-12-31T23:59:59.9999999Z",
+            "0999-01-01T00:00:00.0000001Z",
+        ],
+    )
+    def test_r_time_6_graph_form_trims_trailing_zeros(self, text: str) -> None:
+        """R-TIME-6: UTC, Z, fraction with trailing zeros trimmed, identical after a round trip."""
+        assert str(Instant.parse(text)) == text
+        assert Instant.parse(text).isoformat() == text
+
+    def test_r_time_7_minimum_is_graph_not_set(self) -> None:
+        """R-TIME-7: 0001-01-01T00:00:00Z reads as the minimum and writes back unchanged."""
+        assert Instant.parse("0001-01-01T00:00:00Z") == Instant.MIN
+        assert str(Instant.MIN) == "0001-01-01T00:00:00Z"
+
+    @given(instants())
+    def test_r_time_6_write_then_read_is_identity(self, instant: Instant) -> None:
+        """R-TIME-6: every instant of the whole range survives writing and reading."""
+        text = str(instant)
+        assert Instant.parse(text) == instant
+        assert str(Instant.parse(text)) == text
+        assert text.endswith("Z")
+        assert not text[:-1].endswith("0") or "." not in text
+
+    def test_repr_is_evaluable(self) -> None:
+        """``repr`` is the expression that rebuilds the instant."""
+        instant = Instant.parse("2020-09-11T06:30:18.0615989Z")
+        assert eval(repr(instant)) == instant
+
+
+class TestValue:
+    """Tests for ordering, hashing, arithmetic and construction."""
+
+    @given(instants(), instants())
+    def test_order_is_the_order_of_time(self, a: Instant, b: Instant) -> None:
+        """Instants order as their ticks and as their texts' UTC times."""
+        assert (a < b) == (a.ticks < b.ticks)
+        assert (a == b) == (hash(a) == hash(b) and a.ticks == b.ticks)
+
+    @given(instants(max_value=Instant.parse("9000-01-01T00:00:00Z")), st.integers(0, 10**6))
+    def test_adding_a_duration_is_exact(self, instant: Instant, micros: int) -> None:
+        """Adding then subtracting a timedelta returns the same instant, to 100 ns."""
+        delta = dt.timedelta(microseconds=micros)
+        assert (instant + delta) - delta == instant
+        assert (instant + delta).ticks == instant.ticks + micros * 10
+
+    def test_arithmetic_beyond_the_range_is_400(self) -> None:
+        """Arithmetic that leaves 0001..9999 is a Graph 400, never an OverflowError."""
+        with pytest.raises(BadRequestError):
+            Instant.MAX + dt.timedelta(microseconds=1)
+        with pytest.raises(BadRequestError):
+            Instant.MIN - dt.timedelta(microseconds=1)
+
+    def test_adding_something_else_is_a_type_error(self) -> None:
+        """Only timedeltas are added."""
+        with pytest.raises(TypeError):
+            Instant.MIN + 1  # type: ignore[operator]
+
+    @pytest.mark.parametrize("ticks", [-1, Instant.MAX.ticks + 1, 1.0, True])
+    def test_constructor_refuses_bad_ticks(self, ticks: object) -> None:
+        """Ticks are an int within the range; anything else is refused at construction."""
+        with pytest.raises(ValueError):
+            Instant(ticks=ticks)  # type: ignore[arg-type]
+
+    def test_is_frozen_and_slotted(self) -> None:
+        """An instant cannot change and has no ``__dict__``."""
+        instant = Instant.MIN
+        with pytest.raises(AttributeError):
+            instant.ticks = 5  # type: ignore[misc]
+        assert not hasattr(instant, "__dict__")
+
+    @given(instants())
+    def test_pickles(self, instant: Instant) -> None:
+        """Instants cross process boundaries unchanged."""
+        assert pickle.loads(pickle.dumps(instant)) == instant
+
+    def test_unix_milliseconds(self) -> None:
+        """Seed Example 2's messageId is the creation instant in Unix milliseconds."""
+        instant = Instant.parse("2020-09-11T06:30:18.399Z")
+        assert instant.unix_milliseconds == 1599805818399
+        assert Instant.from_unix_milliseconds(1599805818399) == instant
+        assert Instant.parse("1969-12-31T23:59:59.9995Z").unix_milliseconds == -1
+
+
+class TestPendulum:
+    """Tests for ``to_pendulum`` and ``from_pendulum``."""
+
+    @given(instants())
+    def test_round_trip_loses_only_the_seventh_digit(self, instant: Instant) -> None:
+        """To pendulum and back floors to the microsecond; nothing else changes."""
+        back = Instant.from_pendulum(instant.to_pendulum())
+        assert back.ticks == instant.ticks - instant.ticks % 10
+
+    def test_to_pendulum_is_utc(self) -> None:
+        """The pendulum value is in UTC."""
+        value = Instant.parse("2020-01-01T05:30:00+05:30").to_pendulum()
+        assert value == pendulum.datetime(2020, 1, 1, tz="UTC")
+        assert value.utcoffset() == dt.timedelta(0)
+
+    def test_from_pendulum_with_offset(self) -> None:
+        """An aware value in any zone becomes its UTC instant."""
+        value = pendulum.datetime(2020, 1, 1, 5, 30, tz="Asia/Kolkata")
+        assert str(Instant.from_pendulum(value)) == "2020-01-01T00:00:00Z"
+
+    def test_from_pendulum_refuses_naive(self) -> None:
+        """A naive datetime has no instant."""
+        with pytest.raises(ValueError, match="naive"):
+            Instant.from_pendulum(dt.datetime(2020, 1, 1))  # noqa: DTZ001
+
+    def test_from_pendulum_out_of_range(self) -> None:
+        """A local time that is before year 1 in UTC is a 400."""
+        value = dt.datetime(1, 1, 1, tzinfo=dt.timezone(dt.timedelta(hours=1)))
+        with pytest.raises(BadRequestError):
+            Instant.from_pendulum(value)
