@@ -68,8 +68,12 @@ def _now() -> Instant:
 
 
 def _validate(args: argparse.Namespace, body: bytes, out: TextIO, err: TextIO) -> int:
-    from .graph_json import IGNORED_MEMBERS_ANNOTATION, error_to_json, parse_create_or_get
-    from .graph_json import request_to_json
+    from .graph_json import (
+        IGNORED_MEMBERS_ANNOTATION,
+        error_to_json,
+        parse_create_or_get,
+        request_to_json,
+    )
 
     try:
         request = parse_create_or_get(body, version=args.version, strict=args.strict)

@@ -18,6 +18,8 @@ when the defect is not in one member. Every error pickles, so it can cross a pro
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any, ClassVar
 
 __all__ = [
@@ -31,6 +33,18 @@ __all__ = [
     "UnauthorizedError",
     "UnprocessableEntityError",
 ]
+
+
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
+
+
+def quoted(text: str, limit: int = 80) -> str:
+    """``text`` fit to quote in a message: cut at ``limit`` characters, control characters and
+    lone surrogates escaped as in JSON, so a message is always clean UTF-8."""
+    cut = text if len(text) <= limit else text[:limit] + "..."
+    if _UNSAFE.search(cut) is None:
+        return cut
+    return _UNSAFE.sub(lambda m: json.dumps(m.group())[1:-1], cut)
 
 
 class GraphError(Exception):

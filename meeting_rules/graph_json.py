@@ -31,7 +31,7 @@ import cattrs
 
 from ._members import GraphObject, JsonValue, snake_to_camel
 from .enums import ApiVersion, GraphEnum, OnlineMeetingRole
-from .errors import BadRequestError, GraphError
+from .errors import BadRequestError, GraphError, quoted
 from .instant import Instant
 from .meeting import ChatInfo, OnlineMeeting
 from .participants import IdentitySet, MeetingParticipantInfo, MeetingParticipants
@@ -60,6 +60,7 @@ _UNREADABLE = (
 )
 _EMPTY = "Empty Payload. JSON content expected."
 _MAX_INT_DIGITS = 4_300  # Python's own limit for int(str); beyond it a clear refusal
+_INT_LIMIT = 10**_MAX_INT_DIGITS
 
 Body = bytes | bytearray | memoryview | str | Mapping[str, JsonValue]
 
@@ -96,17 +97,17 @@ def json_path(*steps: str | int) -> str:
     """The JSON path of a member, as errors' ``target`` and ``ignored_members`` write it.
 
     Names are joined by dots and indexes bracketed (``participants.attendees[0].upn``); a name
-    that is empty or holds ``.``, ``[``, ``]`` or ``"`` is bracketed as a JSON string
-    (``identity["a.b"]``), so every path reads back one way.
+    that is empty or holds ``.``, ``[``, ``]``, ``"``, a control character or a lone surrogate is
+    bracketed as a JSON string (``identity["a.b"]``), so every path reads back one way.
     """
     text = ""
     for step in steps:
         if isinstance(step, int):
             text += f"[{step}]"
-        elif _PLAIN_NAME.fullmatch(step):
+        elif _PLAIN_NAME.fullmatch(step) and quoted(step, len(step)) == step:
             text += f".{step}" if text else step
         else:
-            text += f"[{json.dumps(step, ensure_ascii=False)}]"
+            text += f"[{json.dumps(step, ensure_ascii=quoted(step, len(step)) != step)}]"
     return text
 
 
@@ -182,7 +183,7 @@ def _enum_reader(cls: type[GraphEnum], *, allow_unknown_future_value: bool) -> A
         member = by_value.get(value) or by_folded.get(value.casefold())
         if member is None:
             raise _MemberError(
-                f"The member '{{path}}' has the value '{_check_text(value)[:80]}', "
+                f"The member '{{path}}' has the value '{quoted(value)}', "
                 f"which is not one of: {allowed}."
             )
         return member
@@ -191,32 +192,37 @@ def _enum_reader(cls: type[GraphEnum], *, allow_unknown_future_value: bool) -> A
 
 
 def _check_json(value: object, depth: int = 0) -> JsonValue:
-    """A kept unknown member: only JSON values, finite numbers, clean strings, ``MAX_DEPTH`` deep."""
+    """Check a kept unknown member: JSON values only, finite, clean strings, ``MAX_DEPTH`` deep."""
     # An explicit stack: the depth limit must hold without Python recursion.
     stack: list[tuple[object, int, list[str | int]]] = [(value, depth, [])]
     while stack:
         item, level, path = stack.pop()
-        kind = type(item)
         try:
-            if kind is str:
-                _check_text(item)  # type: ignore[arg-type]
-            elif kind is float:
-                if not math.isfinite(item):  # type: ignore[arg-type]
+            if item is None or item is True or item is False:
+                continue
+            if type(item) is str:
+                _check_text(item)
+            elif type(item) is float:
+                if not math.isfinite(item):
                     raise _MemberError("The member '{path}' is not a finite number.")
-            elif item is None or kind is bool or kind is int:
-                pass
-            elif kind is list or kind is tuple or isinstance(item, Mapping):
+            elif type(item) is int:
+                if not -_INT_LIMIT < item < _INT_LIMIT:
+                    raise _MemberError(
+                        f"The member '{{path}}' has more than {_MAX_INT_DIGITS} digits."
+                    )
+            elif isinstance(item, list | tuple | Mapping):
                 if level >= MAX_DEPTH:
                     raise _MemberError(f"The member '{{path}}' is nested deeper than {MAX_DEPTH}.")
                 if isinstance(item, Mapping):
                     for key, inner in item.items():
                         if type(key) is not str:
-                            raise _MemberError("The member '{path}' has a name that is not a string.")
+                            raise _MemberError(
+                                "The member '{path}' has a name that is not a string."
+                            )
                         _check_text(key)
                         stack.append((inner, level + 1, [*path, key]))
                 else:
-                    for index, inner in enumerate(item):  # type: ignore[attr-defined]
-                        stack.append((inner, level + 1, [*path, index]))
+                    stack.extend((inner, level + 1, [*path, i]) for i, inner in enumerate(item))
             else:
                 raise _wrong_type("a JSON value", item)
         except _MemberError as error:
@@ -264,10 +270,16 @@ class _Member:
     omit_if_unset: frozenset[ApiVersion]
 
 
-@cache
+_MEMBERS: dict[type[GraphObject], tuple[_Member, ...]] = {}
+
+
 def _members(cls: type[GraphObject]) -> tuple[_Member, ...]:
+    """The Graph members of a class, in attribute order (its default layout)."""
+    found = _MEMBERS.get(cls)
+    if found is not None:
+        return found
     attrs.resolve_types(cls)
-    return tuple(
+    found = _MEMBERS[cls] = tuple(
         _Member(
             name=snake_to_camel(field.name),
             attr=field.name,
@@ -279,6 +291,7 @@ def _members(cls: type[GraphObject]) -> tuple[_Member, ...]:
         for field in attrs.fields(cls)
         if field.metadata.get("graph")
     )
+    return found
 
 
 def _optional_reader(tp: Any, converter: cattrs.Converter) -> Any:
@@ -296,10 +309,10 @@ def _tuple_reader(tp: Any, converter: cattrs.Converter) -> Any:
     read_item = converter.get_structure_hook(item_type)
 
     def read(value: object, _: object = None) -> tuple[Any, ...]:
-        if type(value) is not list and type(value) is not tuple:
+        if not isinstance(value, list | tuple):
             raise _wrong_type("an array", value)
         items = []
-        for index, item in enumerate(value):  # type: ignore[arg-type]
+        for index, item in enumerate(value):
             try:
                 items.append(read_item(item, item_type))
             except _MemberError as error:
@@ -325,7 +338,9 @@ def _object_reader(cls: type[GraphObject], converter: cattrs.Converter) -> Any:
             spec = specs.get(name)
             if spec is None:
                 if type(name) is not str:
-                    raise _MemberError("The object '{path}' has a member name that is not a string.")
+                    raise _MemberError(
+                        "The object '{path}' has a member name that is not a string."
+                    )
                 try:
                     unknown[_check_text(name)] = _check_json(item, 1)
                 except _MemberError as error:
@@ -467,7 +482,7 @@ def _first_duplicate(value: object) -> _MemberError | None:
         item, path = stack.pop()
         if isinstance(item, _DuplicateMember):
             error = _MemberError("The member '{path}' appears more than once in its object.")
-            error.reversed_path.extend(reversed([*path, _check_text(item.duplicate)]))
+            error.reversed_path.extend(reversed([*path, item.duplicate]))
             return error
         if isinstance(item, dict):
             stack.extend((inner, [*path, name]) for name, inner in reversed(item.items()))
@@ -520,7 +535,7 @@ def _decode(body: object) -> Mapping[str, JsonValue]:
         except RecursionError:
             raise BadRequestError(f"{_UNREADABLE} The body is nested too deeply.") from None
         except ValueError as error:  # json.JSONDecodeError, and the hooks' refusals
-            raise BadRequestError(f"{_UNREADABLE} {error}.") from None
+            raise BadRequestError(f"{_UNREADABLE} {quoted(str(error), 200)}.") from None
         duplicate = _first_duplicate(value)
         if duplicate is not None:
             raise duplicate.graph_error()
@@ -610,7 +625,7 @@ class _RequestReading:
         for name, item in obj.items():
             where = (*path, name)
             rule = rules.get(name)
-            if rule is None or rule.attr is None and rule.hook is None:
+            if rule is None or (rule.attr is None and rule.hook is None):
                 self._ignore(name, where, known=rule is not None)
                 continue
             if rule.table is not None:
@@ -651,15 +666,11 @@ class _RequestReading:
             ).graph_error(*where[:-1])
         if self.strict and not known and "@" not in name:
             raise BadRequestError(
-                f"The parameter '{_quoted_name(_check_text(name))}' in the request payload is "
+                f"The parameter '{quoted(name)}' in the request payload is "
                 "not a valid parameter for the operation 'createOrGet'.",
                 target=json_path(*where),
             )
         self.ignored.append(json_path(*where))
-
-
-def _quoted_name(name: str) -> str:
-    return name if len(name) <= 80 else name[:80] + "..."
 
 
 def parse_create_or_get(
@@ -683,7 +694,9 @@ def parse_create_or_get(
     external_id = values.get("external_id")
     if external_id is None:
         if "externalId" in obj:
-            raise BadRequestError("The parameter 'externalId' must not be null.", target="externalId")
+            raise BadRequestError(
+                "The parameter 'externalId' must not be null.", target="externalId"
+            )
         raise BadRequestError(
             "One or more parameters of the operation 'createOrGet' are missing from the request "
             "payload. The missing parameters are: externalId.",

@@ -1,4 +1,4 @@
-"""``Instant``: a UTC timestamp exact to Graph's 100 ns, parsed and written as Graph does (R-TIME-5..7).
+"""``Instant``: a UTC timestamp exact to 100 ns, read and written as Graph does (R-TIME-5..7).
 
 An instant is a count of 100 ns ticks since 0001-01-01T00:00:00Z, the range of .NET's
 ``DateTimeOffset`` that Graph runs on: 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.9999999Z.
@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 import attrs
 
-from .errors import BadRequestError
+from .errors import BadRequestError, quoted
 
 if TYPE_CHECKING:
     import pendulum
@@ -35,22 +35,17 @@ _DATETIME = re.compile(
 )
 _OFFSET = re.compile(r"([+-])([0-9]{2}):([0-9]{2})")
 _ZONELESS_OFFSET = re.compile(r"[+-][0-9]{2}(?:[0-9]{2})?")
-_QUOTE_LIMIT = 80
-
-
-def _quoted(text: str) -> str:
-    return text if len(text) <= _QUOTE_LIMIT else text[:_QUOTE_LIMIT] + "..."
 
 
 def _malformed(text: str) -> BadRequestError:
     return BadRequestError(
-        f"Cannot convert the literal '{_quoted(text)}' to the expected type 'Edm.DateTimeOffset'."
+        f"Cannot convert the literal '{quoted(text)}' to the expected type 'Edm.DateTimeOffset'."
     )
 
 
 def _out_of_range(what: str) -> BadRequestError:
     return BadRequestError(
-        f"The DateTimeOffset value '{_quoted(what)}' is outside the supported range "
+        f"The DateTimeOffset value '{quoted(what)}' is outside the supported range "
         "0001-01-01T00:00:00Z to 9999-12-31T23:59:59.9999999Z."
     )
 
@@ -111,7 +106,7 @@ class Instant:
                 if zone == "" or _ZONELESS_OFFSET.fullmatch(zone):
                     raise BadRequestError(
                         f"The time zone information is missing on the DateTimeOffset value "
-                        f"'{_quoted(text)}'. A DateTimeOffset value must contain the time zone "
+                        f"'{quoted(text)}'. A DateTimeOffset value must contain the time zone "
                         "information."
                     )
                 raise _malformed(text)
@@ -121,7 +116,7 @@ class Instant:
             offset_minutes = int(off_hours) * 60 + int(off_minutes)
             if offset_minutes > _MAX_OFFSET_MINUTES:
                 raise BadRequestError(
-                    f"The offset of the DateTimeOffset value '{_quoted(text)}' "
+                    f"The offset of the DateTimeOffset value '{quoted(text)}' "
                     "must be between -14:00 and +14:00."
                 )
             if sign == "-":
@@ -148,7 +143,7 @@ class Instant:
 
     @property
     def unix_milliseconds(self) -> int:
-        """Whole milliseconds since 1970-01-01T00:00:00Z, rounded down (R-MEET-5's ``messageId``)."""
+        """Whole milliseconds since 1970-01-01T00:00:00Z, rounded down (R-MEET-5's messageId)."""
         return (self.ticks - _UNIX_EPOCH_TICKS) // 10_000
 
     @classmethod
@@ -166,7 +161,7 @@ class Instant:
         return cls._checked(ticks, value.isoformat())
 
     def to_pendulum(self) -> pendulum.DateTime:
-        """This instant as a UTC ``pendulum.DateTime``; the 7th fraction digit is dropped (floor)."""
+        """This instant as a UTC ``pendulum.DateTime``, floored to the microsecond."""
         import pendulum
 
         days, rest = divmod(self.ticks, _TICKS_PER_DAY)
@@ -186,13 +181,15 @@ class Instant:
         )
 
     def isoformat(self) -> str:
-        """Graph's form ``YYYY-MM-DDTHH:MM:SS[.fffffff]Z``, trailing fraction zeros trimmed (R-TIME-6)."""
+        """Graph's ``YYYY-MM-DDTHH:MM:SS[.fffffff]Z``, fraction zeros trimmed (R-TIME-6)."""
         days, rest = divmod(self.ticks, _TICKS_PER_DAY)
         date = _dt.date.fromordinal(days + 1)
         seconds, sub = divmod(rest, TICKS_PER_SECOND)
         hour, seconds = divmod(seconds, 3_600)
         minute, second = divmod(seconds, 60)
-        text = f"{date.year:04d}-{date.month:02d}-{date.day:02d}T{hour:02d}:{minute:02d}:{second:02d}"
+        text = (
+            f"{date.year:04d}-{date.month:02d}-{date.day:02d}T{hour:02d}:{minute:02d}:{second:02d}"
+        )
         if sub:
             return f"{text}.{sub:07d}".rstrip("0") + "Z"
         return text + "Z"
@@ -221,9 +218,8 @@ class Instant:
 
 def _timedelta_ticks(delta: _dt.timedelta) -> int:
     return (
-        (delta.days * 86_400 + delta.seconds) * TICKS_PER_SECOND
-        + delta.microseconds * _TICKS_PER_MICROSECOND
-    )
+        delta.days * 86_400 + delta.seconds
+    ) * TICKS_PER_SECOND + delta.microseconds * _TICKS_PER_MICROSECOND
 
 
 Instant.MIN = Instant(ticks=0)

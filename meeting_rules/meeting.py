@@ -90,7 +90,7 @@ def _non_empty_str(instance: object, attribute: attrs.Attribute[str], value: str
 
 @attrs.frozen(kw_only=True)
 class Organizer:
-    """The user who organizes the meeting: the signed-in user, or the user in the path (R-MEET-2)."""
+    """Who organizes the meeting: the signed-in user, or the user in the path (R-MEET-2)."""
 
     tenant_id: str = attrs.field(validator=_non_empty_str)
     user_id: str = attrs.field(validator=_non_empty_str)
@@ -99,7 +99,7 @@ class Organizer:
 
 @attrs.frozen(kw_only=True)
 class MeetingKey:
-    """What a meeting is stored under: tenant, organizer and externalId, compared exactly (R-RES-1)."""
+    """What a meeting is stored under: tenant, organizer, externalId, compared exactly (R-RES-1)."""
 
     tenant_id: str = attrs.field(validator=_non_empty_str)
     organizer_id: str = attrs.field(validator=_non_empty_str)

@@ -1,4 +1,5 @@
-"""Who takes part: ``Identity``, ``IdentitySet``, ``MeetingParticipantInfo``, ``MeetingParticipants``.
+"""Who takes part: ``Identity``, ``IdentitySet``, ``MeetingParticipantInfo`` and
+``MeetingParticipants`` (R-BODY-5, R-MEET-2, R-MEET-3).
 
 ``identity`` and ``identitySet`` are open types in Graph's metadata (R-JSON-4): members such as
 ``tenantId`` or ``identityProvider`` are kept in ``unknown_members``. Attributes follow Graph's
@@ -43,7 +44,7 @@ class MeetingParticipantInfo(GraphObject):
 
 @attrs.frozen(kw_only=True)
 class MeetingParticipants(GraphObject):
-    """``microsoft.graph.meetingParticipants``; ``producers``/``contributors`` are beta only (R-MEET-3)."""
+    """``microsoft.graph.meetingParticipants``; producers, contributors: beta only (R-MEET-3)."""
 
     organizer: MeetingParticipantInfo | None = member()
     attendees: tuple[MeetingParticipantInfo, ...] = member(factory=tuple, nullable=False)

@@ -1,4 +1,4 @@
-"""``CreateOrGetRequest``: the createOrGet body as the rules read it (R-BODY-1..5, R-TIME-3, R-TIME-4).
+"""``CreateOrGetRequest``: the createOrGet body as the rules read it (R-BODY-1..5, R-TIME-3/4).
 
 Only what has an effect is kept: ``externalId``, ``subject``, the two times, the attendees'
 ``identity`` and ``upn`` (their ``role`` has none, R-BODY-5) and, in beta, ``chatInfo.threadId``.

@@ -75,7 +75,8 @@ def normalise_window(start: Instant | None, end: Instant | None, *, now: Instant
             end = start + DEFAULT_DURATION
         except BadRequestError as error:
             raise BadRequestError(
-                f"The default endDateTime, startDateTime + 1 hour, is out of range: {error.message}",
+                "The default endDateTime, startDateTime + 1 hour, is out of range: "
+                f"{error.message}",
                 target="startDateTime",
             ) from None
     return MeetingWindow(start=start, end=end)
@@ -84,7 +85,7 @@ def normalise_window(start: Instant | None, end: Instant | None, *, now: Instant
 def expiry(end: Instant, period: _dt.timedelta | None = DEFAULT_EXPIRY_PERIOD) -> Instant | None:
     """``expiryDateTime`` of a meeting ending at ``end`` (R-TIME-8): ``end + period``.
 
-    ``None`` when the tenant sets no period. A result after 9999-12-31 is clamped to ``Instant.MAX``.
+    ``None`` when the tenant sets no period. A result beyond the range is clamped to it.
     """
     if period is None:
         return None

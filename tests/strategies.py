@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import attrs
 from hypothesis import assume
 from hypothesis import strategies as st
 
@@ -28,8 +29,6 @@ from meeting_rules import (
 from meeting_rules._members import GraphObject, snake_to_camel
 from meeting_rules.instant import TICKS_PER_SECOND
 
-import attrs
-
 DATA = Path(__file__).parent / "data"
 MAX_TICKS = Instant.MAX.ticks
 TICKS_PER_MINUTE = 60 * TICKS_PER_SECOND
@@ -38,6 +37,7 @@ texts = st.text(
     st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=12
 )
 """Strings Graph JSON can hold: no lone surrogates, no NUL."""
+
 
 def _schema_member_names() -> frozenset[str]:
     found: set[str] = set()
@@ -132,7 +132,10 @@ def _maybe(strategy: Any) -> Any:
 
 
 identities = st.builds(
-    Identity, id=_maybe(texts), display_name=_maybe(texts), unknown_members=unknown_members(Identity)
+    Identity,
+    id=_maybe(texts),
+    display_name=_maybe(texts),
+    unknown_members=unknown_members(Identity),
 )
 identity_sets = st.builds(
     IdentitySet,

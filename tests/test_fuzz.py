@@ -1,0 +1,187 @@
+"""Fuzzing: whatever arrives, the readers answer with a value or a 400 ``GraphError``, nothing else.
+
+Run long before a release: ``HYPOTHESIS_PROFILE=thorough python -m pytest tests/test_fuzz.py``
+(10,000 examples a property).
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+from collections.abc import Callable
+from typing import Any
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from meeting_rules import ApiVersion, CreateOrGetRequest, GraphError, OnlineMeeting
+from meeting_rules.graph_json import dumps_meeting, meeting_from_json, parse_create_or_get
+from tests.conftest import data_bytes, data_json
+from tests.strategies import json_values
+
+SEEDS = [
+    data_json("seed-example1-request.json"),
+    data_json("seed-example2-request.json"),
+]
+RESPONSES = [
+    data_json("seed-example1-response.json"),
+    data_json("seed-example2-response.json"),
+]
+
+nasty_strings = st.sampled_from(
+    [
+        "",
+        "\x00",
+        "\ud800",
+        "a\udfffb",
+        "2020-01-01T00:00:00",
+        "0000-01-01T00:00:00Z",
+        "9999-12-31T23:59:59.99999999Z",
+        "unknownFutureValue",
+        "PRESENTER",
+        "null",
+        "é" * 3,
+    ]
+)
+nasty_values = (
+    json_values()
+    | nasty_strings
+    | st.sampled_from([float("nan"), float("inf"), 10**5000, -(10**400), 1e308, True, b"x", {1, 2}])
+    | st.recursive(
+        st.just(1), lambda inner: st.lists(inner, min_size=1, max_size=1), max_leaves=200
+    )
+)
+snippets = st.sampled_from(
+    [
+        b'"externalId": "dup",',
+        b'"\\u0000"',
+        b'"\\ud800"',
+        b"1e999",
+        b"NaN",
+        b"[" * 2000,
+        b"}",
+        b",",
+        b"\xff",
+        b"\xc3",
+        b'"',
+        b"\\",
+        b"null",
+        b"-",
+        b"0" * 5000,
+        b'"a":',
+        b"\x00",
+        b"\xef\xbb\xbf",
+    ]
+)
+
+
+def answers(read: Callable[[Any], object], body: Any) -> object:
+    """Call ``read``: a value, or a 400 GraphError that pickles; anything else fails the test."""
+    try:
+        return read(body)
+    except GraphError as error:
+        assert error.status == 400
+        assert error.code == "BadRequest"
+        assert isinstance(error.message, str)
+        assert error.message
+        assert error.target is None or isinstance(error.target, str)
+        again = pickle.loads(pickle.dumps(error))
+        assert (again.message, again.target) == (error.message, error.target)
+        return error
+
+
+def paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    found = [prefix]
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            found += paths(inner, (*prefix, key))
+    elif isinstance(value, list):
+        for index, inner in enumerate(value):
+            found += paths(inner, (*prefix, index))
+    return found
+
+
+@st.composite
+def mutated(draw: st.DrawFn, documents: list[Any]) -> Any:
+    """A seed body with one member replaced, removed or added, anywhere in the tree."""
+    doc = json.loads(json.dumps(draw(st.sampled_from(documents))))
+    path = draw(st.sampled_from(paths(doc)))
+    if not path:
+        return draw(nasty_values)
+    parent = doc
+    for step in path[:-1]:
+        parent = parent[step]
+    action = draw(st.sampled_from(["replace", "remove", "add"]))
+    if action == "replace":
+        parent[path[-1]] = draw(nasty_values)
+    elif action == "remove":
+        del parent[path[-1]]
+    elif isinstance(parent, dict):
+        parent[draw(st.text(max_size=5))] = draw(nasty_values)
+    else:
+        parent.append(draw(nasty_values))
+    return doc
+
+
+@st.composite
+def mutated_bytes(draw: st.DrawFn, documents: list[Any]) -> bytes:
+    """A seed body as bytes with a nasty snippet spliced in, or bytes cut out."""
+    raw = json.dumps(draw(st.sampled_from(documents))).encode()
+    start = draw(st.integers(0, len(raw)))
+    end = draw(st.integers(start, min(len(raw), start + 8)))
+    return raw[:start] + draw(snippets | st.binary(max_size=4)) + raw[end:]
+
+
+def dumps_if_json(value: Any) -> Any:
+    try:
+        return json.dumps(value).encode()
+    except (TypeError, ValueError):
+        return value
+
+
+class TestRequestFuzz:
+    """``parse_create_or_get`` under arbitrary input."""
+
+    @given(nasty_values, st.sampled_from(list(ApiVersion)), st.booleans())
+    def test_arbitrary_values(self, body: Any, version: ApiVersion, strict: bool) -> None:
+        """Any decoded value, as a mapping or as its JSON bytes, answers or is a 400."""
+        for form in (body, dumps_if_json(body)):
+            result = answers(lambda b: parse_create_or_get(b, version=version, strict=strict), form)
+            assert isinstance(result, CreateOrGetRequest | GraphError)
+
+    @given(mutated(SEEDS), st.sampled_from(list(ApiVersion)), st.booleans())
+    def test_mutated_seed_bodies(self, body: Any, version: ApiVersion, strict: bool) -> None:
+        """A seed body with any one member changed answers or is a 400, as a mapping or as bytes."""
+        read = lambda b: parse_create_or_get(b, version=version, strict=strict)  # noqa: E731
+        first = answers(read, body)
+        second = answers(read, dumps_if_json(body))
+        if isinstance(second, CreateOrGetRequest) and isinstance(first, CreateOrGetRequest):
+            assert first == second
+
+    @given(mutated_bytes(SEEDS) | st.binary(max_size=64))
+    def test_mutated_seed_bytes(self, raw: bytes) -> None:
+        """Broken bytes, bad encodings, duplicate keys and deep nesting are 400s."""
+        answers(parse_create_or_get, raw)
+        answers(parse_create_or_get, raw.decode("utf-8", "surrogateescape"))
+
+
+class TestResponseFuzz:
+    """``meeting_from_json`` under arbitrary input."""
+
+    @given(mutated(RESPONSES) | nasty_values)
+    def test_mutated_responses(self, body: Any) -> None:
+        """Any changed response answers or is a 400; what it answers writes back as it was read."""
+        result = answers(meeting_from_json, body)
+        if isinstance(result, OnlineMeeting):
+            raw = dumps_meeting(result, include_unknown_enum_members=True)
+            assert meeting_from_json(raw) == result
+
+    @given(mutated_bytes(RESPONSES))
+    def test_mutated_response_bytes(self, raw: bytes) -> None:
+        """Broken response bytes are 400s."""
+        answers(meeting_from_json, raw)
+
+
+def test_seed_bytes_are_unchanged_by_fuzz_helpers() -> None:
+    """The fuzz seeds are the seed files themselves."""
+    assert json.loads(data_bytes("seed-example1-request.json")) == SEEDS[0]

@@ -1,0 +1,45 @@
+"""The pure core: only the command line reaches for the clock, entropy, files or sockets."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).parent.parent / "meeting_rules"
+EDGE = {"cli.py", "__main__.py"}
+FORBIDDEN = {"time", "os", "random", "secrets", "uuid", "sqlite3", "socket", "subprocess", "io",
+             "pathlib", "threading", "multiprocessing", "hypothesis", "pytest"}  # fmt: skip
+CORE = sorted(p for p in PACKAGE.glob("*.py") if p.name not in EDGE)
+
+
+def imported_modules(path: Path) -> set[str]:
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add(node.module.split(".")[0])
+    return found
+
+
+@pytest.mark.parametrize("path", CORE, ids=lambda p: p.name)
+def test_core_modules_touch_nothing_outside(path: Path) -> None:
+    """Core modules import no clock, randomness, environment, files, sockets or test tools."""
+    assert imported_modules(path) & FORBIDDEN == set()
+
+
+@pytest.mark.parametrize("path", CORE, ids=lambda p: p.name)
+def test_only_graph_json_uses_cattrs(path: Path) -> None:
+    """cattrs stays in the Graph JSON module."""
+    if path.name != "graph_json.py":
+        assert "cattrs" not in imported_modules(path)
+
+
+def test_no_clock_calls_in_the_core() -> None:
+    """No core module calls ``now()`` or ``today()``: time comes in as an argument."""
+    for path in CORE:
+        text = path.read_text()
+        assert ".now(" not in text, path.name
+        assert ".today(" not in text, path.name
