@@ -68,26 +68,29 @@ Body = bytes | bytearray | memoryview | str | Mapping[str, JsonValue]
 # --- errors with a path -------------------------------------------------------------------------
 
 
+_PATH = "\x00"
+"""Where a detail names its member; NUL never survives ``quoted``, so input cannot forge it."""
+
+
 class _MemberError(Exception):
     """A defect in one member; the path is completed as the error rises through the objects."""
 
-    def __init__(self, detail: str, *, error: type[GraphError] = BadRequestError) -> None:
+    def __init__(self, detail: str) -> None:
         super().__init__(detail)
         self.detail = detail
-        self.error = error
         self.reversed_path: list[str | int] = []
 
     def at(self, step: str | int) -> _MemberError:
         self.reversed_path.append(step)
         return self
 
-    def graph_error(self, *prefix: str | int) -> GraphError:
+    def graph_error(self, *prefix: str | int) -> BadRequestError:
         path = json_path(*prefix, *reversed(self.reversed_path))
-        if "{path}" in self.detail:
-            message = self.detail.replace("{path}", path)
+        if _PATH in self.detail:
+            message = self.detail.replace(_PATH, path)
         else:
             message = f"{self.detail} (member '{path}')"
-        return self.error(message, target=path or None)
+        return BadRequestError(message, target=path or None)
 
 
 _PLAIN_NAME = re.compile(r'[^.\[\]"]+')
@@ -131,7 +134,7 @@ def _kind(value: object) -> str:
 
 
 def _wrong_type(expected: str, value: object) -> _MemberError:
-    return _MemberError(f"The member '{{path}}' must be {expected}, not {_kind(value)}.")
+    return _MemberError(f"The member '{_PATH}' must be {expected}, not {_kind(value)}.")
 
 
 # --- leaf readers -------------------------------------------------------------------------------
@@ -139,12 +142,12 @@ def _wrong_type(expected: str, value: object) -> _MemberError:
 
 def _check_text(value: str) -> str:
     if "\x00" in value:
-        raise _MemberError("The member '{path}' holds a NUL character.")
+        raise _MemberError(f"The member '{_PATH}' holds a NUL character.")
     if not value.isascii():
         try:
             value.encode("utf-8")
         except UnicodeEncodeError:
-            raise _MemberError("The member '{path}' holds a lone surrogate.") from None
+            raise _MemberError(f"The member '{_PATH}' holds a lone surrogate.") from None
     return value
 
 
@@ -183,7 +186,7 @@ def _enum_reader(cls: type[GraphEnum], *, allow_unknown_future_value: bool) -> A
         member = by_value.get(value) or by_folded.get(value.casefold())
         if member is None:
             raise _MemberError(
-                f"The member '{{path}}' has the value '{quoted(value)}', "
+                f"The member '{_PATH}' has the value '{quoted(value)}', "
                 f"which is not one of: {allowed}."
             )
         return member
@@ -204,20 +207,20 @@ def _check_json(value: object, depth: int = 0) -> JsonValue:
                 _check_text(item)
             elif type(item) is float:
                 if not math.isfinite(item):
-                    raise _MemberError("The member '{path}' is not a finite number.")
+                    raise _MemberError(f"The member '{_PATH}' is not a finite number.")
             elif type(item) is int:
                 if not -_INT_LIMIT < item < _INT_LIMIT:
                     raise _MemberError(
-                        f"The member '{{path}}' has more than {_MAX_INT_DIGITS} digits."
+                        f"The member '{_PATH}' has more than {_MAX_INT_DIGITS} digits."
                     )
             elif isinstance(item, list | tuple | Mapping):
                 if level >= MAX_DEPTH:
-                    raise _MemberError(f"The member '{{path}}' is nested deeper than {MAX_DEPTH}.")
+                    raise _MemberError(f"The member '{_PATH}' is nested deeper than {MAX_DEPTH}.")
                 if isinstance(item, Mapping):
                     for key, inner in item.items():
                         if type(key) is not str:
                             raise _MemberError(
-                                "The member '{path}' has a name that is not a string."
+                                f"The member '{_PATH}' has a name that is not a string."
                             )
                         _check_text(key)
                         stack.append((inner, level + 1, [*path, key]))
@@ -339,7 +342,7 @@ def _object_reader(cls: type[GraphObject], converter: cattrs.Converter) -> Any:
             if spec is None:
                 if type(name) is not str:
                     raise _MemberError(
-                        "The object '{path}' has a member name that is not a string."
+                        f"The object '{_PATH}' has a member name that is not a string."
                     )
                 try:
                     unknown[_check_text(name)] = _check_json(item, 1)
@@ -465,15 +468,21 @@ class _DuplicateMember(dict[str, Any]):
         self.duplicate = name
 
 
-def _object_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    obj = dict(pairs)
-    if len(obj) != len(pairs):
-        seen: set[str] = set()
-        for name, _ in pairs:
-            if name in seen:
-                return _DuplicateMember(pairs, name)
-            seen.add(name)
-    return obj
+def _object_pairs_hook(found: list[bool]) -> Callable[[list[tuple[str, Any]]], dict[str, Any]]:
+    """A decoder hook building dicts that notes, in ``found``, an object with a duplicate name."""
+
+    def object_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        obj = dict(pairs)
+        if len(obj) != len(pairs):
+            found.append(True)
+            seen: set[str] = set()
+            for name, _ in pairs:
+                if name in seen:
+                    return _DuplicateMember(pairs, name)
+                seen.add(name)
+        return obj
+
+    return object_pairs
 
 
 def _first_duplicate(value: object) -> _MemberError | None:
@@ -481,7 +490,7 @@ def _first_duplicate(value: object) -> _MemberError | None:
     while stack:
         item, path = stack.pop()
         if isinstance(item, _DuplicateMember):
-            error = _MemberError("The member '{path}' appears more than once in its object.")
+            error = _MemberError(f"The member '{_PATH}' appears more than once in its object.")
             error.reversed_path.extend(reversed([*path, item.duplicate]))
             return error
         if isinstance(item, dict):
@@ -524,10 +533,11 @@ def _decode(body: object) -> Mapping[str, JsonValue]:
     if isinstance(body, str):
         if not body.strip():
             raise BadRequestError(_EMPTY)
+        duplicates: list[bool] = []
         try:
             value = json.loads(
                 body,
-                object_pairs_hook=_object_pairs,
+                object_pairs_hook=_object_pairs_hook(duplicates),
                 parse_constant=_refuse_constant,
                 parse_float=_finite_float,
                 parse_int=_bounded_int,
@@ -536,9 +546,10 @@ def _decode(body: object) -> Mapping[str, JsonValue]:
             raise BadRequestError(f"{_UNREADABLE} The body is nested too deeply.") from None
         except ValueError as error:  # json.JSONDecodeError, and the hooks' refusals
             raise BadRequestError(f"{_UNREADABLE} {quoted(str(error), 200)}.") from None
-        duplicate = _first_duplicate(value)
-        if duplicate is not None:
-            raise duplicate.graph_error()
+        if duplicates:
+            duplicate = _first_duplicate(value)
+            if duplicate is not None:
+                raise duplicate.graph_error()
     else:
         value = body
     if not isinstance(value, Mapping):
@@ -662,7 +673,7 @@ class _RequestReading:
     def _ignore(self, name: str, where: Steps, *, known: bool) -> None:
         if type(name) is not str:
             raise _MemberError(
-                "The object '{path}' has a member name that is not a string."
+                f"The object '{_PATH}' has a member name that is not a string."
             ).graph_error(*where[:-1])
         if self.strict and not known and "@" not in name:
             raise BadRequestError(

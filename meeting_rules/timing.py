@@ -39,7 +39,7 @@ def check_window(start: Instant | None, end: Instant | None) -> None:
         raise BadRequestError(
             "endDateTime was provided without startDateTime.", target="endDateTime"
         )
-    if end < start:
+    if end.ticks < start.ticks:
         raise BadRequestError(
             f"endDateTime ({end}) must not be earlier than startDateTime ({start}).",
             target="endDateTime",
