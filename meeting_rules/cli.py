@@ -56,7 +56,15 @@ def _read_body(name: str, stdin: BinaryIO) -> bytes:
 
 
 def _write_json(out: TextIO, obj: object) -> None:
-    out.write(json.dumps(obj, ensure_ascii=False, indent=2) + "\n")
+    """UTF-8 JSON whatever the terminal's encoding (Graph JSON is UTF-8)."""
+    text = json.dumps(obj, ensure_ascii=False, indent=2) + "\n"
+    buffer = getattr(out, "buffer", None)
+    if buffer is None:
+        out.write(text)
+    else:
+        out.flush()
+        buffer.write(text.encode("utf-8"))
+        buffer.flush()
 
 
 def _status_line(status: int) -> str:

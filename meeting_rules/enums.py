@@ -19,14 +19,14 @@ __all__ = [
 
 
 class GraphEnum(enum.Enum):
-    """A Graph enum: values are Graph's strings, lookup by value ignores case."""
+    """A Graph enum: values are Graph's strings, lookup by value ignores ASCII case."""
 
     value: str
 
     @classmethod
     def _missing_(cls, value: object) -> GraphEnum | None:
-        if isinstance(value, str):
-            return _FOLDED.get(cls, {}).get(value.casefold())
+        if isinstance(value, str) and value.isascii():
+            return _FOLDED.get(cls, {}).get(value.lower())
         return None
 
     @classmethod
@@ -92,7 +92,7 @@ _ENUMS: tuple[type[GraphEnum], ...] = (
     ApiVersion,
 )
 _FOLDED: dict[type[GraphEnum], dict[str, GraphEnum]] = {
-    cls: {m.value.casefold(): m for m in cls} for cls in _ENUMS
+    cls: {m.value.lower(): m for m in cls} for cls in _ENUMS
 }
 _EVOLVABLE: dict[type[GraphEnum], frozenset[GraphEnum]] = {
     cls: _after_unknown_future_value(cls) for cls in _ENUMS

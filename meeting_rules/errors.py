@@ -35,12 +35,12 @@ __all__ = [
 ]
 
 
-_UNSAFE = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 
 
 def quoted(text: str, limit: int = 80) -> str:
-    """``text`` fit to quote in a message: cut at ``limit`` characters, control characters and
-    lone surrogates escaped as in JSON, so a message is always clean UTF-8."""
+    """``text`` fit to quote in a message: cut at ``limit`` characters, control characters, line
+    separators and lone surrogates escaped as in JSON, so a message is clean, one-line UTF-8."""
     cut = text if len(text) <= limit else text[:limit] + "..."
     if _UNSAFE.search(cut) is None:
         return cut

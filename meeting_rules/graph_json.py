@@ -86,10 +86,14 @@ class _MemberError(Exception):
 
     def graph_error(self, *prefix: str | int) -> BadRequestError:
         path = json_path(*prefix, *reversed(self.reversed_path))
-        if _PATH in self.detail:
-            message = self.detail.replace(_PATH, path)
+        shown = quoted(path, 200)
+        if not path:
+            message = self.detail.replace(f"The object '{_PATH}'", "The body")
+            message = message.replace(f"The member '{_PATH}'", "The body").replace(_PATH, "")
+        elif _PATH in self.detail:
+            message = self.detail.replace(_PATH, shown)
         else:
-            message = f"{self.detail} (member '{path}')"
+            message = f"{self.detail} (member '{shown}')"
         return BadRequestError(message, target=path or None)
 
 
@@ -129,7 +133,9 @@ _JSON_TYPE_NAMES = {
 def _kind(value: object) -> str:
     name = _JSON_TYPE_NAMES.get(type(value))
     if name is None:
-        return "an object" if isinstance(value, Mapping) else f"a Python {type(value).__name__}"
+        if isinstance(value, Mapping):
+            return "an object"
+        return f"a Python {quoted(type(value).__name__)}"
     return name
 
 
@@ -140,20 +146,29 @@ def _wrong_type(expected: str, value: object) -> _MemberError:
 # --- leaf readers -------------------------------------------------------------------------------
 
 
+def _has_surrogate(value: str) -> bool:
+    if value.isascii():
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
 def _check_text(value: str) -> str:
     if "\x00" in value:
         raise _MemberError(f"The member '{_PATH}' holds a NUL character.")
-    if not value.isascii():
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            raise _MemberError(f"The member '{_PATH}' holds a lone surrogate.") from None
+    if _has_surrogate(value):
+        raise _MemberError(f"The member '{_PATH}' holds a lone surrogate.")
     return value
 
 
 def _read_str(value: object, _: object = None) -> str:
     if type(value) is not str:
-        raise _wrong_type("a string", value)
+        if not isinstance(value, str):
+            raise _wrong_type("a string", value)
+        value = str(value)
     return _check_text(value)
 
 
@@ -164,16 +179,16 @@ def _read_bool(value: object, _: object = None) -> bool:
 
 
 def _read_instant(value: object, _: object = None) -> Instant:
-    if type(value) is not str:
+    if not isinstance(value, str):
         raise _wrong_type("a DateTimeOffset string", value)
     try:
-        return Instant.parse(value)
+        return Instant.parse(str(value))
     except GraphError as error:
         raise _MemberError(error.message) from None
 
 
 def _enum_reader(cls: type[GraphEnum], *, allow_unknown_future_value: bool) -> Any:
-    by_folded = {member.value.casefold(): member for member in cls}
+    by_folded = {member.value.lower(): member for member in cls}
     by_value = {member.value: member for member in cls}
     if not allow_unknown_future_value:
         by_folded.pop("unknownfuturevalue", None)
@@ -183,7 +198,8 @@ def _enum_reader(cls: type[GraphEnum], *, allow_unknown_future_value: bool) -> A
     def read(value: object, _: object = None) -> GraphEnum:
         if type(value) is not str:
             raise _wrong_type("a string", value)
-        member = by_value.get(value) or by_folded.get(value.casefold())
+        # Case-insensitive in ASCII only, as .NET's ordinal comparison: no Unicode folding.
+        member = by_value.get(value) or (value.isascii() and by_folded.get(value.lower())) or None
         if member is None:
             raise _MemberError(
                 f"The member '{_PATH}' has the value '{quoted(value)}', "
@@ -194,44 +210,53 @@ def _enum_reader(cls: type[GraphEnum], *, allow_unknown_future_value: bool) -> A
     return read
 
 
-def _check_json(value: object, depth: int = 0) -> JsonValue:
-    """Check a kept unknown member: JSON values only, finite, clean strings, ``MAX_DEPTH`` deep."""
-    # An explicit stack: the depth limit must hold without Python recursion.
-    stack: list[tuple[object, int, list[str | int]]] = [(value, depth, [])]
-    while stack:
-        item, level, path = stack.pop()
-        try:
-            if item is None or item is True or item is False:
-                continue
-            if type(item) is str:
-                _check_text(item)
-            elif type(item) is float:
-                if not math.isfinite(item):
-                    raise _MemberError(f"The member '{_PATH}' is not a finite number.")
-            elif type(item) is int:
-                if not -_INT_LIMIT < item < _INT_LIMIT:
-                    raise _MemberError(
-                        f"The member '{_PATH}' has more than {_MAX_INT_DIGITS} digits."
-                    )
-            elif isinstance(item, list | tuple | Mapping):
-                if level >= MAX_DEPTH:
-                    raise _MemberError(f"The member '{_PATH}' is nested deeper than {MAX_DEPTH}.")
-                if isinstance(item, Mapping):
-                    for key, inner in item.items():
-                        if type(key) is not str:
-                            raise _MemberError(
-                                f"The member '{_PATH}' has a name that is not a string."
-                            )
-                        _check_text(key)
-                        stack.append((inner, level + 1, [*path, key]))
-                else:
-                    stack.extend((inner, level + 1, [*path, i]) for i, inner in enumerate(item))
-            else:
-                raise _wrong_type("a JSON value", item)
-        except _MemberError as error:
-            error.reversed_path.extend(reversed(path))
-            raise
-    return value
+def _json_copy(value: object, depth: int) -> JsonValue:
+    """A kept unknown member, copied as plain JSON values: ``dict``, ``list``, ``str``, finite
+    numbers, at most ``MAX_DEPTH`` deep (the depth bound keeps the recursion safe)."""
+    if value is None or value is True or value is False:
+        return value
+    if isinstance(value, str):
+        return _check_text(str(value))
+    if isinstance(value, int):
+        if not -_INT_LIMIT < value < _INT_LIMIT:
+            raise _MemberError(f"The member '{_PATH}' has more than {_MAX_INT_DIGITS} digits.")
+        return int(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise _MemberError(f"The member '{_PATH}' is not a finite number.")
+        return float(value)
+    if isinstance(value, Mapping | list | tuple):
+        if depth >= MAX_DEPTH:
+            raise _MemberError(f"The member '{_PATH}' is nested deeper than {MAX_DEPTH}.")
+        if isinstance(value, Mapping):
+            copy: dict[str, JsonValue] = {}
+            for key, inner in value.items():
+                name = _member_name(key)
+                try:
+                    copy[name] = _json_copy(inner, depth + 1)
+                except _MemberError as error:
+                    raise error.at(name) from None
+            return copy
+        items: list[JsonValue] = []
+        for index, inner in enumerate(value):
+            try:
+                items.append(_json_copy(inner, depth + 1))
+            except _MemberError as error:
+                raise error.at(index) from None
+        return items
+    raise _wrong_type("a JSON value", value)
+
+
+def _member_name(key: object) -> str:
+    """A member name of a decoded mapping: a string without NUL or lone surrogates."""
+    if not isinstance(key, str):
+        raise _MemberError(f"The object '{_PATH}' has a member name that is not a string.")
+    if "\x00" in key or _has_surrogate(key):
+        raise _MemberError(
+            f"The object '{_PATH}' has the member name '{quoted(key)}', which holds a NUL "
+            "character or a lone surrogate."
+        )
+    return str(key)
 
 
 # --- hook factories -----------------------------------------------------------------------------
@@ -340,12 +365,9 @@ def _object_reader(cls: type[GraphObject], converter: cattrs.Converter) -> Any:
         for name, item in value.items():
             spec = specs.get(name)
             if spec is None:
-                if type(name) is not str:
-                    raise _MemberError(
-                        f"The object '{_PATH}' has a member name that is not a string."
-                    )
+                name = _member_name(name)
                 try:
-                    unknown[_check_text(name)] = _check_json(item, 1)
+                    unknown[name] = _json_copy(item, 1)
                 except _MemberError as error:
                     raise error.at(name) from None
                 continue
@@ -354,21 +376,34 @@ def _object_reader(cls: type[GraphObject], converter: cattrs.Converter) -> Any:
                 kwargs[attr] = read_member(item, tp)
             except _MemberError as error:
                 raise error.at(name) from None
-        return cls(unknown_members=unknown, member_order=tuple(value), **kwargs)
+        return cls(unknown_members=unknown, member_order=tuple(map(str, value)), **kwargs)
 
     return read
 
 
+def _copied(value: JsonValue) -> JsonValue:
+    """A copy of a JSON value read before, so a written body shares nothing with the meeting."""
+    if type(value) is dict:
+        return {name: _copied(inner) for name, inner in value.items()}
+    if type(value) is list:
+        return [_copied(inner) for inner in value]
+    return value
+
+
 def _object_writer(
-    cls: type[GraphObject], converter: cattrs.Converter, version: ApiVersion
+    cls: type[GraphObject], converter: cattrs.Converter, version: ApiVersion | None, copy: bool
 ) -> Callable[[GraphObject], dict[str, JsonValue]]:
-    members = _members(cls)
+    """Write an object: in its ``member_order`` if read from JSON, else in the default layout.
+
+    Members of another version are never written (R-MEET-3, R-TIME-8). ``version=None`` writes
+    the members of every version, none left out: the form a store keeps.
+    """
+    members = [m for m in _members(cls) if version is None or version in m.versions]
     writers = {m.name: (m.attr, converter.get_unstructure_hook(m.type)) for m in members}
     default_layout = [
-        (m.name, m.attr, writers[m.name][1], version in m.omit_if_unset)
-        for m in members
-        if version in m.versions
+        (m.name, m.attr, writers[m.name][1], version in m.omit_if_unset) for m in members
     ]
+    unknown_value = _copied if copy else None
 
     def write(obj: GraphObject) -> dict[str, JsonValue]:
         out: dict[str, JsonValue] = {}
@@ -400,6 +435,9 @@ def _object_writer(
         for name, value in unknown.items():
             if name not in out:
                 out[name] = value
+        if unknown_value is not None and unknown:
+            for name in unknown:
+                out[name] = unknown_value(out[name])
         return out
 
     return write
@@ -429,8 +467,11 @@ _REQUEST_READER = _configure_reader(cattrs.Converter(), request=True)
 
 
 @cache
-def _writer(version: ApiVersion, include_unknown_enum_members: bool) -> cattrs.Converter:
-    """The converter writing Graph JSON for one version and one ``Prefer`` setting."""
+def _writer(
+    version: ApiVersion | None, include_unknown_enum_members: bool, copy: bool = True
+) -> cattrs.Converter:
+    """The converter writing Graph JSON for one version, one ``Prefer`` setting, and whether the
+    unknown members written are copies (for a dict handed out) or the meeting's own (for bytes)."""
     converter = cattrs.Converter()
 
     def write_enum(member: GraphEnum) -> str:
@@ -452,7 +493,7 @@ def _writer(version: ApiVersion, include_unknown_enum_members: bool) -> cattrs.C
     converter.register_unstructure_hook_factory(_is_optional, optional_writer)
     converter.register_unstructure_hook_factory(_is_tuple, tuple_writer)
     converter.register_unstructure_hook_factory(
-        _is_graph_object, lambda cls: _object_writer(cls, converter, version)
+        _is_graph_object, lambda cls: _object_writer(cls, converter, version, copy)
     )
     return converter
 
@@ -486,17 +527,23 @@ def _object_pairs_hook(found: list[bool]) -> Callable[[list[tuple[str, Any]]], d
 
 
 def _first_duplicate(value: object) -> _MemberError | None:
-    stack: list[tuple[object, list[str | int]]] = [(value, [])]
+    """The first object, in document order, that names a member twice, as an error on it."""
+    # Paths are linked (parent, step) pairs, so the walk stays linear in the size of the body.
+    Link = tuple[Any, str | int] | None
+    stack: list[tuple[object, Link]] = [(value, None)]
     while stack:
-        item, path = stack.pop()
+        item, link = stack.pop()
         if isinstance(item, _DuplicateMember):
             error = _MemberError(f"The member '{_PATH}' appears more than once in its object.")
-            error.reversed_path.extend(reversed([*path, item.duplicate]))
+            error.at(item.duplicate)
+            while link is not None:
+                link, step = link
+                error.at(step)
             return error
         if isinstance(item, dict):
-            stack.extend((inner, [*path, name]) for name, inner in reversed(item.items()))
+            stack.extend((inner, (link, name)) for name, inner in reversed(item.items()))
         elif isinstance(item, list):
-            stack.extend((inner, [*path, i]) for i, inner in reversed(list(enumerate(item))))
+            stack.extend((item[i], (link, i)) for i in range(len(item) - 1, -1, -1))
     return None
 
 
@@ -512,8 +559,9 @@ def _finite_float(text: str) -> float:
 
 
 def _bounded_int(text: str) -> int:
-    if len(text) > _MAX_INT_DIGITS:
-        raise ValueError(f"A number has {len(text)} digits, more than {_MAX_INT_DIGITS}")
+    digits = len(text) - text.startswith("-")
+    if digits > _MAX_INT_DIGITS:
+        raise ValueError(f"A number has {digits} digits, more than {_MAX_INT_DIGITS}")
     return int(text)
 
 
@@ -521,7 +569,7 @@ def _decode(body: object) -> Mapping[str, JsonValue]:
     """Bytes, text or an already decoded value to a JSON object (R-BODY-6)."""
     if isinstance(body, bytes | bytearray | memoryview):
         raw = bytes(body)
-        if not raw.strip():
+        if not raw.strip(b" \t\n\r"):
             raise BadRequestError(_EMPTY)
         try:
             text = raw.decode("utf-8")
@@ -531,7 +579,7 @@ def _decode(body: object) -> Mapping[str, JsonValue]:
             ) from None
         body = text.removeprefix("\ufeff")
     if isinstance(body, str):
-        if not body.strip():
+        if not body.strip(" \t\n\r"):
             raise BadRequestError(_EMPTY)
         duplicates: list[bool] = []
         try:
@@ -585,10 +633,15 @@ class _Table:
     rules: Mapping[str, _Rule]
 
 
-_SKIP = _Rule()
+# A rule without ``attr`` reads its member only to check it, then drops it as ignored: Graph's
+# own members that have no effect in createOrGet must still have the right type (R-BODY-6).
 _CHAT_INFO = _Table(
     ChatInfo,
-    {"threadId": _Rule("thread_id", str | None), "messageId": _SKIP, "replyChainMessageId": _SKIP},
+    {
+        "threadId": _Rule("thread_id", str | None),
+        "messageId": _Rule(None, str | None),  # made by the service (R-MEET-5)
+        "replyChainMessageId": _Rule(None, str | None),
+    },
 )
 _ATTENDEE = _Table(
     MeetingParticipantInfo,
@@ -602,9 +655,9 @@ _PARTICIPANTS = _Table(
     MeetingParticipants,
     {
         "attendees": _Rule("attendees", table=_ATTENDEE, array=True),
-        "organizer": _SKIP,  # the organizer is the caller (R-BODY-5, R-MEET-2)
-        "producers": _SKIP,
-        "contributors": _SKIP,
+        "organizer": _Rule(None, MeetingParticipantInfo | None),  # the caller (R-BODY-5, R-MEET-2)
+        "producers": _Rule(None, tuple[MeetingParticipantInfo, ...]),
+        "contributors": _Rule(None, tuple[MeetingParticipantInfo, ...]),
     },
 )
 _BODY_RULES: Mapping[str, _Rule] = {
@@ -615,7 +668,8 @@ _BODY_RULES: Mapping[str, _Rule] = {
     "participants": _Rule("participants", table=_PARTICIPANTS),
     "chatInfo": _Rule("chat_info", table=_CHAT_INFO),
 }
-_V1_BODY_RULES: Mapping[str, _Rule] = {**_BODY_RULES, "chatInfo": _SKIP}  # R-BODY-4
+# chatInfo is beta only (R-BODY-4): v1.0 checks it, then ignores it.
+_V1_BODY_RULES: Mapping[str, _Rule] = {**_BODY_RULES, "chatInfo": _Rule(None, ChatInfo | None)}
 
 
 Steps = tuple[str | int, ...]
@@ -636,8 +690,8 @@ class _RequestReading:
         for name, item in obj.items():
             where = (*path, name)
             rule = rules.get(name)
-            if rule is None or (rule.attr is None and rule.hook is None):
-                self._ignore(name, where, known=rule is not None)
+            if rule is None:
+                self._ignore(name, where)
                 continue
             if rule.table is not None:
                 value: Any = self.read_nested(item, rule, where)
@@ -670,12 +724,12 @@ class _RequestReading:
         values, kept = self.read_members(item, table.rules, where)
         return table.cls(member_order=kept, **values)
 
-    def _ignore(self, name: str, where: Steps, *, known: bool) -> None:
-        if type(name) is not str:
+    def _ignore(self, name: str, where: Steps) -> None:
+        if not isinstance(name, str):
             raise _MemberError(
                 f"The object '{_PATH}' has a member name that is not a string."
             ).graph_error(*where[:-1])
-        if self.strict and not known and "@" not in name:
+        if self.strict and "@" not in name:
             raise BadRequestError(
                 f"The parameter '{quoted(name)}' in the request payload is "
                 "not a valid parameter for the operation 'createOrGet'.",
@@ -759,8 +813,14 @@ def meeting_to_json(
     version: ApiVersion | str = ApiVersion.BETA,
     include_unknown_enum_members: bool = False,
 ) -> dict[str, JsonValue]:
-    """The onlineMeeting response body as a dict (R-JSON-1..4, R-MEET-3, R-TIME-8)."""
-    converter = _writer(ApiVersion(version), include_unknown_enum_members)
+    """The onlineMeeting response body as a dict of its own (R-JSON-1..4, R-MEET-3, R-TIME-8)."""
+    return _meeting_json(meeting, ApiVersion(version), include_unknown_enum_members, copy=True)
+
+
+def _meeting_json(
+    meeting: OnlineMeeting, version: ApiVersion | None, include: bool, *, copy: bool
+) -> dict[str, JsonValue]:
+    converter = _writer(version, include, copy)
     result: dict[str, JsonValue] = converter.get_unstructure_hook(OnlineMeeting)(meeting)
     return result
 
@@ -772,10 +832,8 @@ def dumps_meeting(
     include_unknown_enum_members: bool = False,
 ) -> bytes:
     """The onlineMeeting response body as compact UTF-8 JSON."""
-    obj = meeting_to_json(
-        meeting, version=version, include_unknown_enum_members=include_unknown_enum_members
-    )
-    return _dumps(obj)
+    version = ApiVersion(version)
+    return _dumps(_meeting_json(meeting, version, include_unknown_enum_members, copy=False))
 
 
 def _dumps(obj: JsonValue) -> bytes:

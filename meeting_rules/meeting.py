@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import attrs
 
-from ._members import BETA_ONLY, V1_ONLY, GraphObject, member
+from ._members import BETA_ONLY, BOTH, V1_ONLY, GraphObject, member
 from .enums import LobbyBypassScope, OnlineMeetingPresenters
 from .instant import Instant
 from .participants import MeetingParticipants
@@ -64,7 +64,7 @@ class OnlineMeeting(GraphObject):
     string it was read or created with, since beta and v1.0 spell it differently (R-MEET-4).
     """
 
-    id: str | None = member(nullable=False)
+    id: str | None = member(nullable=False, omit_if_unset=BOTH)
     creation_date_time: Instant | None = member()
     start_date_time: Instant | None = member()
     end_date_time: Instant | None = member()

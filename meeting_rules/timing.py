@@ -65,9 +65,10 @@ def normalise_window(start: Instant | None, end: Instant | None, *, now: Instant
 
     Raises:
         BadRequestError: R-TIME-3, R-TIME-4, or a default end after 9999-12-31 (target
-        ``startDateTime``).
+        ``startDateTime`` if it was given).
     """
     check_window(start, end)
+    given_start = start is not None
     if start is None:
         start = now
     if end is None:
@@ -77,7 +78,7 @@ def normalise_window(start: Instant | None, end: Instant | None, *, now: Instant
             raise BadRequestError(
                 "The default endDateTime, startDateTime + 1 hour, is out of range: "
                 f"{error.message}",
-                target="startDateTime",
+                target="startDateTime" if given_start else None,
             ) from None
     return MeetingWindow(start=start, end=end)
 

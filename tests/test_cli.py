@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -102,3 +103,17 @@ def test_usage_errors_exit_2() -> None:
     """No command, or an unknown version, is a usage error."""
     assert run().returncode == 2
     assert run("validate", "-", "--version", "v2").returncode == 2
+
+
+def test_output_is_utf8_whatever_the_terminal(tmp_path: Path) -> None:
+    """Non-ASCII values print as UTF-8 even when stdout's encoding is ASCII; no traceback."""
+    body = tmp_path / "u.json"
+    body.write_text('{"externalId": "é中"}', encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "meeting_rules", "validate", str(body)],
+        capture_output=True,
+        check=False,
+        env={**os.environ, "PYTHONIOENCODING": "ascii"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.decode("utf-8"))["externalId"] == "é中"

@@ -34,6 +34,8 @@ def test_r_body_7_lookup_ignores_case() -> None:
         OnlineMeetingRole("chair")
     with pytest.raises(ValueError, match="1"):
         OnlineMeetingRole(1)
+    with pytest.raises(ValueError, match="pre"):
+        OnlineMeetingRole("pre\u017fenter")  # a long s folds to "s" in Unicode, not in ASCII
 
 
 def test_r_json_3_evolvable_members() -> None:

@@ -8,14 +8,20 @@ from __future__ import annotations
 
 import json
 import pickle
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
+from types import MappingProxyType
 from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
 
 from meeting_rules import ApiVersion, CreateOrGetRequest, GraphError, OnlineMeeting
-from meeting_rules.graph_json import dumps_meeting, meeting_from_json, parse_create_or_get
+from meeting_rules.graph_json import (
+    dumps_meeting,
+    meeting_from_json,
+    parse_create_or_get,
+    request_to_json,
+)
 from tests.conftest import data_bytes, data_json
 from tests.strategies import json_values
 
@@ -43,8 +49,36 @@ nasty_strings = st.sampled_from(
         "é" * 3,
     ]
 )
+
+
+class OddMapping(Mapping[str, Any]):
+    """A Mapping that is not a dict, as a caller's own decoded body may be."""
+
+    def __init__(self, items: dict[str, Any]) -> None:
+        self._items = items
+
+    def __getitem__(self, key: str) -> Any:
+        return self._items[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+python_containers = st.recursive(
+    json_values(4),
+    lambda inner: (
+        st.lists(inner, max_size=2).map(tuple)
+        | st.dictionaries(st.text(max_size=3), inner, max_size=2).map(OddMapping)
+        | st.dictionaries(st.text(max_size=3), inner, max_size=2).map(MappingProxyType)
+    ),
+    max_leaves=6,
+)
 nasty_values = (
     json_values()
+    | python_containers
     | nasty_strings
     | st.sampled_from([float("nan"), float("inf"), 10**5000, -(10**400), 1e308, True, b"x", {1, 2}])
     | st.recursive(
@@ -148,6 +182,9 @@ class TestRequestFuzz:
         for form in (body, dumps_if_json(body)):
             result = answers(lambda b: parse_create_or_get(b, version=version, strict=strict), form)
             assert isinstance(result, CreateOrGetRequest | GraphError)
+            if isinstance(result, CreateOrGetRequest):
+                written = request_to_json(result, version=version)
+                assert json.loads(json.dumps(written)) == written
 
     @given(mutated(SEEDS), st.sampled_from(list(ApiVersion)), st.booleans())
     def test_mutated_seed_bodies(self, body: Any, version: ApiVersion, strict: bool) -> None:
@@ -174,7 +211,9 @@ class TestResponseFuzz:
         result = answers(meeting_from_json, body)
         if isinstance(result, OnlineMeeting):
             raw = dumps_meeting(result, include_unknown_enum_members=True)
-            assert meeting_from_json(raw) == result
+            again = meeting_from_json(raw)
+            assert again == result
+            assert dumps_meeting(again, include_unknown_enum_members=True) == raw
 
     @given(mutated_bytes(RESPONSES))
     def test_mutated_response_bytes(self, raw: bytes) -> None:

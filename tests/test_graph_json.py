@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import pickle
 from collections import OrderedDict
+from types import MappingProxyType
 from typing import Any
 
 import attrs
@@ -136,12 +137,43 @@ class TestRequestMembers:
             "chatInfo.bar",
         )
 
-    def test_r_body_3_ignored_members_are_not_validated(self) -> None:
-        """R-BODY-3: an ignored member's value is never looked at, however odd."""
+    def test_r_body_3_unknown_members_are_not_validated(self) -> None:
+        """R-BODY-3: the value of a member Graph does not define is never looked at."""
         request = parse_create_or_get(
-            with_members(foo={"\x00": float("nan")}, participants={"organizer": 5})
+            with_members(foo={"\x00": float("nan")}, participants={"bar": {1, 2}})
         )
-        assert request.ignored_members == ("foo", "participants.organizer")
+        assert request.ignored_members == ("foo", "participants.bar")
+
+    @pytest.mark.parametrize(
+        ("body", "version", "target"),
+        [
+            (with_members(participants={"organizer": 5}), "beta", "participants.organizer"),
+            (
+                with_members(participants={"organizer": {"role": "chair"}}),
+                "beta",
+                "participants.organizer.role",
+            ),
+            (with_members(participants={"producers": "x"}), "beta", "participants.producers"),
+            (
+                with_members(participants={"contributors": [1]}),
+                "beta",
+                "participants.contributors[0]",
+            ),
+            (with_members(chatInfo={"messageId": 5}), "beta", "chatInfo.messageId"),
+            (
+                with_members(chatInfo={"replyChainMessageId": {}}),
+                "beta",
+                "chatInfo.replyChainMessageId",
+            ),
+            (with_members(chatInfo=[]), "v1.0", "chatInfo"),
+            (with_members(chatInfo={"threadId": 1}), "v1.0", "chatInfo.threadId"),
+        ],
+    )
+    def test_r_body_6_graph_members_without_effect_are_still_type_checked(
+        self, body: Any, version: str, target: str
+    ) -> None:
+        """R-BODY-6: organizer, producers, messageId, v1.0's chatInfo: ignored, but typed."""
+        assert refused(body, version=version).target == target
 
     @pytest.mark.parametrize(
         ("body", "target"),
@@ -186,7 +218,7 @@ class TestRequestMembers:
         assert parse_create_or_get(body, version="beta").chat_info == ChatInfo(
             thread_id="19:x@thread.tacv2"
         )
-        v1 = parse_create_or_get(with_members(chatInfo=5), version=ApiVersion.V1_0)
+        v1 = parse_create_or_get(with_members(chatInfo={"threadId": "t"}), version=ApiVersion.V1_0)
         assert v1.chat_info is None
         assert v1.ignored_members == ("chatInfo",)
 
@@ -520,15 +552,12 @@ class TestMeetingJson:
         body = data.draw(
             reshaped(meeting_to_json(meeting, version=version, include_unknown_enum_members=True))
         )
-        body["id"] = meeting.id
         raw = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
-        for version in ApiVersion:
-            assert (
-                dumps_meeting(
-                    meeting_from_json(raw), version=version, include_unknown_enum_members=True
-                )
-                == raw
-            )
+        back = meeting_from_json(raw)
+        assert dumps_meeting(back, version=version, include_unknown_enum_members=True) == raw
+        assert json.dumps(
+            meeting_to_json(back, version=version, include_unknown_enum_members=True)
+        ) == json.dumps(body)
 
     def test_r_json_4_values_set_after_reading_are_written(self) -> None:
         """R-JSON-4: a member absent when read but set later is written after the rest."""
@@ -537,10 +566,11 @@ class TestMeetingJson:
 
     @given(json_values())
     def test_r_json_4_unknown_member_values_are_kept(self, value: Any) -> None:
-        """R-JSON-4: any JSON value in an unknown member survives the round trip."""
+        """R-JSON-4: any JSON value in an unknown member survives the round trip, type and all."""
         body = {"id": "m", "allowMeetingChat": value, "participants": {"x": value}}
-        assert meeting_to_json(meeting_from_json(body)) == body
-        assert json.loads(dumps_meeting(meeting_from_json(json.dumps(body)))) == body
+        text = json.dumps(body)
+        assert json.dumps(meeting_to_json(meeting_from_json(body))) == text
+        assert json.dumps(json.loads(dumps_meeting(meeting_from_json(text)))) == text
 
     @pytest.mark.parametrize(
         ("body", "target"),
@@ -616,3 +646,117 @@ def test_requests_are_plain_values() -> None:
     """A request built by hand equals the one read from the same body."""
     built = CreateOrGetRequest(external_id="e", subject="s")
     assert parse_create_or_get({"externalId": "e", "subject": "s"}) == built
+
+
+class TestVersionsAndSharing:
+    """What a written body holds per version, and that it shares nothing with the meeting."""
+
+    def test_r_meet_3_read_beta_meeting_written_as_v1_drops_beta_members(self) -> None:
+        """R-MEET-3, R-TIME-8: a meeting read as beta and written as v1.0 has no producers."""
+        beta = dumps_meeting(OnlineMeeting(id="m", participants=MeetingParticipants()))
+        meeting = meeting_from_json(beta)
+        assert list(meeting_to_json(meeting, version="v1.0")["participants"]) == [
+            "organizer",
+            "attendees",
+        ]
+        v1 = meeting_from_json({"id": "m", "expiryDateTime": "2020-01-01T00:00:00Z"})
+        assert meeting_to_json(v1, version="beta") == {"id": "m"}
+        assert meeting_to_json(v1, version="v1.0") == {
+            "id": "m",
+            "expiryDateTime": "2020-01-01T00:00:00Z",
+        }
+
+    def test_unknown_members_are_copied_in_and_out(self) -> None:
+        """R-JSON-4: a read meeting is not changed by changing the dict it came from or went to."""
+        source = {"id": "m", "x": [1, {"y": 2}]}
+        meeting = meeting_from_json(source)
+        source["x"].append(3)  # type: ignore[attr-defined]
+        written = meeting_to_json(meeting)
+        written["x"][1]["y"] = 5
+        assert meeting.unknown_members == {"x": [1, {"y": 2}]}
+        assert meeting_to_json(meeting) == {"id": "m", "x": [1, {"y": 2}]}
+
+    def test_python_containers_in_a_mapping_are_kept_as_json(self) -> None:
+        """Tuples, Mapping types and str/int subclasses in a decoded body become plain JSON."""
+
+        class Name(str):
+            pass
+
+        class Number(int):
+            pass
+
+        body = {
+            "id": Name("m"),
+            Name("x"): (1, MappingProxyType({"a": Number(2)})),
+            "y": OrderedDict(z=[Name("s")]),
+        }
+        meeting = meeting_from_json(body)
+        assert meeting == meeting_from_json(b'{"id": "m", "x": [1, {"a": 2}], "y": {"z": ["s"]}}')
+        assert dumps_meeting(meeting) == b'{"id":"m","x":[1,{"a":2}],"y":{"z":["s"]}}'
+        assert type(meeting.id) is str
+
+    def test_a_meeting_without_id_leaves_it_out(self) -> None:
+        """An unset id is not written as null (the schemas require a string id)."""
+        for version in ("beta", "v1.0"):
+            body = meeting_to_json(OnlineMeeting(), version=version)
+            assert "id" not in body
+            MEETING_SCHEMAS[version].validate(body)
+
+
+class TestInputEdges:
+    """Odd corners of the input: whitespace, signs, Unicode, names."""
+
+    @pytest.mark.parametrize("body", [b"\x0b", b"\x0c{}", "\u00a0"])
+    def test_only_json_whitespace_is_empty(self, body: Any) -> None:
+        """R-BODY-6: only JSON's four whitespace characters make a body empty."""
+        assert UNREADABLE in refused(body).message
+
+    def test_negative_integers_have_the_same_digit_limit(self) -> None:
+        """R-BODY-6: the sign does not count toward the 4,300 digits."""
+        digits = "9" * 4300
+        for sign in ("", "-"):
+            body = f'{{"externalId": "e", "x": {sign}{digits}}}'.encode()
+            assert parse_create_or_get(body).ignored_members == ("x",)
+
+    @pytest.mark.parametrize(
+        "role",
+        [
+            "pre\u017fenter",
+            "\u212aattendee",
+            "coorganizer\u0307",
+            "\uff30\uff32\uff25\uff33\uff25\uff2e\uff34\uff25\uff32",
+        ],
+    )
+    def test_r_body_7_case_is_ignored_in_ascii_only(self, role: str) -> None:
+        """R-BODY-7: no Unicode folding: a long s or a Kelvin sign is not an ASCII letter."""
+        error = refused(with_members(participants={"attendees": [{"role": role}]}))
+        assert error.target == "participants.attendees[0].role"
+
+    def test_root_member_name_that_is_not_a_string(self) -> None:
+        """A non-string name at the top of a decoded body is reported on the body."""
+        for read in (parse_create_or_get, meeting_from_json):
+            with pytest.raises(BadRequestError) as info:
+                read({1: 2})
+            assert info.value.message == "The body has a member name that is not a string."
+            assert info.value.target is None
+
+    def test_bad_name_inside_an_unknown_member_is_named(self) -> None:
+        """A NUL in a kept member's name points at that name."""
+        body = with_members(participants={"attendees": [{"identity": {"x": {"a\x00b": 1}}}]})
+        error = refused(body)
+        assert error.target == "participants.attendees[0].identity.x"
+        assert "member name" in error.message
+
+    def test_messages_are_cut_and_one_line(self) -> None:
+        """A huge or odd member name is cut and escaped in the message; the target is exact."""
+        name = "k" * 10_000 + "\x85\u2028"
+        body = with_members(participants={"attendees": [{"identity": {name: "\x00"}}]})
+        error = refused(body)
+        assert len(error.message) < 400
+        assert "\x85" not in error.message
+        assert "\u2028" not in error.message
+        assert error.target is not None
+        assert error.target.endswith(json.dumps(name) + "]")
+        strict = refused({"externalId": "e", "x\x85y": 1}, strict=True)
+        assert "\x85" not in strict.message
+        assert "\x85" not in (strict.target or "")

@@ -85,10 +85,15 @@ class TestNormaliseWindow:
             assert window.end >= window.start
 
     def test_default_end_beyond_9999_is_400_on_start(self) -> None:
-        """A start so late that start + 1 h leaves the range is a 400 on startDateTime."""
+        """A start so late that start + 1 h leaves the range is a 400 on startDateTime; when
+        the start is now, no member of the request is at fault."""
+        late = Instant.parse("9999-12-31T23:30:00Z")
         with pytest.raises(BadRequestError) as info:
-            normalise_window(Instant.parse("9999-12-31T23:30:00Z"), None, now=NOW)
+            normalise_window(late, None, now=NOW)
         assert info.value.target == "startDateTime"
+        with pytest.raises(BadRequestError) as info:
+            normalise_window(None, None, now=late)
+        assert info.value.target is None
 
     def test_window_refuses_end_before_start(self) -> None:
         """A ``MeetingWindow`` cannot be built with its end before its start."""
