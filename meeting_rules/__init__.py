@@ -4,6 +4,7 @@ Graph JSON lives in ``meeting_rules.graph_json`` (imported on first use, so that
 package stays cheap).
 """
 
+from .clocks import FixedClock, SteppingClock, SystemClock
 from .enums import ApiVersion, LobbyBypassScope, OnlineMeetingPresenters, OnlineMeetingRole
 from .errors import (
     BadRequestError,
@@ -16,6 +17,7 @@ from .errors import (
     UnauthorizedError,
     UnprocessableEntityError,
 )
+from .ids import RandomIdFactory, SeededIdFactory
 from .instant import Instant
 from .meeting import (
     AudioConferencing,
@@ -26,7 +28,10 @@ from .meeting import (
     Organizer,
 )
 from .participants import Identity, IdentitySet, MeetingParticipantInfo, MeetingParticipants
+from .ports import Clock, IdFactory, MeetingRepository
 from .request import CreateOrGetRequest
+from .resolution import CreateOrGetOutcome, create_or_get
+from .settings import TenantSettings
 from .timing import MeetingWindow, expiry, normalise_window
 
 __all__ = [
@@ -34,9 +39,13 @@ __all__ = [
     "AudioConferencing",
     "BadRequestError",
     "ChatInfo",
+    "Clock",
+    "CreateOrGetOutcome",
     "CreateOrGetRequest",
+    "FixedClock",
     "ForbiddenError",
     "GraphError",
+    "IdFactory",
     "Identity",
     "IdentitySet",
     "Instant",
@@ -46,6 +55,7 @@ __all__ = [
     "MeetingKey",
     "MeetingParticipantInfo",
     "MeetingParticipants",
+    "MeetingRepository",
     "MeetingWindow",
     "MethodNotAllowedError",
     "NotFoundError",
@@ -53,9 +63,15 @@ __all__ = [
     "OnlineMeetingPresenters",
     "OnlineMeetingRole",
     "Organizer",
+    "RandomIdFactory",
+    "SeededIdFactory",
     "ServiceUnavailableError",
+    "SteppingClock",
+    "SystemClock",
+    "TenantSettings",
     "UnauthorizedError",
     "UnprocessableEntityError",
+    "create_or_get",
     "expiry",
     "normalise_window",
 ]

@@ -1,8 +1,13 @@
 """The ``meeting-rules`` command: the composition root, the only place that touches files and stdio.
 
-``validate FILE|-`` reads a createOrGet body and prints it as the rules read it, with the ignored
-members listed, or prints Graph's error body. Exit codes: 0 success, 1 a rule refused the request,
-2 the command could not run (bad arguments, unreadable file).
+- ``create-or-get FILE|-`` resolves a createOrGet body against an SQLite store, as the signed-in
+  organizer of ``/me``: Graph's response JSON on stdout, ``201 Created`` or ``200 OK`` on stderr.
+- ``validate FILE|-`` reads a body and prints it as the rules read it, with the ignored members
+  listed.
+
+A refused request prints Graph's error JSON on stdout and its status on stderr. Exit codes: 0
+success, 1 a rule refused the request, 2 the command could not run (bad arguments, unreadable file,
+a store file that is not a meeting_rules store).
 """
 
 from __future__ import annotations
@@ -19,7 +24,12 @@ from .enums import ApiVersion
 from .errors import GraphError
 from .instant import Instant
 
-__all__ = ["main"]
+__all__ = ["DEFAULT_ORGANIZER", "DEFAULT_TENANT", "DEFAULT_UPN", "main"]
+
+DEFAULT_TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+DEFAULT_ORGANIZER = "8b081ef6-4792-4def-b2c9-c363a1bf41d5"
+DEFAULT_UPN = "organizer@contoso.com"
+_TOKEN = "meeting-rules-cli"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -28,24 +38,50 @@ def _parser() -> argparse.ArgumentParser:
         description="Microsoft Graph onlineMeeting createOrGet rules.",
     )
     commands = parser.add_subparsers(dest="command", required=True)
+    resolve = commands.add_parser(
+        "create-or-get",
+        help="create the meeting of a createOrGet body, or get the one with its externalId",
+        description="Resolve a createOrGet body against an SQLite store, as POST /me/....",
+    )
+    resolve.add_argument("file", metavar="FILE", help="the JSON body, or - for stdin")
+    resolve.add_argument(
+        "--store",
+        default="meetings.sqlite3",
+        metavar="PATH",
+        help="the SQLite store (default: ./meetings.sqlite3; made if missing)",
+    )
+    resolve.add_argument(
+        "--tenant", default=DEFAULT_TENANT, metavar="ID", help=f"default: {DEFAULT_TENANT}"
+    )
+    resolve.add_argument(
+        "--organizer", default=DEFAULT_ORGANIZER, metavar="ID", help=f"default: {DEFAULT_ORGANIZER}"
+    )
+    resolve.add_argument(
+        "--upn", default=DEFAULT_UPN, metavar="UPN", help=f"the organizer's UPN ({DEFAULT_UPN})"
+    )
+    _add_version(resolve)
     validate = commands.add_parser(
         "validate",
         help="check a createOrGet request body without storing anything",
         description="Check a createOrGet request body; print it as read, or Graph's error.",
     )
     validate.add_argument("file", metavar="FILE", help="the JSON body, or - for stdin")
-    validate.add_argument(
-        "--version",
-        choices=[v.value for v in ApiVersion],
-        default=ApiVersion.BETA.value,
-        help="the Graph version whose rules apply (default: beta)",
-    )
+    _add_version(validate)
     validate.add_argument(
         "--strict",
         action="store_true",
         help="refuse members Graph does not define instead of ignoring them",
     )
     return parser
+
+
+def _add_version(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--version",
+        choices=[v.value for v in ApiVersion],
+        default=ApiVersion.BETA.value,
+        help="the Graph version whose rules apply (default: beta)",
+    )
 
 
 def _read_body(name: str, stdin: BinaryIO) -> bytes:
@@ -113,4 +149,47 @@ def main(
     except OSError as error:
         err.write(f"meeting-rules: cannot read {args.file}: {error.strerror or error}\n")
         return 2
-    return _validate(args, body, out, err)
+    if args.command == "validate":
+        return _validate(args, body, out, err)
+    return _create_or_get(args, body, out, err)
+
+
+def _create_or_get(args: argparse.Namespace, body: bytes, out: TextIO, err: TextIO) -> int:
+    from .adapters import SqliteMeetingRepository, UnusableStoreError
+    from .clocks import SystemClock
+    from .http import DELEGATED_SCOPE, HttpRequest, InMemoryDirectory, handle
+    from .ids import RandomIdFactory
+
+    try:
+        repository = SqliteMeetingRepository(args.store)
+    except UnusableStoreError as error:
+        err.write(f"meeting-rules: {error.message}\n")
+        return 2
+    except (GraphError, OSError) as error:
+        err.write(f"meeting-rules: cannot open the store {args.store}: {error}\n")
+        return 2
+    directory = InMemoryDirectory()
+    directory.add_delegated_user(
+        token=_TOKEN,
+        tenant_id=args.tenant,
+        user_id=args.organizer,
+        upn=args.upn,
+        scopes={DELEGATED_SCOPE},
+    )
+    request = HttpRequest(
+        method="POST",
+        path=f"/{args.version}/me/onlineMeetings/createOrGet",
+        headers={"Authorization": f"Bearer {_TOKEN}", "Content-Type": "application/json"},
+        body=body,
+    )
+    with repository:
+        response = handle(
+            request,
+            directory=directory,
+            repository=repository,
+            clock=SystemClock(),
+            ids=RandomIdFactory(),
+        )
+    _write_json(out, json.loads(response.body))
+    err.write(_status_line(response.status) + "\n")
+    return 0 if response.status < 400 else 1

@@ -40,11 +40,14 @@ from .request import CreateOrGetRequest
 __all__ = [
     "IGNORED_MEMBERS_ANNOTATION",
     "MAX_DEPTH",
+    "dumps_json",
     "dumps_meeting",
     "error_to_json",
     "json_path",
     "meeting_from_json",
+    "meeting_from_storage",
     "meeting_to_json",
+    "meeting_to_storage",
     "parse_create_or_get",
     "request_to_json",
 ]
@@ -52,7 +55,9 @@ __all__ = [
 MAX_DEPTH = 100
 """Deepest nesting of a kept JSON value, as OData's default ``MaxNestingDepth`` [LIB]."""
 IGNORED_MEMBERS_ANNOTATION = "@meetingRules.ignoredMembers"
-"""The instance annotation under which ``request_to_json`` lists ignored members."""
+"""The instance annotation under which the ``validate`` command lists ignored members."""
+_DEFAULT_LAYOUT = "@meetingRules.defaultLayout"
+"""In the store's form, marks an object built by the library (``member_order`` is ``None``)."""
 
 _UNREADABLE = (
     "Unable to read JSON request payload. Please ensure Content-Type header is set and payload "
@@ -350,8 +355,11 @@ def _tuple_reader(tp: Any, converter: cattrs.Converter) -> Any:
     return read
 
 
-def _object_reader(cls: type[GraphObject], converter: cattrs.Converter) -> Any:
-    """Read every member; keep unknown ones and the member order (R-JSON-4)."""
+def _object_reader(cls: type[GraphObject], converter: cattrs.Converter, storage: bool) -> Any:
+    """Read every member; keep unknown ones and the member order (R-JSON-4).
+
+    ``storage``: the store's form, where ``_DEFAULT_LAYOUT`` first marks an object that had none.
+    """
     specs: dict[str, tuple[str, Any, Any]] = {}
     for m in _members(cls):
         tp = _optional_arg(m.type) if not m.nullable and _is_optional(m.type) else m.type
@@ -362,9 +370,13 @@ def _object_reader(cls: type[GraphObject], converter: cattrs.Converter) -> Any:
             raise _wrong_type("an object", value)
         kwargs: dict[str, Any] = {}
         unknown: dict[str, JsonValue] = {}
+        default_layout = False
         for name, item in value.items():
             spec = specs.get(name)
             if spec is None:
+                if storage and name == _DEFAULT_LAYOUT and not kwargs and not unknown:
+                    default_layout = True
+                    continue
                 name = _member_name(name)
                 try:
                     unknown[name] = _json_copy(item, 1)
@@ -376,7 +388,8 @@ def _object_reader(cls: type[GraphObject], converter: cattrs.Converter) -> Any:
                 kwargs[attr] = read_member(item, tp)
             except _MemberError as error:
                 raise error.at(name) from None
-        return cls(unknown_members=unknown, member_order=tuple(map(str, value)), **kwargs)
+        order = None if default_layout else tuple(map(str, value))
+        return cls(unknown_members=unknown, member_order=order, **kwargs)
 
     return read
 
@@ -396,7 +409,8 @@ def _object_writer(
     """Write an object: in its ``member_order`` if read from JSON, else in the default layout.
 
     Members of another version are never written (R-MEET-3, R-TIME-8). ``version=None`` writes
-    the members of every version, none left out: the form a store keeps.
+    the store's form: the members of every version, none left out, and ``_DEFAULT_LAYOUT`` first in
+    an object that has no member order, so that reading it back gives the same object.
     """
     members = [m for m in _members(cls) if version is None or version in m.versions]
     writers = {m.name: (m.attr, converter.get_unstructure_hook(m.type)) for m in members}
@@ -410,6 +424,8 @@ def _object_writer(
         unknown = obj.unknown_members
         order = obj.member_order
         if order is None:
+            if version is None:
+                out[_DEFAULT_LAYOUT] = True
             for name, attr, write_member, omit_if_unset in default_layout:
                 value = getattr(obj, attr)
                 if value is None or value == ():
@@ -443,7 +459,9 @@ def _object_writer(
     return write
 
 
-def _configure_reader(converter: cattrs.Converter, *, request: bool) -> cattrs.Converter:
+def _configure_reader(
+    converter: cattrs.Converter, *, request: bool = False, storage: bool = False
+) -> cattrs.Converter:
     """Strict reading: exact JSON types, no coercion; requests refuse ``unknownFutureValue``."""
     converter.register_structure_hook(str, _read_str)
     converter.register_structure_hook(bool, _read_bool)
@@ -457,13 +475,14 @@ def _configure_reader(converter: cattrs.Converter, *, request: bool) -> cattrs.C
     )
     converter.register_structure_hook_factory(_is_tuple, lambda tp: _tuple_reader(tp, converter))
     converter.register_structure_hook_factory(
-        _is_graph_object, lambda cls: _object_reader(cls, converter)
+        _is_graph_object, lambda cls: _object_reader(cls, converter, storage)
     )
     return converter
 
 
-_RESPONSE_READER = _configure_reader(cattrs.Converter(), request=False)
+_RESPONSE_READER = _configure_reader(cattrs.Converter())
 _REQUEST_READER = _configure_reader(cattrs.Converter(), request=True)
+_STORAGE_READER = _configure_reader(cattrs.Converter(), storage=True)
 
 
 @cache
@@ -833,10 +852,33 @@ def dumps_meeting(
 ) -> bytes:
     """The onlineMeeting response body as compact UTF-8 JSON."""
     version = ApiVersion(version)
-    return _dumps(_meeting_json(meeting, version, include_unknown_enum_members, copy=False))
+    return dumps_json(_meeting_json(meeting, version, include_unknown_enum_members, copy=False))
 
 
-def _dumps(obj: JsonValue) -> bytes:
+def meeting_to_storage(meeting: OnlineMeeting) -> bytes:
+    """The form a store keeps: every member of every version, layouts and unknown members kept,
+    so that ``meeting_from_storage`` gives back an equal meeting that writes the same JSON."""
+    return dumps_json(_meeting_json(meeting, None, True, copy=False))
+
+
+def meeting_from_storage(data: bytes | str) -> OnlineMeeting:
+    """A meeting from ``meeting_to_storage``'s form.
+
+    Raises:
+        BadRequestError: the data is not a stored meeting (a store should report it as a 500).
+    """
+    value = _decode(data)
+    try:
+        meeting: OnlineMeeting = _STORAGE_READER.get_structure_hook(OnlineMeeting)(
+            value, OnlineMeeting
+        )
+    except _MemberError as error:
+        raise error.graph_error() from None
+    return meeting
+
+
+def dumps_json(obj: JsonValue) -> bytes:
+    """Compact UTF-8 JSON, as Graph writes it; a lone surrogate is escaped rather than fatal."""
     text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     try:
         return text.encode("utf-8")

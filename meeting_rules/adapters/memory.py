@@ -1,0 +1,33 @@
+"""``InMemoryMeetingRepository``: a dict behind a lock, for tests and single-process services."""
+
+from __future__ import annotations
+
+import threading
+
+from ..meeting import MeetingKey, OnlineMeeting
+
+__all__ = ["InMemoryMeetingRepository"]
+
+
+class InMemoryMeetingRepository:
+    """Meetings in a dict; ``add_if_absent`` is atomic across threads (R-RES-4)."""
+
+    def __init__(self) -> None:
+        self._meetings: dict[MeetingKey, OnlineMeeting] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: MeetingKey) -> OnlineMeeting | None:
+        with self._lock:
+            return self._meetings.get(key)
+
+    def add_if_absent(self, key: MeetingKey, meeting: OnlineMeeting) -> tuple[OnlineMeeting, bool]:
+        with self._lock:
+            stored = self._meetings.get(key)
+            if stored is not None:
+                return stored, False
+            self._meetings[key] = meeting
+            return meeting, True
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._meetings)

@@ -1,0 +1,211 @@
+"""``SqliteMeetingRepository``: a durable store in one SQLite file, shared by threads and processes.
+
+- WAL journal with ``synchronous=FULL``: a create that returned survives a power cut.
+- One table keyed by (tenant, organizer, externalId), compared byte for byte (R-RES-1).
+- ``add_if_absent`` inserts if absent and reads back in one ``BEGIN IMMEDIATE`` transaction, so of
+  any number of racing threads or processes exactly one creates (R-RES-4); a failure rolls back
+  and stores nothing (R-RES-5).
+- The file says what it is: ``PRAGMA application_id`` marks a meeting_rules store and
+  ``PRAGMA user_version`` its schema. A file that is not such a store (random bytes, another
+  application's database, a newer schema) is refused and left untouched.
+- Meetings are kept in ``graph_json.meeting_to_storage``'s form: every member, layout and unknown
+  member, so a meeting comes back equal to the 100 ns.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from pathlib import Path
+
+from ..errors import GraphError, InternalServerError, ServiceUnavailableError
+from ..graph_json import meeting_from_storage, meeting_to_storage
+from ..meeting import MeetingKey, OnlineMeeting
+
+__all__ = ["APPLICATION_ID", "SCHEMA_VERSION", "SqliteMeetingRepository", "UnusableStoreError"]
+
+APPLICATION_ID = 0x4D52_4D31  # "MRM1": this file is a meeting_rules store
+SCHEMA_VERSION = 1
+DEFAULT_BUSY_TIMEOUT = 30.0
+
+_SCHEMA = f"""
+CREATE TABLE meetings (
+    tenant_id    TEXT NOT NULL,
+    organizer_id TEXT NOT NULL,
+    external_id  TEXT NOT NULL,
+    meeting      BLOB NOT NULL,
+    PRIMARY KEY (tenant_id, organizer_id, external_id)
+) WITHOUT ROWID;
+PRAGMA application_id = {APPLICATION_ID};
+PRAGMA user_version = {SCHEMA_VERSION};
+"""
+_INSERT = (
+    "INSERT INTO meetings (tenant_id, organizer_id, external_id, meeting) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT DO NOTHING"
+)
+_SELECT = (
+    "SELECT meeting FROM meetings WHERE tenant_id = ? AND organizer_id = ? AND external_id = ?"
+)
+
+
+class UnusableStoreError(InternalServerError):
+    """500: the store's file is not a meeting_rules store of this schema; it was not touched."""
+
+
+def _store_error(error: sqlite3.Error, path: Path) -> GraphError:
+    text = str(error)
+    if isinstance(error, sqlite3.OperationalError) and ("locked" in text or "busy" in text):
+        return ServiceUnavailableError(f"The meeting store {path} is busy: {text}")
+    return InternalServerError(f"The meeting store {path} failed: {text}")
+
+
+class SqliteMeetingRepository:
+    """Meetings in the SQLite file at ``path`` (made if missing or empty).
+
+    Safe to share between threads (a connection per thread) and between processes that each open
+    the same file. ``busy_timeout`` is how long a call waits for another writer, in seconds.
+
+    Raises:
+        UnusableStoreError: the file exists but is not a meeting_rules store of this schema.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT):
+        self.path = Path(path)
+        self.busy_timeout = busy_timeout
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self._check_file()
+        self._create_schema()
+
+    # --- the file ---------------------------------------------------------------------------
+
+    def _check_file(self) -> None:
+        """Refuse, without writing, a file that is not an empty file or one of our stores."""
+        if not self.path.exists() or self.path.stat().st_size == 0:
+            return
+        try:
+            probe = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True)
+            try:
+                application_id = probe.execute("PRAGMA application_id").fetchone()[0]
+                version = probe.execute("PRAGMA user_version").fetchone()[0]
+                tables = probe.execute("SELECT count(*) FROM sqlite_schema").fetchone()[0]
+            finally:
+                probe.close()
+        except sqlite3.Error as error:
+            raise UnusableStoreError(
+                f"{self.path} is not a meeting_rules store: it is not an SQLite database ({error})."
+            ) from None
+        if application_id == 0 and version == 0 and tables == 0:
+            return  # an empty database: ours to set up
+        if application_id != APPLICATION_ID:
+            raise UnusableStoreError(
+                f"{self.path} is not a meeting_rules store: it is another application's SQLite "
+                f"database (application_id {application_id})."
+            )
+        if version != SCHEMA_VERSION:
+            raise UnusableStoreError(
+                f"{self.path} is a meeting_rules store of schema version {version}; this version "
+                f"of meeting_rules reads version {SCHEMA_VERSION} only."
+            )
+
+    def _create_schema(self) -> None:
+        connection = self._connection()
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                # Another process may have made it since the check; look again inside the lock.
+                version = connection.execute("PRAGMA user_version").fetchone()[0]
+                if version == 0:
+                    connection.executescript(_SCHEMA)  # commits
+                else:
+                    connection.execute("COMMIT")
+            except BaseException:
+                if connection.in_transaction:
+                    connection.execute("ROLLBACK")
+                raise
+            connection.execute("PRAGMA journal_mode = WAL")
+        except sqlite3.Error as error:
+            raise _store_error(error, self.path) from None
+
+    def _connection(self) -> sqlite3.Connection:
+        """This thread's connection, opened on first use (and again after a fork)."""
+        local = self._local
+        if getattr(local, "pid", None) != os.getpid():
+            connection = sqlite3.connect(
+                self.path,
+                timeout=self.busy_timeout,
+                isolation_level=None,
+                check_same_thread=False,
+            )
+            connection.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
+            connection.execute("PRAGMA synchronous = FULL")
+            local.connection, local.pid = connection, os.getpid()
+            with self._lock:
+                self._connections.append(connection)
+        result: sqlite3.Connection = local.connection
+        return result
+
+    # --- the port ---------------------------------------------------------------------------
+
+    def get(self, key: MeetingKey) -> OnlineMeeting | None:
+        try:
+            row = (
+                self._connection()
+                .execute(_SELECT, (key.tenant_id, key.organizer_id, key.external_id))
+                .fetchone()
+            )
+        except sqlite3.Error as error:
+            raise _store_error(error, self.path) from None
+        return None if row is None else self._meeting(row[0])
+
+    def add_if_absent(self, key: MeetingKey, meeting: OnlineMeeting) -> tuple[OnlineMeeting, bool]:
+        data = meeting_to_storage(meeting)
+        parts = (key.tenant_id, key.organizer_id, key.external_id)
+        connection = self._connection()
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                created = connection.execute(_INSERT, (*parts, data)).rowcount == 1
+                row = None if created else connection.execute(_SELECT, parts).fetchone()
+                connection.execute("COMMIT")
+            except BaseException:
+                if connection.in_transaction:
+                    connection.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as error:
+            raise _store_error(error, self.path) from None
+        if created:
+            return meeting, True
+        assert row is not None
+        return self._meeting(row[0]), False
+
+    def _meeting(self, data: bytes) -> OnlineMeeting:
+        try:
+            return meeting_from_storage(data)
+        except GraphError as error:
+            raise InternalServerError(
+                f"The meeting store {self.path} holds a damaged meeting: {error.message}"
+            ) from None
+
+    def __len__(self) -> int:
+        try:
+            row = self._connection().execute("SELECT count(*) FROM meetings").fetchone()
+        except sqlite3.Error as error:
+            raise _store_error(error, self.path) from None
+        return int(row[0])
+
+    def close(self) -> None:
+        """Close every connection this repository opened (in this process)."""
+        with self._lock:
+            connections, self._connections = self._connections, []
+        for connection in connections:
+            connection.close()
+        self._local = threading.local()
+
+    def __enter__(self) -> SqliteMeetingRepository:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

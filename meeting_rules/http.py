@@ -1,0 +1,380 @@
+"""One whole createOrGet exchange as data: ``handle(HttpRequest) -> HttpResponse`` (R-HTTP-*,
+R-AUTH-*).
+
+Sans-I/O: bytes and headers in, bytes and headers out; the caller does the networking. This is the
+one place a ``GraphError`` becomes a response. The checks run in this order, each answering with
+the first failure: route and method (404, 405), bearer token (401), the caller's right to the route
+(R-AUTH-*: 400, 403, 404), ``Content-Type`` (400), the body (400), then create-or-get.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+import threading
+from collections.abc import Mapping
+from email.utils import format_datetime
+from typing import Protocol
+from urllib.parse import unquote
+
+import attrs
+
+from .enums import ApiVersion
+from .errors import (
+    BadRequestError,
+    ForbiddenError,
+    GraphError,
+    InternalServerError,
+    MethodNotAllowedError,
+    NotFoundError,
+    UnauthorizedError,
+)
+from .graph_json import dumps_json, error_to_json, meeting_to_json, parse_create_or_get
+from .instant import Instant
+from .meeting import Organizer
+from .ports import Clock, IdFactory, MeetingRepository
+from .resolution import DEFAULT_SETTINGS, create_or_get
+from .settings import TenantSettings
+
+__all__ = [
+    "APPLICATION_ROLE",
+    "DELEGATED_SCOPE",
+    "GRAPH_ROOT",
+    "Application",
+    "DelegatedUser",
+    "HttpRequest",
+    "HttpResponse",
+    "InMemoryDirectory",
+    "TokenDirectory",
+    "handle",
+]
+
+GRAPH_ROOT = "https://graph.microsoft.com"
+DELEGATED_SCOPE = "OnlineMeetings.ReadWrite"
+APPLICATION_ROLE = "OnlineMeetings.ReadWrite.All"
+_JSON_TYPE = (
+    "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;"
+    "charset=utf-8"
+)
+_ME = re.compile(r"/(v1\.0|beta)/me/onlinemeetings/createorget", re.IGNORECASE)
+_USERS = re.compile(r"/(v1\.0|beta)/users/([^/]+)/onlinemeetings/createorget", re.IGNORECASE)
+_GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
+_BEARER = re.compile(r"Bearer +(\S+) *", re.IGNORECASE)
+_EPOCH = _dt.datetime.min.replace(tzinfo=_dt.UTC)
+_UNREADABLE = (
+    "Unable to read JSON request payload. Please ensure Content-Type header is set and payload "
+    "is of valid JSON format."
+)
+
+
+# --- the exchange as data -----------------------------------------------------------------------
+
+
+def _headers(value: Mapping[str, str]) -> Mapping[str, str]:
+    return {name.lower(): text for name, text in value.items()}
+
+
+@attrs.frozen(kw_only=True)
+class HttpRequest:
+    """A request: method, path with its ``/v1.0`` or ``/beta`` prefix, headers, body bytes.
+
+    Header names are case-insensitive: they are kept in lower case.
+    """
+
+    method: str
+    path: str
+    headers: Mapping[str, str] = attrs.field(factory=dict, converter=_headers)
+    body: bytes = b""
+
+    def header(self, name: str) -> str | None:
+        """The value of header ``name`` (any case), or ``None``."""
+        return self.headers.get(name.lower())
+
+
+@attrs.frozen(kw_only=True)
+class HttpResponse:
+    """A response: status, headers (Graph's names) and body bytes (a meeting or a Graph error)."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+    def header(self, name: str) -> str | None:
+        """The value of header ``name`` (any case), or ``None``."""
+        wanted = name.lower()
+        return next((v for k, v in self.headers.items() if k.lower() == wanted), None)
+
+
+# --- callers ------------------------------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class DelegatedUser:
+    """A signed-in user's token: work or school, or a personal Microsoft account."""
+
+    tenant_id: str
+    user_id: str
+    upn: str | None
+    scopes: frozenset[str]
+    personal: bool = False
+
+
+@attrs.frozen(kw_only=True)
+class Application:
+    """An application's token, with its roles and the users its access policy is granted to."""
+
+    tenant_id: str
+    app_id: str
+    roles: frozenset[str]
+    policy_users: frozenset[str]
+
+
+class TokenDirectory(Protocol):
+    """Who a bearer token is, and which users a tenant has."""
+
+    def caller(self, token: str) -> DelegatedUser | Application | None:
+        """The caller a token stands for, or ``None`` for an unknown token."""
+        ...
+
+    def user(self, tenant_id: str, user_id: str) -> Organizer | None:
+        """The user with object ID ``user_id`` in the tenant, or ``None``."""
+        ...
+
+
+class InMemoryDirectory:
+    """A ``TokenDirectory`` held in dicts, filled by ``add_*`` (thread-safe)."""
+
+    def __init__(self) -> None:
+        self._callers: dict[str, DelegatedUser | Application] = {}
+        self._users: dict[tuple[str, str], Organizer] = {}
+        self._lock = threading.Lock()
+
+    def add_user(self, *, tenant_id: str, user_id: str, upn: str | None = None) -> Organizer:
+        """Make ``user_id`` a user of the tenant (a delegated user is one already)."""
+        user = Organizer(tenant_id=tenant_id, user_id=user_id, upn=upn)
+        with self._lock:
+            self._users[tenant_id, user_id.lower()] = user
+        return user
+
+    def add_delegated_user(
+        self,
+        *,
+        token: str,
+        tenant_id: str,
+        user_id: str,
+        upn: str | None,
+        scopes: frozenset[str] | set[str] | list[str] | tuple[str, ...],
+        personal: bool = False,
+    ) -> DelegatedUser:
+        """Register a signed-in user's token (R-AUTH-1, R-AUTH-2)."""
+        caller = DelegatedUser(
+            tenant_id=tenant_id,
+            user_id=user_id,
+            upn=upn,
+            scopes=frozenset(scopes),
+            personal=personal,
+        )
+        self.add_user(tenant_id=tenant_id, user_id=user_id, upn=upn)
+        with self._lock:
+            self._callers[token] = caller
+        return caller
+
+    def add_application(
+        self,
+        *,
+        token: str,
+        tenant_id: str,
+        app_id: str,
+        roles: frozenset[str] | set[str] | list[str] | tuple[str, ...],
+        policy_users: frozenset[str] | set[str] | list[str] | tuple[str, ...],
+    ) -> Application:
+        """Register an application's token; ``policy_users`` hold its access policy (R-AUTH-3)."""
+        caller = Application(
+            tenant_id=tenant_id,
+            app_id=app_id,
+            roles=frozenset(roles),
+            policy_users=frozenset(u.lower() for u in policy_users),
+        )
+        with self._lock:
+            self._callers[token] = caller
+        return caller
+
+    def caller(self, token: str) -> DelegatedUser | Application | None:
+        with self._lock:
+            return self._callers.get(token)
+
+    def user(self, tenant_id: str, user_id: str) -> Organizer | None:
+        with self._lock:
+            return self._users.get((tenant_id, user_id.lower()))
+
+
+# --- the rules of the exchange ------------------------------------------------------------------
+
+
+@attrs.frozen
+class _Route:
+    version: ApiVersion
+    user_id: str | None  # None: /me
+
+
+def _route(request: HttpRequest) -> _Route:
+    """R-HTTP-1..3: the two createOrGet routes under /v1.0 and /beta; POST only."""
+    path = request.path.partition("?")[0]
+    me = _ME.fullmatch(path)
+    users = None if me is not None else _USERS.fullmatch(path)
+    if me is None and users is None:
+        raise NotFoundError(f"Resource not found for the segment in '{path[:200]}'.")
+    if request.method.upper() != "POST":
+        raise MethodNotAllowedError(
+            f"The HTTP method '{request.method[:20]}' is not allowed for createOrGet; use POST."
+        )
+    if me is not None:
+        return _Route(ApiVersion(me.group(1)), None)
+    assert users is not None
+    return _Route(ApiVersion(users.group(1)), unquote(users.group(2)))
+
+
+def _caller(request: HttpRequest, directory: TokenDirectory) -> DelegatedUser | Application:
+    """R-HTTP-4: a known bearer token."""
+    authorization = request.header("Authorization")
+    if not authorization:
+        raise UnauthorizedError("Access token is empty.")
+    bearer = _BEARER.fullmatch(authorization)
+    if bearer is None:
+        raise UnauthorizedError("Access token is missing or not a bearer token.")
+    caller = directory.caller(bearer.group(1))
+    if caller is None:
+        raise UnauthorizedError("Access token validation failure. Invalid audience.")
+    return caller
+
+
+def _organizer(
+    route: _Route, caller: DelegatedUser | Application, directory: TokenDirectory
+) -> Organizer:
+    """R-AUTH-1..5, R-HTTP-1, R-HTTP-2: may this caller use this route, and for whom."""
+    if isinstance(caller, DelegatedUser):
+        if caller.personal:
+            raise ForbiddenError(
+                "Error authenticating with resource", code="AuthenticationError"
+            )  # R-AUTH-2
+        if DELEGATED_SCOPE not in caller.scopes:
+            raise ForbiddenError(
+                f"The token lacks the delegated permission {DELEGATED_SCOPE}."
+            )  # R-AUTH-1
+        if route.user_id is not None and route.user_id.lower() != caller.user_id.lower():
+            raise ForbiddenError(
+                "A delegated token may create or get meetings for the signed-in user only."
+            )  # R-AUTH-5
+        return Organizer(tenant_id=caller.tenant_id, user_id=caller.user_id, upn=caller.upn)
+    if route.user_id is None:
+        raise BadRequestError(
+            "/me request is only valid with delegated authentication flow."
+        )  # R-AUTH-4
+    if APPLICATION_ROLE not in caller.roles:
+        raise ForbiddenError(f"The token lacks the application permission {APPLICATION_ROLE}.")
+    user = (
+        directory.user(caller.tenant_id, route.user_id) if _GUID.fullmatch(route.user_id) else None
+    )
+    if user is None:  # R-HTTP-2: a UPN, or an unknown object ID
+        raise NotFoundError(f"User '{route.user_id[:200]}' was not found in the tenant.")
+    if user.user_id.lower() not in caller.policy_users:  # R-AUTH-3
+        raise ForbiddenError(
+            f"No application access policy found for this app. App: {caller.app_id}, "
+            f"user: {user.user_id}."
+        )
+    return user
+
+
+def _check_content_type(request: HttpRequest) -> None:
+    """R-HTTP-5: ``application/json``, parameters allowed; Graph answers 400, not 415."""
+    content_type = request.header("Content-Type") or ""
+    if content_type.partition(";")[0].strip().lower() != "application/json":
+        raise BadRequestError(_UNREADABLE)
+
+
+def _http_date(instant: Instant) -> str:
+    moment = _EPOCH + _dt.timedelta(microseconds=instant.ticks // 10)
+    return format_datetime(moment, usegmt=True)
+
+
+def _base_headers(request_id: str, client_request_id: str, now: Instant) -> dict[str, str]:
+    """R-HTTP-6: the headers of every answer."""
+    return {
+        "Content-Type": _JSON_TYPE,
+        "request-id": request_id,
+        "client-request-id": client_request_id,
+        "Date": _http_date(now),
+    }
+
+
+def handle(
+    request: HttpRequest,
+    *,
+    directory: TokenDirectory,
+    repository: MeetingRepository,
+    clock: Clock,
+    ids: IdFactory,
+    settings: TenantSettings = DEFAULT_SETTINGS,
+) -> HttpResponse:
+    """Answer one createOrGet request: 201 or 200 with the meeting, or a Graph error body.
+
+    Never raises: every failure, expected or not, is a Graph error response (R-HTTP-6, R-JSON-5).
+    """
+    now = clock.now()
+    request_id = ids.guid()
+    client_request_id = request.header("client-request-id") or request_id
+    headers = _base_headers(request_id, client_request_id, now)
+    try:
+        route = _route(request)
+        organizer = _organizer(route, _caller(request, directory), directory)
+        _check_content_type(request)
+        parsed = parse_create_or_get(
+            request.body, version=route.version, strict=settings.strict_members
+        )
+        outcome = create_or_get(
+            parsed,
+            organizer=organizer,
+            repository=repository,
+            clock=clock,
+            ids=ids,
+            settings=settings,
+            version=route.version,
+        )
+        prefer = (request.header("Prefer") or "").lower()
+        body = {
+            "@odata.context": (
+                f"{GRAPH_ROOT}/{route.version.value}/$metadata#users('{organizer.user_id}')"
+                "/onlineMeetings/$entity"
+            ),
+            **meeting_to_json(
+                outcome.meeting,
+                version=route.version,
+                include_unknown_enum_members="include-unknown-enum-members" in prefer,
+            ),
+        }
+        if outcome.created:
+            headers["Location"] = (
+                f"{GRAPH_ROOT}/{route.version.value}/users('{organizer.user_id}')"
+                f"/onlineMeetings('{outcome.meeting.id}')"
+            )
+        return HttpResponse(status=outcome.status, headers=headers, body=dumps_json(body))
+    except GraphError as error:
+        return _error_response(error, headers, request_id, client_request_id, now)
+    except Exception as error:  # a defect: still a Graph answer, never a traceback
+        failure = InternalServerError(f"Unexpected failure: {type(error).__name__}.")
+        return _error_response(failure, headers, request_id, client_request_id, now)
+
+
+def _error_response(
+    error: GraphError,
+    headers: dict[str, str],
+    request_id: str,
+    client_request_id: str,
+    now: Instant,
+) -> HttpResponse:
+    if isinstance(error, MethodNotAllowedError):
+        headers["Allow"] = "POST"
+    body = error_to_json(
+        error, request_id=request_id, client_request_id=client_request_id, date=now
+    )
+    return HttpResponse(status=error.status, headers=headers, body=dumps_json(body))
