@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
 from jsonschema import Draft202012Validator
+
+from meeting_rules import MeetingRepository
+from meeting_rules.adapters import InMemoryMeetingRepository, SqliteMeetingRepository
 
 DATA = Path(__file__).parent / "data"
 
@@ -55,3 +59,13 @@ ERROR_SCHEMA = schema_validator("graph-odata-error.schema.json")
 def version(request: pytest.FixtureRequest) -> str:
     """Each Graph version in turn."""
     return str(request.param)
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def repository(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[MeetingRepository]:
+    """A fresh, empty store of each kind in turn."""
+    if request.param == "memory":
+        yield InMemoryMeetingRepository()
+    else:
+        with SqliteMeetingRepository(tmp_path / "meetings.sqlite3") as store:
+            yield store

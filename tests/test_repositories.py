@@ -1,0 +1,175 @@
+"""Tests for the two stores: the port's promises, and the SQLite file's own rules."""
+
+from __future__ import annotations
+
+import itertools
+import sqlite3
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from meeting_rules import (
+    InternalServerError,
+    MeetingKey,
+    MeetingRepository,
+    OnlineMeeting,
+    ServiceUnavailableError,
+)
+from meeting_rules.adapters import SCHEMA_VERSION, SqliteMeetingRepository, UnusableStoreError
+from meeting_rules.adapters.sqlite import APPLICATION_ID
+from meeting_rules.graph_json import dumps_meeting, meeting_from_json
+from tests.conftest import data_bytes
+from tests.strategies import meetings
+
+FRESH = itertools.count()
+KEY = MeetingKey(tenant_id="t", organizer_id="o", external_id="e")
+SEED = meeting_from_json(data_bytes("seed-example1-response.json"))
+
+
+class TestPort:
+    """What every store promises (R-RES-1, R-RES-4)."""
+
+    def test_absent_key(self, repository: MeetingRepository) -> None:
+        """A key never added gives None."""
+        assert repository.get(KEY) is None
+
+    def test_add_then_get(self, repository: MeetingRepository) -> None:
+        """R-RES-2: the first add stores and says so; get returns it."""
+        assert repository.add_if_absent(KEY, SEED) == (SEED, True)
+        assert repository.get(KEY) == SEED
+
+    def test_second_add_returns_the_first(self, repository: MeetingRepository) -> None:
+        """R-RES-3: a second add under the key stores nothing and returns the first meeting."""
+        repository.add_if_absent(KEY, SEED)
+        other = OnlineMeeting(id="other")
+        stored, created = repository.add_if_absent(KEY, other)
+        assert (stored, created) == (SEED, False)
+        assert dumps_meeting(stored) == dumps_meeting(SEED)
+        assert repository.add_if_absent(KEY, SEED) == (SEED, False)
+
+    @pytest.mark.parametrize(
+        "other",
+        [
+            MeetingKey(tenant_id="T", organizer_id="o", external_id="e"),
+            MeetingKey(tenant_id="t", organizer_id="O", external_id="e"),
+            MeetingKey(tenant_id="t", organizer_id="o", external_id="E"),
+            MeetingKey(tenant_id="t", organizer_id="o", external_id="e "),
+            MeetingKey(tenant_id="t", organizer_id="o", external_id="é"),
+            MeetingKey(tenant_id="t", organizer_id="o", external_id="e\u0301"),
+        ],
+    )
+    def test_r_res_1_keys_differ_exactly(
+        self, repository: MeetingRepository, other: MeetingKey
+    ) -> None:
+        """R-RES-1: tenant, organizer and externalId are compared exactly, case and all."""
+        repository.add_if_absent(KEY, SEED)
+        assert repository.get(other) is None
+        assert repository.add_if_absent(other, OnlineMeeting(id="x"))[1] is True
+        assert repository.get(KEY) == SEED
+
+    @settings(suppress_health_check=[HealthCheck.function_scoped_fixture], max_examples=50)
+    @given(st.data())
+    def test_meetings_come_back_exact(
+        self, repository: MeetingRepository, data: st.DataObject
+    ) -> None:
+        """Stored meetings come back equal, to 100 ns, writing the same JSON in both versions."""
+        meeting = data.draw(meetings())
+        key = MeetingKey(tenant_id="t", organizer_id="o", external_id=str(next(FRESH)))
+        assert repository.add_if_absent(key, meeting)[1] is True
+        back = repository.get(key)
+        assert back == meeting
+        assert back is not None
+        for version in ("beta", "v1.0"):
+            assert dumps_meeting(back, version=version, include_unknown_enum_members=True) == (
+                dumps_meeting(meeting, version=version, include_unknown_enum_members=True)
+            )
+
+
+class TestSqliteFile:
+    """The SQLite store's file: made, reopened, refused."""
+
+    def test_reopened_store_keeps_meetings(self, tmp_path: Path) -> None:
+        """A store closed and opened again returns its meetings unchanged."""
+        path = tmp_path / "m.sqlite3"
+        with SqliteMeetingRepository(path) as store:
+            store.add_if_absent(KEY, SEED)
+        with SqliteMeetingRepository(path) as store:
+            assert store.get(KEY) == SEED
+            assert dumps_meeting(store.get(KEY)) == dumps_meeting(SEED)  # type: ignore[arg-type]
+            assert len(store) == 1
+
+    def test_settings_of_the_file(self, tmp_path: Path) -> None:
+        """WAL journal, schema version and application ID are in the file."""
+        path = tmp_path / "m.sqlite3"
+        SqliteMeetingRepository(path).close()
+        connection = sqlite3.connect(path)
+        assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        assert connection.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
+        connection.close()
+
+    def test_empty_file_becomes_a_store(self, tmp_path: Path) -> None:
+        """A missing or empty file is made a store."""
+        path = tmp_path / "empty.sqlite3"
+        path.write_bytes(b"")
+        with SqliteMeetingRepository(path) as store:
+            assert store.get(KEY) is None
+
+    def foreign_files(self, tmp_path: Path) -> list[Path]:
+        random_bytes = tmp_path / "random.bin"
+        random_bytes.write_bytes(bytes(range(256)) * 40)
+        text = tmp_path / "text.txt"
+        text.write_text("not a database\n")
+        other_app = tmp_path / "other.sqlite3"
+        connection = sqlite3.connect(other_app)
+        connection.execute("CREATE TABLE notes (body TEXT)")
+        connection.execute("INSERT INTO notes VALUES ('hello')")
+        connection.commit()
+        connection.close()
+        newer = tmp_path / "newer.sqlite3"
+        SqliteMeetingRepository(newer).close()
+        connection = sqlite3.connect(newer)
+        connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+        connection.commit()
+        connection.close()
+        return [random_bytes, text, other_app, newer]
+
+    def test_foreign_files_are_refused_untouched(self, tmp_path: Path) -> None:
+        """Random bytes, text, another app's database, a newer schema: refused, byte for byte kept."""
+        for path in self.foreign_files(tmp_path):
+            before = path.read_bytes()
+            with pytest.raises(UnusableStoreError) as info:
+                SqliteMeetingRepository(path)
+            assert str(path) in info.value.message
+            assert info.value.status == 500
+            assert path.read_bytes() == before, path.name
+
+    def test_damaged_meeting_is_a_500(self, tmp_path: Path) -> None:
+        """A row that is not a stored meeting is reported as a 500, not a crash."""
+        path = tmp_path / "m.sqlite3"
+        with SqliteMeetingRepository(path) as store:
+            store.add_if_absent(KEY, SEED)
+        connection = sqlite3.connect(path)
+        connection.execute("UPDATE meetings SET meeting = x'7b7d5b'")
+        connection.commit()
+        connection.close()
+        with SqliteMeetingRepository(path) as store, pytest.raises(InternalServerError):
+            store.get(KEY)
+
+    def test_locked_store_is_a_503_and_stores_nothing(self, tmp_path: Path) -> None:
+        """R-RES-5: a writer that cannot get the lock answers 503 and leaves nothing behind."""
+        path = tmp_path / "m.sqlite3"
+        store = SqliteMeetingRepository(path, busy_timeout=0.05)
+        blocker = sqlite3.connect(path, isolation_level=None)
+        blocker.execute("BEGIN IMMEDIATE")
+        try:
+            with pytest.raises(ServiceUnavailableError):
+                store.add_if_absent(KEY, SEED)
+        finally:
+            blocker.execute("ROLLBACK")
+            blocker.close()
+        assert store.get(KEY) is None
+        assert store.add_if_absent(KEY, SEED)[1] is True
+        store.close()
