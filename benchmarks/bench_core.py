@@ -1,20 +1,23 @@
-"""Workloads of the rules core, each timed as a cost ratio to a ``json`` floor in the same run.
+"""Workloads of the rules core, each timed as a speed ratio to a ``json`` floor in the same run.
 
 For every workload the floor and the subject are timed in interleaved rounds of about
 ``round_seconds`` each; the best round of each gives its ops/s, and the figure reported is
-``floor ops/s / subject ops/s``: what one subject call costs in floor calls.
+``subject ops/s / floor ops/s`` (0.25x: a quarter of the floor's speed).
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
+import functools
 import gc
+import hashlib
 import itertools
 import json
 import math
 import os
 import platform
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -22,6 +25,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import meeting_rules
 from meeting_rules.errors import GraphError
 from meeting_rules.graph_json import dumps_meeting, meeting_from_json, parse_create_or_get
 from meeting_rules.meeting import OnlineMeeting
@@ -30,11 +34,14 @@ from meeting_rules.request import CreateOrGetRequest
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
 REQUEST_FILE = DATA / "seed-example1-request.json"
 RESPONSE_FILE = DATA / "seed-example1-response.json"
+PACKAGE = Path(meeting_rules.__file__).resolve().parent
 
 ROUND_SECONDS = 0.2
 QUICK_ROUND_SECONDS = 0.05
 DEFAULT_ROUNDS = 5
 QUICK_ROUNDS = 3
+DISTURBED = 0.9  # a floor best below this share of the run's best for that floor: measure again
+RETRIES = 2
 
 Call = Callable[[Any], object]
 
@@ -97,6 +104,7 @@ class Workload:
     floor: Call
     floor_arg: Any
     size: int  # bytes of the subject's input or output body
+    floor_size: int  # bytes of the floor's input or output body
 
 
 def invalid_bodies(request: bytes) -> list[tuple[str, str, bytes, str | None]]:
@@ -139,100 +147,76 @@ def invalid_bodies(request: bytes) -> list[tuple[str, str, bytes, str | None]]:
     ]
 
 
+LOADS = ("json.loads", json.loads)
+
+
+def pair(
+    key: str,
+    title: str,
+    group: str,
+    subject: Call,
+    arg: Any,
+    *,
+    floor: tuple[str, Call] = LOADS,
+    floor_arg: Any = None,
+    size: int | None = None,
+) -> Workload:
+    """A workload; by default its floor is ``json.loads`` of the subject's own argument."""
+    if floor_arg is None:
+        floor_arg = arg
+    return Workload(
+        key=key,
+        title=title,
+        group=group,
+        subject=subject,
+        arg=arg,
+        floor_title=floor[0],
+        floor=floor[1],
+        floor_arg=floor_arg,
+        size=len(arg) if size is None else size,
+        floor_size=len(floor_arg) if isinstance(floor_arg, bytes) else len(json.dumps(floor_arg)),
+    )
+
+
 def workloads(request: bytes, response: bytes) -> list[Workload]:
-    """Workloads a-d and the supplementary ones, checked to do what they claim."""
+    """Workloads a-d and the supplementary ones (``+``), checked to do what they claim."""
     meeting = meeting_from_json(json.loads(response))
     written = dumps_meeting(meeting)
-    decoded = json.loads(response)
-    loads = "json.loads"
+    if meeting_from_json(json.loads(written)) != meeting:
+        raise NotRefused("workload c does not round-trip")
+    if parse_create_or_get(request).external_id != json.loads(request)["externalId"]:
+        raise NotRefused("workload a did not read externalId")
+    round_floor = ("json.dumps(json.loads)", json_round_trip)
     result = [
-        Workload(
-            "a",
-            "parse_create_or_get",
-            "accept",
-            parse_create_or_get,
-            request,
-            loads,
-            json.loads,
-            request,
-            len(request),
-        ),
-        Workload(
-            "b",
-            "meeting_from_json(loads)",
-            "accept",
-            read_meeting,
-            response,
-            loads,
-            json.loads,
-            response,
-            len(response),
-        ),
-        Workload(
+        pair("a", "parse_create_or_get", "accept", parse_create_or_get, request),
+        pair("b", "meeting_from_json(loads)", "accept", read_meeting, response),
+        pair(
             "c",
             "dumps_meeting(from_json(loads))",
             "accept",
             round_trip,
             response,
-            "json.dumps(json.loads)",
-            json_round_trip,
-            response,
-            len(response),
+            floor=round_floor,
         ),
-        Workload(
-            "a+dict",
-            "parse_create_or_get(loads)",
-            "extra",
-            parse_decoded,
-            request,
-            loads,
-            json.loads,
-            request,
-            len(request),
-        ),
-        Workload(
-            "b+bytes",
-            "meeting_from_json(bytes)",
-            "extra",
-            meeting_from_json,
-            response,
-            loads,
-            json.loads,
-            response,
-            len(response),
-        ),
-        Workload(
+        pair("a+dict", "parse_create_or_get(loads)", "extra", parse_decoded, request),
+        pair("b+bytes", "meeting_from_json(bytes)", "extra", meeting_from_json, response),
+        pair(
             "c+write",
             "dumps_meeting(meeting)",
             "extra",
             dumps_meeting,
             meeting,
-            "json.dumps(dict)",
-            json.dumps,
-            decoded,
-            len(written),
+            floor=("json.dumps(dict)", json.dumps),
+            floor_arg=json.loads(response),
+            size=len(written),
         ),
     ]
     for key, title, body, target in invalid_bodies(request):
         error = refuse(body)
         if error.target != target:
             raise NotRefused(f"{key}: refused at {error.target!r}, not {target!r}: {error}")
-        result.append(
-            Workload(
-                f"d.{key}", title, "refuse", refuse, body, loads, json.loads, request, len(body)
-            )
-        )
-    if parse_create_or_get(request).external_id != good_external_id(request):
-        raise NotRefused("workload a did not read externalId")
-    if meeting_from_json(json.loads(written)) != meeting:
-        raise NotRefused("workload c does not round-trip")
+        result.append(pair(f"d.{key}", title, "refuse", refuse, body, floor_arg=request))
     return result
-
-
-def good_external_id(request: bytes) -> str:
-    """The externalId of the good request."""
-    value: str = json.loads(request)["externalId"]
-    return value
 
 
 # --- timing -------------------------------------------------------------------------------------
@@ -267,43 +251,62 @@ class Result:
     group: str
     size: int
     floor_title: str
+    floor_size: int
     floor_ops: float
     subject_ops: float
-    ratio: float  # floor ops/s over subject ops/s: subject cost in floor calls
+    ratio: float  # subject ops/s over floor ops/s: the subject's speed relative to the floor
     round_ratio_min: float
     round_ratio_max: float
     floor_rounds: list[float]
     subject_rounds: list[float]
+    remeasured: int = 0  # times more rounds were added because the floor was disturbed
     refuse_vs_accept: float | None = None
 
 
-def measure(work: Workload, rounds: int, round_seconds: float) -> Result:
-    """Interleaved rounds, floor and subject alternating which goes first."""
+def measure(
+    work: Workload, rounds: int, round_seconds: float, earlier: Result | None = None
+) -> Result:
+    """Interleaved rounds, floor and subject alternating which goes first; adds to ``earlier``."""
     floor = (work.floor, work.floor_arg, calibrate(work.floor, work.floor_arg, round_seconds))
     subject = (work.subject, work.arg, calibrate(work.subject, work.arg, round_seconds))
-    floor_ops: list[float] = []
-    subject_ops: list[float] = []
+    floor_ops = [] if earlier is None else list(earlier.floor_rounds)
+    subject_ops = [] if earlier is None else list(earlier.subject_rounds)
     for index in range(rounds):
         order = [(floor, floor_ops), (subject, subject_ops)]
         if index % 2:
             order.reverse()
         for (fn, arg, loops), out in order:
             out.append(loops / time_loops(fn, arg, loops))
-    pairs = [f / s for f, s in zip(floor_ops, subject_ops, strict=True)]
+    pairs = [s / f for f, s in zip(floor_ops, subject_ops, strict=True)]
     return Result(
         key=work.key,
         title=work.title,
         group=work.group,
         size=work.size,
         floor_title=work.floor_title,
+        floor_size=work.floor_size,
         floor_ops=max(floor_ops),
         subject_ops=max(subject_ops),
-        ratio=max(floor_ops) / max(subject_ops),
+        ratio=max(subject_ops) / max(floor_ops),
         round_ratio_min=min(pairs),
         round_ratio_max=max(pairs),
         floor_rounds=floor_ops,
         subject_rounds=subject_ops,
+        remeasured=0 if earlier is None else earlier.remeasured + 1,
     )
+
+
+def disturbed(results: Sequence[Result], tolerance: float = DISTURBED) -> list[int]:
+    """Rows whose best floor is well below the best of the same floor elsewhere in the run."""
+    best: dict[tuple[str, int], float] = {}
+    for r in results:
+        key = (r.floor_title, r.floor_size)
+        best[key] = max(best.get(key, 0.0), r.floor_ops)
+    return [
+        index
+        for index, r in enumerate(results)
+        if r.floor_ops < tolerance * best[(r.floor_title, r.floor_size)]
+    ]
 
 
 def add_refuse_vs_accept(results: Sequence[Result]) -> None:
@@ -313,7 +316,7 @@ def add_refuse_vs_accept(results: Sequence[Result]) -> None:
         return
     for result in results:
         if result.group == "refuse":
-            result.refuse_vs_accept = result.ratio / accept.ratio
+            result.refuse_vs_accept = accept.ratio / result.ratio
 
 
 # --- output -------------------------------------------------------------------------------------
@@ -328,14 +331,14 @@ def table(results: Sequence[Result]) -> str:
         "ops/s floor",
         "ops/s subject",
         "ratio",
-        "rounds",
+        "round ratios",
         "refuse/accept",
     )
     rows = [head]
     for r in results:
         rows.append(
             (
-                f"{r.key} {r.title}",
+                f"{r.key}{'*' * r.remeasured} {r.title}",
                 str(r.size),
                 r.floor_title,
                 f"{r.floor_ops:,.0f}",
@@ -358,9 +361,32 @@ def table(results: Sequence[Result]) -> str:
     return "\n".join(lines)
 
 
+def source_digest() -> str:
+    """SHA-256 of the ``meeting_rules`` sources: tells whether two runs measured the same code."""
+    digest = hashlib.sha256()
+    for path in sorted(PACKAGE.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def git_revision() -> str | None:
+    """The checked-out commit, with ``+dirty`` when the tree has changes; ``None`` without git."""
+    try:
+        run = functools.partial(
+            subprocess.run, cwd=PACKAGE, capture_output=True, text=True, check=True
+        )
+        commit = run(["git", "rev-parse", "--short", "HEAD"]).stdout.strip()
+        dirty = run(["git", "status", "--porcelain", "--", "."]).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return commit + ("+dirty" if dirty else "")
+
+
 def environment() -> dict[str, Any]:
-    """Where the run happened."""
+    """Where the run happened and what code it measured (read at the start of the run)."""
     return {
+        "meeting_rules_sha256": source_digest(),
+        "git": git_revision(),
         "python": sys.version.split()[0],
         "implementation": platform.python_implementation(),
         "platform": platform.platform(),
@@ -372,7 +398,7 @@ def environment() -> dict[str, Any]:
 def compare(old_path: Path, results: Sequence[Result]) -> str:
     """This run's ratios next to those of an earlier ``--json`` file."""
     old = {r["key"]: r for r in json.loads(old_path.read_text())["results"]}
-    lines = [f"compared with {old_path}: ratio then -> now (change of cost)"]
+    lines = [f"compared with {old_path}: ratio then -> now (change of speed)"]
     for r in results:
         before = old.get(r.key)
         if before is not None:
@@ -397,6 +423,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if rounds < 1 or round_seconds <= 0:
         parser.error("--rounds and --round-time must be positive")
 
+    env = environment()
     request = workload_bytes(REQUEST_FILE)
     response = workload_bytes(RESPONSE_FILE)
     selected = [w for w in workloads(request, response) if w.key.startswith(args.only or "")]
@@ -405,19 +432,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"response {RESPONSE_FILE.name}: {len(response)} bytes"
     )
     print(
-        f"best of {rounds} interleaved rounds of ~{round_seconds:g} s; ratio = floor ops/s / "
-        f"subject ops/s; Python {sys.version.split()[0]}, {os.cpu_count()} CPUs"
+        f"best of {rounds} interleaved rounds of ~{round_seconds:g} s; ratio = subject ops/s / "
+        f"floor ops/s; Python {sys.version.split()[0]}, {os.cpu_count()} CPUs; "
+        f"meeting_rules {env['git'] or 'no git'} sha256:{env['meeting_rules_sha256']}"
     )
     results: list[Result] = []
     for work in selected:
         results.append(measure(work, rounds, round_seconds))
         print(f"  measured {work.key}", file=sys.stderr, flush=True)
+    for _ in range(RETRIES):
+        for index in disturbed(results):
+            results[index] = measure(selected[index], rounds, round_seconds, results[index])
+            print(f"  measured {selected[index].key} again", file=sys.stderr, flush=True)
     add_refuse_vs_accept(results)
     print(table(results))
+    if any(r.remeasured for r in results):
+        print(
+            "* floor disturbed (best below 90% of the same floor's best in this run): rounds added"
+        )
     if args.json is not None:
         document = {
             "schema": 1,
-            "environment": environment(),
+            "environment": env,
             "method": {"rounds": rounds, "round_seconds": round_seconds},
             "inputs": {"request_bytes": len(request), "response_bytes": len(response)},
             "results": [asdict(r) for r in results],

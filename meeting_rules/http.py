@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
-import threading
 from collections.abc import Mapping
 from email.utils import format_datetime
 from typing import Protocol
@@ -142,18 +141,20 @@ class TokenDirectory(Protocol):
 
 
 class InMemoryDirectory:
-    """A ``TokenDirectory`` held in dicts, filled by ``add_*`` (thread-safe)."""
+    """A ``TokenDirectory`` held in dicts, filled by ``add_*``.
+
+    Each lookup and registration is a single dict operation, atomic in CPython, so the directory
+    may be shared by threads.
+    """
 
     def __init__(self) -> None:
         self._callers: dict[str, DelegatedUser | Application] = {}
         self._users: dict[tuple[str, str], Organizer] = {}
-        self._lock = threading.Lock()
 
     def add_user(self, *, tenant_id: str, user_id: str, upn: str | None = None) -> Organizer:
         """Make ``user_id`` a user of the tenant (a delegated user is one already)."""
         user = Organizer(tenant_id=tenant_id, user_id=user_id, upn=upn)
-        with self._lock:
-            self._users[tenant_id, user_id.lower()] = user
+        self._users[tenant_id, user_id.lower()] = user
         return user
 
     def add_delegated_user(
@@ -175,8 +176,7 @@ class InMemoryDirectory:
             personal=personal,
         )
         self.add_user(tenant_id=tenant_id, user_id=user_id, upn=upn)
-        with self._lock:
-            self._callers[token] = caller
+        self._callers[token] = caller
         return caller
 
     def add_application(
@@ -195,17 +195,14 @@ class InMemoryDirectory:
             roles=frozenset(roles),
             policy_users=frozenset(u.lower() for u in policy_users),
         )
-        with self._lock:
-            self._callers[token] = caller
+        self._callers[token] = caller
         return caller
 
     def caller(self, token: str) -> DelegatedUser | Application | None:
-        with self._lock:
-            return self._callers.get(token)
+        return self._callers.get(token)
 
     def user(self, tenant_id: str, user_id: str) -> Organizer | None:
-        with self._lock:
-            return self._users.get((tenant_id, user_id.lower()))
+        return self._users.get((tenant_id, user_id.lower()))
 
 
 # --- the rules of the exchange ------------------------------------------------------------------

@@ -9,7 +9,7 @@ import re
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from meeting_rules import (
@@ -123,7 +123,7 @@ class TestCreatedMeeting:
         )
 
     def test_r_meet_5_channel_thread_and_unix_milliseconds(self) -> None:
-        """R-MEET-5: a channel's thread, messageId = creation instant in Unix ms (seed Example 2)."""
+        """R-MEET-5: a channel's thread; messageId = creation in Unix ms (seed Example 2)."""
         meeting = build(data_json("seed-example2-request.json"))
         seed = data_json("seed-example2-response.json")["chatInfo"]
         assert meeting_to_json(meeting)["chatInfo"] == seed
@@ -186,11 +186,10 @@ class TestCreatedMeeting:
     def test_created_meetings_fit_graphs_schema(self, version: str, data: st.DataObject) -> None:
         """Every created meeting, written for its version, validates against Graph's schema."""
         body = data.draw(request_bodies(version=ApiVersion(version)))
-        try:
-            meeting = build(body, version)
-        except Exception as error:  # only the default end past 9999 may refuse a valid body
-            assert "out of range" in str(error)
-            return
+        start = body.get("startDateTime")
+        if start is not None and "endDateTime" not in body:
+            assume(Instant.parse(start) <= Instant.MAX - dt.timedelta(hours=1))
+        meeting = build(body, version)
         MEETING_SCHEMAS[version].validate(meeting_to_json(meeting, version=version))
         assert meeting.participants is not None
         assert meeting.participants.organizer is not None

@@ -137,7 +137,7 @@ class TestSqliteFile:
         return [random_bytes, text, other_app, newer]
 
     def test_foreign_files_are_refused_untouched(self, tmp_path: Path) -> None:
-        """Random bytes, text, another app's database, a newer schema: refused, byte for byte kept."""
+        """Random bytes, text, another app's database, a newer schema: refused, left as it was."""
         for path in self.foreign_files(tmp_path):
             before = path.read_bytes()
             with pytest.raises(UnusableStoreError) as info:

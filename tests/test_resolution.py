@@ -111,7 +111,8 @@ class TestCreateOrGet:
             ids=ids,
             organizer=Organizer(tenant_id="u", user_id="o"),
         )
-        assert other_user.created and other_tenant.created
+        assert other_user.created
+        assert other_tenant.created
         assert len({first.meeting.id, other_user.meeting.id, other_tenant.meeting.id}) == 3
 
     def test_r_time_default_end_past_9999_stores_nothing(
