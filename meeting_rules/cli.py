@@ -29,6 +29,7 @@ __all__ = ["DEFAULT_ORGANIZER", "DEFAULT_TENANT", "DEFAULT_UPN", "main"]
 DEFAULT_TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 DEFAULT_ORGANIZER = "8b081ef6-4792-4def-b2c9-c363a1bf41d5"
 DEFAULT_UPN = "organizer@contoso.com"
+DEFAULT_BUSY_TIMEOUT = 5.0
 _TOKEN = "meeting-rules-cli"
 
 
@@ -58,6 +59,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     resolve.add_argument(
         "--upn", default=DEFAULT_UPN, metavar="UPN", help=f"the organizer's UPN ({DEFAULT_UPN})"
+    )
+    resolve.add_argument(
+        "--busy-timeout",
+        type=float,
+        default=DEFAULT_BUSY_TIMEOUT,
+        metavar="SECONDS",
+        help=f"how long to wait for another writer (default {DEFAULT_BUSY_TIMEOUT:g})",
     )
     _add_version(resolve)
     validate = commands.add_parser(
@@ -161,7 +169,7 @@ def _create_or_get(args: argparse.Namespace, body: bytes, out: TextIO, err: Text
     from .ids import RandomIdFactory
 
     try:
-        repository = SqliteMeetingRepository(args.store)
+        repository = SqliteMeetingRepository(args.store, busy_timeout=args.busy_timeout)
     except UnusableStoreError as error:
         err.write(f"meeting-rules: {error.message}\n")
         return 2

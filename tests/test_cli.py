@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from meeting_rules.cli import DEFAULT_ORGANIZER
 from tests.conftest import DATA, ERROR_SCHEMA
 
 EXAMPLES = Path(__file__).parent.parent / "examples"
@@ -117,3 +119,87 @@ def test_output_is_utf8_whatever_the_terminal(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout.decode("utf-8"))["externalId"] == "é中"
+
+
+class TestCreateOrGet:
+    """``meeting-rules create-or-get`` against an SQLite store."""
+
+    def test_create_then_get(self, tmp_path: Path) -> None:
+        """The example twice: 201 Created then 200 OK, the same meeting; the store is made."""
+        store = tmp_path / "store.sqlite3"
+        example = str(EXAMPLES / "create-meeting.json")
+        first = run("create-or-get", example, "--store", str(store))
+        assert (first.returncode, first.stderr.decode().strip()) == (0, "201 Created"), first.stderr
+        second = run("create-or-get", example, "--store", str(store))
+        assert (second.returncode, second.stderr.decode().strip()) == (0, "200 OK")
+        assert json.loads(first.stdout) == json.loads(second.stdout)
+        body = json.loads(first.stdout)
+        assert body["externalId"] == "7eb8263f-d0e0-4149-bb1c-1f0476083c56"
+        assert body["participants"]["organizer"]["identity"]["user"]["id"] == DEFAULT_ORGANIZER
+
+    def test_default_store_in_current_directory(self, tmp_path: Path) -> None:
+        """Without --store, ./meetings.sqlite3 is used; other options pick organizer and version."""
+        stdin = b'{"externalId": "x"}'
+        result = run(
+            "create-or-get", "-", "--tenant", "t", "--organizer", "o", "--version", "v1.0",
+            stdin=stdin, cwd=tmp_path,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        assert (tmp_path / "meetings.sqlite3").exists()
+        body = json.loads(result.stdout)
+        assert "expiryDateTime" in body
+        assert "users('o')" in body["@odata.context"]
+
+    @pytest.mark.parametrize(
+        ("stdin", "target"),
+        [(b"", None), (b"[]", None), (b'{"externalId": ""}', "externalId")],
+    )
+    def test_bad_body_is_a_graph_error(
+        self, tmp_path: Path, stdin: bytes, target: str | None
+    ) -> None:
+        """A refused body: Graph's error JSON, 400 on stderr, exit 1, nothing stored."""
+        store = tmp_path / "s.sqlite3"
+        error = error_of(run("create-or-get", "-", "--store", str(store), stdin=stdin))
+        assert error.get("target") == target
+
+    def test_foreign_store_is_one_clear_line(self, tmp_path: Path) -> None:
+        """A store file that is not a store: one line, exit 2, the file unchanged."""
+        store = tmp_path / "notes.txt"
+        store.write_text("my notes\n")
+        result = run("create-or-get", str(EXAMPLES / "create-meeting.json"), "--store", str(store))
+        assert result.returncode == 2
+        assert len(result.stderr.decode().strip().splitlines()) == 1
+        assert b"not a meeting_rules store" in result.stderr
+        assert store.read_text() == "my notes\n"
+
+    @pytest.mark.parametrize("lock", ["IMMEDIATE", "EXCLUSIVE"])
+    def test_locked_store_is_a_graph_error(self, tmp_path: Path, lock: str) -> None:
+        """A store another process holds locked: a Graph error (503), never a traceback."""
+        store = tmp_path / "s.sqlite3"
+        assert (
+            run(
+                "create-or-get", "-", "--store", str(store), stdin=b'{"externalId": "a"}'
+            ).returncode
+            == 0
+        )
+        blocker = sqlite3.connect(store, isolation_level=None)
+        blocker.execute(f"BEGIN {lock}")
+        try:
+            result = run(
+                "create-or-get", "-", "--store", str(store), "--busy-timeout", "0.1",
+                stdin=b'{"externalId": "b"}',
+            )  # fmt: skip
+        finally:
+            blocker.execute("ROLLBACK")
+            blocker.close()
+        assert b"Traceback" not in result.stderr
+        assert result.returncode == 1
+        assert result.stderr.decode().strip() == "503 Service Unavailable"
+        ERROR_SCHEMA.validate(json.loads(result.stdout))
+
+    def test_missing_directory_for_store(self, tmp_path: Path) -> None:
+        """A store path in a missing directory: one clear line, exit 2."""
+        result = run("create-or-get", str(EXAMPLES / "create-meeting.json"), "--store",
+                     str(tmp_path / "no" / "such" / "s.sqlite3"))  # fmt: skip
+        assert result.returncode == 2
+        assert b"Traceback" not in result.stderr

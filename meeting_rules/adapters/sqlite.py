@@ -111,8 +111,10 @@ class SqliteMeetingRepository:
             )
 
     def _create_schema(self) -> None:
-        connection = self._connection()
         try:
+            connection = self._connection()
+            if connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
+                return  # made before: opening takes no write lock
             connection.execute("BEGIN IMMEDIATE")
             try:
                 # Another process may have made it since the check; look again inside the lock.
@@ -163,8 +165,8 @@ class SqliteMeetingRepository:
     def add_if_absent(self, key: MeetingKey, meeting: OnlineMeeting) -> tuple[OnlineMeeting, bool]:
         data = meeting_to_storage(meeting)
         parts = (key.tenant_id, key.organizer_id, key.external_id)
-        connection = self._connection()
         try:
+            connection = self._connection()
             connection.execute("BEGIN IMMEDIATE")
             try:
                 created = connection.execute(_INSERT, (*parts, data)).rowcount == 1

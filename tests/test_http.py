@@ -1,0 +1,330 @@
+"""Tests for ``meeting_rules.http.handle``: the whole exchange (R-HTTP-1..6, R-AUTH-1..5)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from meeting_rules import (
+    FixedClock,
+    Instant,
+    MeetingKey,
+    MeetingParticipantInfo,
+    MeetingParticipants,
+    OnlineMeeting,
+    OnlineMeetingRole,
+    SeededIdFactory,
+    ServiceUnavailableError,
+    TenantSettings,
+)
+from meeting_rules.adapters import InMemoryMeetingRepository
+from meeting_rules.http import (
+    APPLICATION_ROLE,
+    DELEGATED_SCOPE,
+    HttpRequest,
+    HttpResponse,
+    InMemoryDirectory,
+    handle,
+)
+from tests.conftest import ERROR_SCHEMA, MEETING_SCHEMAS, data_bytes
+
+TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+ALICE = "8b081ef6-4792-4def-b2c9-c363a1bf41d5"
+BOB = "1f35f2e6-9cab-44ad-8d5a-b74c14720000"
+CAROL = "0c4a1b2e-3d5f-4a6b-8c7d-9e0f1a2b3c4d"
+BODY = data_bytes("seed-example1-request.json")
+JSON = {"Content-Type": "application/json"}
+
+
+def directory() -> InMemoryDirectory:
+    found = InMemoryDirectory()
+    found.add_delegated_user(
+        token="alice", tenant_id=TENANT, user_id=ALICE, upn="alice@contoso.com",
+        scopes={DELEGATED_SCOPE, "User.Read"},
+    )  # fmt: skip
+    found.add_delegated_user(
+        token="personal", tenant_id=TENANT, user_id=CAROL, upn="carol@outlook.com",
+        scopes={DELEGATED_SCOPE}, personal=True,
+    )  # fmt: skip
+    found.add_delegated_user(
+        token="no-scope", tenant_id=TENANT, user_id=CAROL, upn=None, scopes={"User.Read"}
+    )
+    found.add_user(tenant_id=TENANT, user_id=BOB, upn="bob@contoso.com")
+    found.add_application(
+        token="app", tenant_id=TENANT, app_id="app-1", roles={APPLICATION_ROLE},
+        policy_users=[BOB],
+    )  # fmt: skip
+    found.add_application(
+        token="app-no-role", tenant_id=TENANT, app_id="app-2", roles=set(), policy_users=[BOB]
+    )
+    return found
+
+
+class Exchange:
+    """A directory, a store, a fixed clock and seeded identifiers, shared by the calls."""
+
+    def __init__(self, settings: TenantSettings | None = None) -> None:
+        self.directory = directory()
+        self.repository = InMemoryMeetingRepository()
+        self.clock = FixedClock(Instant.parse("2020-09-11T06:30:18.1909168Z"))
+        self.ids = SeededIdFactory(3)
+        self.settings = settings or TenantSettings()
+
+    def post(
+        self,
+        path: str = "/beta/me/onlineMeetings/createOrGet",
+        *,
+        token: str | None = "alice",
+        body: bytes = BODY,
+        method: str = "POST",
+        headers: dict[str, str] | None = None,
+    ) -> HttpResponse:
+        sent = dict(JSON if headers is None else headers)
+        if token is not None:
+            sent["Authorization"] = f"Bearer {token}"
+        request = HttpRequest(method=method, path=path, headers=sent, body=body)
+        return handle(
+            request,
+            directory=self.directory,
+            repository=self.repository,
+            clock=self.clock,
+            ids=self.ids,
+            settings=self.settings,
+        )
+
+
+def error_of(response: HttpResponse, status: int) -> dict[str, Any]:
+    """The Graph error of a response with ``status``, checked against the error schema."""
+    assert response.status == status, response.body
+    body = json.loads(response.body)
+    ERROR_SCHEMA.validate(body)
+    assert body["error"]["innerError"]["request-id"] == response.header("request-id")
+    assert body["error"]["innerError"]["date"] == "2020-09-11T06:30:18"
+    assert response.header(
+        "Content-Type",
+    ).startswith("application/json")  # type: ignore[union-attr]
+    result: dict[str, Any] = body["error"]
+    return result
+
+
+class TestSuccess:
+    """201 and 200 (R-HTTP-1, R-HTTP-6, R-RES-2, R-RES-3)."""
+
+    def test_r_http_1_create_then_get(self) -> None:
+        """R-HTTP-1, R-HTTP-6: 201 with Location and @odata.context, then 200 with the same body."""
+        exchange = Exchange()
+        created = exchange.post()
+        assert created.status == 201
+        body = json.loads(created.body)
+        assert next(iter(body)) == "@odata.context"
+        assert body["@odata.context"] == (
+            f"https://graph.microsoft.com/beta/$metadata#users('{ALICE}')/onlineMeetings/$entity"
+        )
+        assert created.header("location") == (
+            f"https://graph.microsoft.com/beta/users('{ALICE}')/onlineMeetings('{body['id']}')"
+        )
+        assert created.header("client-request-id") == created.header("request-id")
+        assert created.header("Date") == "Fri, 11 Sep 2020 06:30:18 GMT"
+        assert created.header(
+            "Content-Type",
+        ).startswith("application/json;odata.metadata=minimal")  # type: ignore[union-attr]
+        MEETING_SCHEMAS["beta"].validate(body)
+        assert body["participants"]["organizer"]["upn"] == "alice@contoso.com"
+        got = exchange.post(headers={**JSON, "client-request-id": "mine"})
+        assert got.status == 200
+        assert got.header("Location") is None
+        assert got.header("client-request-id") == "mine"
+        assert json.loads(got.body) == body
+
+    def test_r_http_3_version_from_the_path(self) -> None:
+        """R-HTTP-3: /v1.0 writes v1.0's meeting: expiryDateTime, no producers."""
+        response = Exchange().post("/v1.0/me/onlineMeetings/createOrGet")
+        body = json.loads(response.body)
+        assert response.status == 201
+        assert body["@odata.context"].startswith("https://graph.microsoft.com/v1.0/")
+        assert "expiryDateTime" in body
+        assert list(body["participants"]) == ["organizer", "attendees"]
+        assert body["autoAdmittedUsers"] == "everyoneInCompany"
+        MEETING_SCHEMAS["v1.0"].validate(body)
+
+    def test_r_http_3_path_case_and_query_are_tolerated(self) -> None:
+        """R-HTTP-3: Graph's segments ignore case; a query string does not change the route."""
+        assert Exchange().post("/BETA/Me/OnlineMeetings/CreateOrGet?x=1").status == 201
+
+    def test_r_http_2_application_for_a_user(self) -> None:
+        """R-HTTP-2, R-AUTH-3: an app with the role and the policy creates for the path's user."""
+        response = Exchange().post(f"/beta/users/{BOB}/onlineMeetings/createOrGet", token="app")
+        assert response.status == 201
+        body = json.loads(response.body)
+        assert body["participants"]["organizer"]["identity"]["user"]["id"] == BOB
+        assert body["participants"]["organizer"]["upn"] == "bob@contoso.com"
+
+    def test_r_auth_5_delegated_on_own_user_id(self) -> None:
+        """R-AUTH-5: a delegated token on /users/{own id} is the same as /me."""
+        exchange = Exchange()
+        assert exchange.post(f"/beta/users/{ALICE}/onlineMeetings/createOrGet").status == 201
+        assert exchange.post().status == 200
+
+    def test_r_json_3_prefer_include_unknown_enum_members(self) -> None:
+        """R-JSON-3: Prefer: include-unknown-enum-members shows coorganizer as itself."""
+        exchange = Exchange()
+        key = MeetingKey(tenant_id=TENANT, organizer_id=ALICE, external_id="e")
+        organizer = MeetingParticipantInfo(role=OnlineMeetingRole.COORGANIZER)
+        exchange.repository.add_if_absent(
+            key, OnlineMeeting(id="m", participants=MeetingParticipants(organizer=organizer))
+        )
+        plain = json.loads(exchange.post(body=b'{"externalId": "e"}').body)
+        assert plain["participants"]["organizer"]["role"] == "unknownFutureValue"
+        shown = exchange.post(
+            body=b'{"externalId": "e"}',
+            headers={**JSON, "Prefer": "include-unknown-enum-members"},
+        )
+        assert json.loads(shown.body)["participants"]["organizer"]["role"] == "coorganizer"
+
+
+class TestRefusals:
+    """Every refusal of the exchange, each a Graph error body."""
+
+    @pytest.mark.parametrize(
+        "path",
+        [
+            "/v2.0/me/onlineMeetings/createOrGet",
+            "/beta/me/onlineMeetings",
+            "/beta/me/events/createOrGet",
+            "/beta/users//onlineMeetings/createOrGet",
+            "beta/me/onlineMeetings/createOrGet",
+        ],
+    )
+    def test_r_http_3_other_paths_are_404(self, path: str) -> None:
+        """R-HTTP-3: any other path is a 404."""
+        assert error_of(Exchange().post(path), 404)["code"] == "NotFound"
+
+    @pytest.mark.parametrize("method", ["GET", "PUT", "PATCH", "DELETE"])
+    def test_r_http_3_other_methods_are_405(self, method: str) -> None:
+        """R-HTTP-3: another method on the route is a 405 with Allow: POST."""
+        response = Exchange().post(method=method)
+        assert error_of(response, 405)["code"] == "MethodNotAllowed"
+        assert response.header("Allow") == "POST"
+
+    @pytest.mark.parametrize(
+        ("token", "headers", "message"),
+        [
+            (None, JSON, "Access token is empty."),
+            (None, {**JSON, "Authorization": ""}, "Access token is empty."),
+            (None, {**JSON, "Authorization": "Basic YWxpY2U6cHc="}, "not a bearer token"),
+            (None, {**JSON, "Authorization": "Bearer"}, "not a bearer token"),
+            ("stranger", JSON, "validation failure"),
+        ],
+    )
+    def test_r_http_4_bearer_token_required(
+        self, token: str | None, headers: dict[str, str], message: str
+    ) -> None:
+        """R-HTTP-4: a missing, malformed or unknown token is a 401 InvalidAuthenticationToken."""
+        error = error_of(Exchange().post(token=token, headers=headers), 401)
+        assert error["code"] == "InvalidAuthenticationToken"
+        assert message in error["message"]
+
+    @pytest.mark.parametrize(
+        "headers",
+        [{}, {"Content-Type": "text/plain"}, {"Content-Type": "application/jsonx"}],
+    )
+    def test_r_http_5_content_type_required(self, headers: dict[str, str]) -> None:
+        """R-HTTP-5: no or another Content-Type is Graph's 400, not a 415."""
+        error = error_of(Exchange().post(headers=headers), 400)
+        assert error["message"].startswith("Unable to read JSON request payload.")
+
+    def test_r_http_5_content_type_parameters_allowed(self) -> None:
+        """R-HTTP-5: parameters such as charset are allowed, in any case."""
+        response = Exchange().post(headers={"content-type": "Application/JSON; charset=utf-8"})
+        assert response.status == 201
+
+    def test_r_auth_1_delegated_scope_required(self) -> None:
+        """R-AUTH-1: a delegated token without OnlineMeetings.ReadWrite is a 403."""
+        assert error_of(Exchange().post(token="no-scope"), 403)["code"] == "Forbidden"
+
+    def test_r_auth_2_personal_account_refused(self) -> None:
+        """R-AUTH-2: a personal Microsoft account is a 403 AuthenticationError."""
+        error = error_of(Exchange().post(token="personal"), 403)
+        assert (error["code"], error["message"]) == (
+            "AuthenticationError",
+            "Error authenticating with resource",
+        )
+
+    def test_r_auth_3_policy_and_role_required(self) -> None:
+        """R-AUTH-3: without the role, or without a policy for the user, a 403."""
+        exchange = Exchange()
+        exchange.directory.add_user(tenant_id=TENANT, user_id=CAROL)
+        no_policy = error_of(
+            exchange.post(f"/beta/users/{CAROL}/onlineMeetings/createOrGet", token="app"), 403
+        )
+        assert no_policy["message"].startswith("No application access policy found for this app.")
+        no_role = error_of(
+            exchange.post(f"/beta/users/{BOB}/onlineMeetings/createOrGet", token="app-no-role"), 403
+        )
+        assert APPLICATION_ROLE in no_role["message"]
+
+    @pytest.mark.parametrize(
+        "user", ["bob@contoso.com", "bob%40contoso.com", "00000000-0000-4000-8000-000000000000"]
+    )
+    def test_r_http_2_upn_or_unknown_user_is_404(self, user: str) -> None:
+        """R-HTTP-2: the path takes an object ID; a UPN or an unknown user is a 404."""
+        response = Exchange().post(f"/beta/users/{user}/onlineMeetings/createOrGet", token="app")
+        assert error_of(response, 404)["code"] == "NotFound"
+
+    def test_r_auth_4_application_on_me(self) -> None:
+        """R-AUTH-4: an application token on /me is a 400."""
+        error = error_of(Exchange().post(token="app"), 400)
+        assert error["message"] == "/me request is only valid with delegated authentication flow."
+
+    def test_r_auth_5_delegated_on_another_user(self) -> None:
+        """R-AUTH-5: a delegated token on another user's ID is a 403."""
+        response = Exchange().post(f"/beta/users/{BOB}/onlineMeetings/createOrGet")
+        assert error_of(response, 403)["code"] == "Forbidden"
+
+    @pytest.mark.parametrize(
+        ("body", "target"),
+        [
+            (b"", None),
+            (b"{", None),
+            (b'{"externalId": 5}', "externalId"),
+            (b'{"externalId": "e", "endDateTime": "2020-01-01T00:00:00Z"}', "endDateTime"),
+        ],
+    )
+    def test_r_body_6_bad_bodies(self, body: bytes, target: str | None) -> None:
+        """R-BODY-6: body defects are 400s naming the member; nothing is stored."""
+        exchange = Exchange()
+        assert error_of(exchange.post(body=body), 400).get("target") == target
+        assert len(exchange.repository) == 0
+
+    def test_r_body_3_strict_members_setting(self) -> None:
+        """R-BODY-3: the tenant's strict setting refuses members Graph does not define."""
+        exchange = Exchange(TenantSettings(strict_members=True))
+        error = error_of(exchange.post(body=b'{"externalId": "e", "colour": "red"}'), 400)
+        assert error["target"] == "colour"
+
+    def test_r_res_3_strict_mismatch_is_422(self) -> None:
+        """R-RES-3: the strict mismatch setting answers a differing get with 422."""
+        exchange = Exchange(TenantSettings(strict_mismatch=True))
+        exchange.post(body=b'{"externalId": "e", "subject": "a"}')
+        error = error_of(exchange.post(body=b'{"externalId": "e", "subject": "b"}'), 422)
+        assert error["target"] == "subject"
+
+    def test_r_res_5_store_failure_is_a_graph_error(self) -> None:
+        """R-RES-5: a busy store is a 503 body; an unexpected fault a 500 body; never a raise."""
+        exchange = Exchange()
+
+        class Busy(InMemoryMeetingRepository):
+            def get(self, key: MeetingKey) -> OnlineMeeting | None:
+                raise ServiceUnavailableError("busy")
+
+        exchange.repository = Busy()
+        assert error_of(exchange.post(), 503)["code"] == "ServiceUnavailable"
+
+        class Broken(InMemoryDirectory):
+            def caller(self, token: str) -> None:
+                raise RuntimeError("bug")
+
+        exchange.directory = Broken()
+        assert error_of(exchange.post(), 500)["code"] == "InternalServerError"
