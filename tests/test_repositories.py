@@ -173,3 +173,33 @@ class TestSqliteFile:
         assert store.get(KEY) is None
         assert store.add_if_absent(KEY, SEED)[1] is True
         store.close()
+
+
+def test_empty_sqlite_database_becomes_a_store(tmp_path: Path) -> None:
+    """An SQLite database with nothing in it is taken over as a store."""
+    path = tmp_path / "blank.sqlite3"
+    connection = sqlite3.connect(path)
+    connection.execute("VACUUM")
+    connection.close()
+    assert path.stat().st_size > 0
+    with SqliteMeetingRepository(path) as store:
+        assert store.add_if_absent(KEY, SEED)[1] is True
+
+
+def test_r_res_5_failed_insert_rolls_back(tmp_path: Path) -> None:
+    """R-RES-5: an insert that fails inside the transaction leaves nothing and no open lock."""
+    path = tmp_path / "m.sqlite3"
+    store = SqliteMeetingRepository(path)
+    connection = sqlite3.connect(path)
+    connection.execute(
+        "CREATE TRIGGER refuse BEFORE INSERT ON meetings BEGIN SELECT RAISE(ABORT, 'disk full'); END"
+    )
+    connection.commit()
+    with pytest.raises(InternalServerError, match="disk full"):
+        store.add_if_absent(KEY, SEED)
+    connection.execute("DROP TRIGGER refuse")
+    connection.commit()
+    connection.close()
+    assert store.get(KEY) is None
+    assert store.add_if_absent(KEY, SEED) == (SEED, True)
+    store.close()

@@ -165,3 +165,26 @@ def test_r_res_5_failing_store_stores_nothing(
         call(repository, {"externalId": "e"})
     assert info.value.status in (500, 503)
     assert len(repository.inner) == 0
+
+
+def test_r_meet_7_the_meeting_is_the_only_write() -> None:
+    """R-MEET-7: a create writes the meeting once and nothing else; a get writes nothing."""
+    calls: list[str] = []
+
+    class Recording(InMemoryMeetingRepository):
+        def get(self, key: MeetingKey) -> OnlineMeeting | None:
+            calls.append("get")
+            return super().get(key)
+
+        def add_if_absent(
+            self, key: MeetingKey, meeting: OnlineMeeting
+        ) -> tuple[OnlineMeeting, bool]:
+            calls.append("add_if_absent")
+            return super().add_if_absent(key, meeting)
+
+    repository = Recording()
+    call(repository, {"externalId": "e"})
+    assert calls == ["get", "add_if_absent"]
+    calls.clear()
+    call(repository, {"externalId": "e"})
+    assert calls == ["get"]
