@@ -816,11 +816,13 @@ def meeting_from_json(obj: Body) -> OnlineMeeting:
     Raises:
         BadRequestError: the body is not an onlineMeeting; ``target`` names the member.
     """
-    value = _decode(obj)
+    return _read_meeting(_RESPONSE_READER, obj)
+
+
+def _read_meeting(converter: cattrs.Converter, data: Body) -> OnlineMeeting:
+    value = _decode(data)
     try:
-        meeting: OnlineMeeting = _RESPONSE_READER.get_structure_hook(OnlineMeeting)(
-            value, OnlineMeeting
-        )
+        meeting: OnlineMeeting = converter.get_structure_hook(OnlineMeeting)(value, OnlineMeeting)
     except _MemberError as error:
         raise error.graph_error() from None
     return meeting
@@ -867,14 +869,7 @@ def meeting_from_storage(data: bytes | str) -> OnlineMeeting:
     Raises:
         BadRequestError: the data is not a stored meeting (a store should report it as a 500).
     """
-    value = _decode(data)
-    try:
-        meeting: OnlineMeeting = _STORAGE_READER.get_structure_hook(OnlineMeeting)(
-            value, OnlineMeeting
-        )
-    except _MemberError as error:
-        raise error.graph_error() from None
-    return meeting
+    return _read_meeting(_STORAGE_READER, data)
 
 
 def dumps_json(obj: JsonValue) -> bytes:

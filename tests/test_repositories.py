@@ -192,7 +192,8 @@ def test_r_res_5_failed_insert_rolls_back(tmp_path: Path) -> None:
     store = SqliteMeetingRepository(path)
     connection = sqlite3.connect(path)
     connection.execute(
-        "CREATE TRIGGER refuse BEFORE INSERT ON meetings BEGIN SELECT RAISE(ABORT, 'disk full'); END"
+        "CREATE TRIGGER refuse BEFORE INSERT ON meetings "
+        "BEGIN SELECT RAISE(ABORT, 'disk full'); END"
     )
     connection.commit()
     with pytest.raises(InternalServerError, match="disk full"):
