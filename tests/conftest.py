@@ -19,6 +19,8 @@ from jsonschema import Draft202012Validator
 from meeting_rules import MeetingRepository
 from meeting_rules.adapters import InMemoryMeetingRepository, SqliteMeetingRepository
 
+pytest_plugins = ["pytester"]
+
 DATA = Path(__file__).parent / "data"
 
 settings.register_profile(

@@ -25,8 +25,8 @@ from meeting_rules import (
 )
 from meeting_rules.creation import build_meeting, join_web_url, meeting_id, new_meeting_thread_id
 from meeting_rules.graph_json import meeting_to_json, parse_create_or_get
+from meeting_rules.testing.strategies import request_bodies
 from tests.conftest import MEETING_SCHEMAS, data_json
-from tests.strategies import request_bodies
 
 ORGANIZER = Organizer(
     tenant_id="72f988bf-86f1-41af-91ab-2d7cd011db47",

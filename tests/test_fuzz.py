@@ -22,8 +22,8 @@ from meeting_rules.graph_json import (
     parse_create_or_get,
     request_to_json,
 )
+from meeting_rules.testing.strategies import json_values
 from tests.conftest import data_bytes, data_json
-from tests.strategies import json_values
 
 SEEDS = [
     data_json("seed-example1-request.json"),
@@ -68,7 +68,7 @@ class OddMapping(Mapping[str, Any]):
 
 
 python_containers = st.recursive(
-    json_values(4),
+    json_values(max_leaves=4),
     lambda inner: (
         st.lists(inner, max_size=2).map(tuple)
         | st.dictionaries(st.text(max_size=3), inner, max_size=2).map(OddMapping)

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from meeting_rules import BadRequestError, Instant
-from tests.strategies import instant_texts, instants
+from meeting_rules.testing.strategies import instant_texts, instants
 
 ZONE_MISSING = "The time zone information is missing on the DateTimeOffset value"
 

@@ -7,84 +7,20 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from meeting_rules import (
     InternalServerError,
     MeetingKey,
-    MeetingRepository,
-    OnlineMeeting,
     ServiceUnavailableError,
 )
 from meeting_rules.adapters import SCHEMA_VERSION, SqliteMeetingRepository, UnusableStoreError
 from meeting_rules.adapters.sqlite import APPLICATION_ID
 from meeting_rules.graph_json import dumps_meeting, meeting_from_json
 from tests.conftest import data_bytes
-from tests.strategies import meetings
 
 FRESH = itertools.count()
 KEY = MeetingKey(tenant_id="t", organizer_id="o", external_id="e")
 SEED = meeting_from_json(data_bytes("seed-example1-response.json"))
-
-
-class TestPort:
-    """What every store promises (R-RES-1, R-RES-4)."""
-
-    def test_absent_key(self, repository: MeetingRepository) -> None:
-        """A key never added gives None."""
-        assert repository.get(KEY) is None
-
-    def test_add_then_get(self, repository: MeetingRepository) -> None:
-        """R-RES-2: the first add stores and says so; get returns it."""
-        assert repository.add_if_absent(KEY, SEED) == (SEED, True)
-        assert repository.get(KEY) == SEED
-
-    def test_second_add_returns_the_first(self, repository: MeetingRepository) -> None:
-        """R-RES-3: a second add under the key stores nothing and returns the first meeting."""
-        repository.add_if_absent(KEY, SEED)
-        other = OnlineMeeting(id="other")
-        stored, created = repository.add_if_absent(KEY, other)
-        assert (stored, created) == (SEED, False)
-        assert dumps_meeting(stored) == dumps_meeting(SEED)
-        assert repository.add_if_absent(KEY, SEED) == (SEED, False)
-
-    @pytest.mark.parametrize(
-        "other",
-        [
-            MeetingKey(tenant_id="T", organizer_id="o", external_id="e"),
-            MeetingKey(tenant_id="t", organizer_id="O", external_id="e"),
-            MeetingKey(tenant_id="t", organizer_id="o", external_id="E"),
-            MeetingKey(tenant_id="t", organizer_id="o", external_id="e "),
-            MeetingKey(tenant_id="t", organizer_id="o", external_id="é"),
-            MeetingKey(tenant_id="t", organizer_id="o", external_id="e\u0301"),
-        ],
-    )
-    def test_r_res_1_keys_differ_exactly(
-        self, repository: MeetingRepository, other: MeetingKey
-    ) -> None:
-        """R-RES-1: tenant, organizer and externalId are compared exactly, case and all."""
-        repository.add_if_absent(KEY, SEED)
-        assert repository.get(other) is None
-        assert repository.add_if_absent(other, OnlineMeeting(id="x"))[1] is True
-        assert repository.get(KEY) == SEED
-
-    @settings(suppress_health_check=[HealthCheck.function_scoped_fixture], max_examples=50)
-    @given(st.data())
-    def test_meetings_come_back_exact(
-        self, repository: MeetingRepository, data: st.DataObject
-    ) -> None:
-        """Stored meetings come back equal, to 100 ns, writing the same JSON in both versions."""
-        meeting = data.draw(meetings())
-        key = MeetingKey(tenant_id="t", organizer_id="o", external_id=str(next(FRESH)))
-        assert repository.add_if_absent(key, meeting)[1] is True
-        back = repository.get(key)
-        assert back == meeting
-        assert back is not None
-        for version in ("beta", "v1.0"):
-            assert dumps_meeting(back, version=version, include_unknown_enum_members=True) == (
-                dumps_meeting(meeting, version=version, include_unknown_enum_members=True)
-            )
 
 
 class TestSqliteFile:

@@ -24,7 +24,7 @@ from meeting_rules import (
 )
 from meeting_rules.adapters import InMemoryMeetingRepository, SqliteMeetingRepository
 from meeting_rules.graph_json import dumps_meeting, parse_create_or_get
-from tests.strategies import instant_texts, texts
+from meeting_rules.testing.strategies import instant_texts, texts
 
 ORGANIZERS = [
     Organizer(tenant_id="t1", user_id="alice", upn="alice@contoso.com"),

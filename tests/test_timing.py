@@ -9,8 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from meeting_rules import BadRequestError, Instant, MeetingWindow, expiry, normalise_window
+from meeting_rules.testing.strategies import instants
 from meeting_rules.timing import DEFAULT_EXPIRY_PERIOD
-from tests.strategies import instants
 
 HOUR = dt.timedelta(hours=1)
 NOW = Instant.parse("2020-09-11T06:30:18.0615989Z")

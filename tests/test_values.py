@@ -17,7 +17,7 @@ from meeting_rules import (
     OnlineMeeting,
     Organizer,
 )
-from tests.strategies import meetings
+from meeting_rules.testing.strategies import meetings
 
 VALUE_CLASSES = [
     "Identity",

@@ -1,0 +1,28 @@
+"""The testing kit: Hypothesis strategies and a repository contract other projects run.
+
+- ``meeting_rules.testing.strategies``: ``instants()``, ``instant_texts()``, ``request_bodies()``,
+  ``invalid_request_bodies()``, ``requests()``, ``meetings()``, ``meeting_json()``, ...
+- ``meeting_rules.testing.RepositoryContract``: subclass it, give it a ``repository`` fixture, and
+  pytest proves your ``MeetingRepository`` keeps the port's promises.
+
+Needs the ``test`` extra (Hypothesis, pytest). ``import meeting_rules`` never imports this package;
+this package imports Hypothesis and pytest only when a name is first used, so the pytest plugin
+stays cheap to load.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .contract import RepositoryContract
+
+__all__ = ["RepositoryContract"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "RepositoryContract":
+        from .contract import RepositoryContract
+
+        return RepositoryContract
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

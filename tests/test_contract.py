@@ -1,0 +1,113 @@
+"""The repository contract catches broken adapters and passes the real ones (run by pytester,
+as another project would run it: a module with nothing but a ``RepositoryContract`` subclass)."""
+
+from __future__ import annotations
+
+import pytest
+
+HEADER = """
+import time
+
+import attrs
+import pytest
+
+from meeting_rules import Instant, MeetingKey, OnlineMeeting
+from meeting_rules.adapters import InMemoryMeetingRepository, SqliteMeetingRepository
+from meeting_rules.testing import RepositoryContract
+"""
+
+BROKEN = {
+    # Checks, then inserts, with no lock: the I/O of a real store sits between the two.
+    "check_then_insert": """
+class Store(InMemoryMeetingRepository):
+    def add_if_absent(self, key, meeting):
+        existing = self.get(key)
+        if existing is not None:
+            return existing, False
+        time.sleep(0.001)
+        self._meetings[key] = meeting
+        return meeting, True
+""",
+    # A second add replaces the first meeting instead of returning it.
+    "overwrite_on_conflict": """
+class Store(InMemoryMeetingRepository):
+    def add_if_absent(self, key, meeting):
+        with self._lock:
+            created = key not in self._meetings
+            self._meetings[key] = meeting
+        return meeting, created
+""",
+    # Keeps times as microseconds, as a datetime column would: the 7th fraction digit is lost.
+    "drops_seventh_digit": """
+def micro(instant):
+    return None if instant is None else Instant(ticks=instant.ticks // 10 * 10)
+
+class Store(InMemoryMeetingRepository):
+    def add_if_absent(self, key, meeting):
+        kept = attrs.evolve(
+            meeting,
+            creation_date_time=micro(meeting.creation_date_time),
+            start_date_time=micro(meeting.start_date_time),
+            end_date_time=micro(meeting.end_date_time),
+        )
+        stored, created = super().add_if_absent(key, kept)
+        return (meeting if created else stored), created
+""",
+    # Compares externalIds ignoring case, as a case-insensitive collation would.
+    "case_insensitive_keys": """
+class Store(InMemoryMeetingRepository):
+    def _fold(self, key):
+        return attrs.evolve(key, external_id=key.external_id.lower())
+    def get(self, key):
+        return super().get(self._fold(key))
+    def add_if_absent(self, key, meeting):
+        return super().add_if_absent(self._fold(key), meeting)
+""",
+}
+
+REAL = {
+    "memory": "class Store(InMemoryMeetingRepository):\n    pass\n",
+    "sqlite": (
+        "import tempfile, pathlib\n"
+        "class Store(SqliteMeetingRepository):\n"
+        "    def __init__(self):\n"
+        "        super().__init__(pathlib.Path(tempfile.mkdtemp()) / 'm.sqlite3')\n"
+    ),
+}
+
+SUBCLASS = """
+class TestStore(RepositoryContract):
+    @pytest.fixture
+    def repository(self):
+        return Store()
+"""
+
+
+def run_contract(pytester: pytest.Pytester, store: str, *options: str) -> dict[str, int]:
+    pytester.makepyfile(test_store=HEADER + store + SUBCLASS)
+    result = pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider", *options)
+    return result.parseoutcomes()
+
+
+@pytest.mark.parametrize("name", sorted(BROKEN))
+def test_contract_fails_broken_adapters(pytester: pytest.Pytester, name: str) -> None:
+    """Each deliberately wrong adapter fails the contract (stopping at the first failure, so
+    Hypothesis does not spend minutes shrinking the failures that follow)."""
+    outcomes = run_contract(pytester, BROKEN[name], "-x")
+    assert outcomes.get("failed", 0) >= 1, outcomes
+
+
+@pytest.mark.parametrize("name", sorted(REAL))
+def test_contract_passes_real_adapters(pytester: pytest.Pytester, name: str) -> None:
+    """The library's own stores pass every test of the contract, with only the subclass."""
+    outcomes = run_contract(pytester, REAL[name])
+    assert outcomes.get("failed", 0) == 0, outcomes
+    assert outcomes.get("error", 0) == 0, outcomes
+    assert outcomes["passed"] >= 14
+
+
+def test_contract_without_repository_fixture_fails_clearly(pytester: pytest.Pytester) -> None:
+    """A subclass that forgets the ``repository`` fixture is told so."""
+    pytester.makepyfile(test_store=HEADER + "class TestStore(RepositoryContract):\n    pass\n")
+    result = pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider")
+    result.stdout.fnmatch_lines(["*must provide `repository`*"])
