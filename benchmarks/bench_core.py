@@ -2,7 +2,8 @@
 
 For every workload the floor and the subject are timed in interleaved rounds of about
 ``round_seconds`` each; the best round of each gives its ops/s, and the figure reported is
-``subject ops/s / floor ops/s`` (0.25x: a quarter of the floor's speed).
+``subject ops/s / floor ops/s`` (0.25x: a quarter of the floor's speed). The store and HTTP
+workloads (``s.*``, ``h.*``) live in ``benchmarks.bench_store`` and run through the same machinery.
 """
 
 from __future__ import annotations
@@ -17,11 +18,13 @@ import json
 import math
 import os
 import platform
+import sqlite3
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from contextlib import ExitStack
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -40,10 +43,12 @@ ROUND_SECONDS = 0.2
 QUICK_ROUND_SECONDS = 0.05
 DEFAULT_ROUNDS = 5
 QUICK_ROUNDS = 3
+STORE_GROUPS = ("store", "http")
 DISTURBED = 0.9  # a floor best below this share of the run's best for that floor: measure again
 RETRIES = 2
 
 Call = Callable[[Any], object]
+Prepare = Callable[[int], object]  # called with the loop count before a timed run, untimed
 
 
 def workload_bytes(path: Path) -> bytes:
@@ -105,6 +110,10 @@ class Workload:
     floor_arg: Any
     size: int  # bytes of the subject's input or output body
     floor_size: int  # bytes of the floor's input or output body
+    subject_prepare: Prepare | None = None  # resets state before each timed run of the subject
+    floor_prepare: Prepare | None = None  # the same for the floor
+    ops_per_call: int = 1  # operations one call performs, on either side
+    core_arg: bytes | None = None  # also time json.loads(core_arg), the rules-core floor
 
 
 def invalid_bodies(request: bytes) -> list[tuple[str, str, bytes, str | None]]:
@@ -222,8 +231,13 @@ def workloads(request: bytes, response: bytes) -> list[Workload]:
 # --- timing -------------------------------------------------------------------------------------
 
 
-def time_loops(fn: Call, arg: object, loops: int) -> float:
-    """Seconds for ``loops`` calls of ``fn(arg)``; the collector is emptied first, not disabled."""
+def time_loops(fn: Call, arg: object, loops: int, prepare: Prepare | None = None) -> float:
+    """Seconds for ``loops`` calls of ``fn(arg)``; the collector is emptied first, not disabled.
+
+    ``prepare(loops)``, when given, runs first and untimed (a fresh store, that run's requests).
+    """
+    if prepare is not None:
+        prepare(loops)
     gc.collect()
     repeat = itertools.repeat(None, loops)
     start = time.perf_counter()
@@ -232,11 +246,11 @@ def time_loops(fn: Call, arg: object, loops: int) -> float:
     return time.perf_counter() - start
 
 
-def calibrate(fn: Call, arg: object, round_seconds: float) -> int:
+def calibrate(fn: Call, arg: object, round_seconds: float, prepare: Prepare | None = None) -> int:
     """Loops for a round of about ``round_seconds`` (doubling from 1 also warms up)."""
     loops = 1
     while True:
-        elapsed = time_loops(fn, arg, loops)
+        elapsed = time_loops(fn, arg, loops, prepare)
         if elapsed >= round_seconds / 5:
             return max(1, math.ceil(loops * round_seconds / elapsed))
         loops *= 2
@@ -261,23 +275,51 @@ class Result:
     subject_rounds: list[float]
     remeasured: int = 0  # times more rounds were added because the floor was disturbed
     refuse_vs_accept: float | None = None
+    core_ops: float | None = None  # best ops/s of json.loads(request), when the row has it
+    core_ratio: float | None = None  # subject ops/s over core_ops: comparable with workload a
+    core_rounds: list[float] = field(default_factory=list)
+
+
+def given(work: Workload) -> Callable[[], Workload]:
+    """A maker of a workload already made."""
+    return lambda: work
+
+
+def core_is_floor(work: Workload) -> bool:
+    """The workload's own floor is already ``json.loads`` of the rules-core request."""
+    return work.floor is json.loads and work.floor_arg == work.core_arg
 
 
 def measure(
     work: Workload, rounds: int, round_seconds: float, earlier: Result | None = None
 ) -> Result:
-    """Interleaved rounds, floor and subject alternating which goes first; adds to ``earlier``."""
-    floor = (work.floor, work.floor_arg, calibrate(work.floor, work.floor_arg, round_seconds))
-    subject = (work.subject, work.arg, calibrate(work.subject, work.arg, round_seconds))
+    """Interleaved rounds, the sides taking turns to go first; adds to ``earlier``.
+
+    The sides are the floor, the subject and, for rows with a ``core_arg`` whose floor is not
+    already ``json.loads`` of it, ``json.loads(core_arg)``.
+    """
+    sides: list[tuple[Call, object, Prepare | None]] = [
+        (work.floor, work.floor_arg, work.floor_prepare),
+        (work.subject, work.arg, work.subject_prepare),
+    ]
+    timed_core = work.core_arg is not None and not core_is_floor(work)
+    if timed_core:
+        sides.append((json.loads, work.core_arg, None))
+    loops = [calibrate(fn, arg, round_seconds, prepare) for fn, arg, prepare in sides]
     floor_ops = [] if earlier is None else list(earlier.floor_rounds)
     subject_ops = [] if earlier is None else list(earlier.subject_rounds)
+    core_ops = [] if earlier is None or not timed_core else list(earlier.core_rounds)
+    outs = [floor_ops, subject_ops, core_ops]
     for index in range(rounds):
-        order = [(floor, floor_ops), (subject, subject_ops)]
-        if index % 2:
-            order.reverse()
-        for (fn, arg, loops), out in order:
-            out.append(loops / time_loops(fn, arg, loops))
+        for turn in range(len(sides)):
+            side = (index + turn) % len(sides)  # round i starts with side i (mod the sides)
+            fn, arg, prepare = sides[side]
+            elapsed = time_loops(fn, arg, loops[side], prepare)
+            ops = work.ops_per_call if side < 2 else 1  # the core floor is one json.loads
+            outs[side].append(loops[side] * ops / elapsed)
     pairs = [s / f for f, s in zip(floor_ops, subject_ops, strict=True)]
+    if not timed_core and work.core_arg is not None:
+        core_ops = floor_ops
     return Result(
         key=work.key,
         title=work.title,
@@ -293,19 +335,32 @@ def measure(
         floor_rounds=floor_ops,
         subject_rounds=subject_ops,
         remeasured=0 if earlier is None else earlier.remeasured + 1,
+        core_ops=max(core_ops) if core_ops else None,
+        core_ratio=max(subject_ops) / max(core_ops) if core_ops else None,
+        core_rounds=core_ops,
     )
 
 
-def disturbed(results: Sequence[Result], tolerance: float = DISTURBED) -> list[int]:
-    """Rows whose best floor is well below the best of the same floor elsewhere in the run."""
+def floors_of(result: Result, core_size: int) -> list[tuple[tuple[str, int], float]]:
+    """A row's floors, each named by title and size: its own, and the rules-core one if timed."""
+    found = [((result.floor_title, result.floor_size), result.floor_ops)]
+    if result.core_ops is not None:
+        found.append((("json.loads", core_size), result.core_ops))
+    return found
+
+
+def disturbed(
+    results: Sequence[Result], core_size: int = 0, tolerance: float = DISTURBED
+) -> list[int]:
+    """Rows with a best floor well below the best of the same floor elsewhere in the run."""
     best: dict[tuple[str, int], float] = {}
     for r in results:
-        key = (r.floor_title, r.floor_size)
-        best[key] = max(best.get(key, 0.0), r.floor_ops)
+        for key, ops in floors_of(r, core_size):
+            best[key] = max(best.get(key, 0.0), ops)
     return [
         index
         for index, r in enumerate(results)
-        if r.floor_ops < tolerance * best[(r.floor_title, r.floor_size)]
+        if any(ops < tolerance * best[key] for key, ops in floors_of(r, core_size))
     ]
 
 
@@ -323,7 +378,7 @@ def add_refuse_vs_accept(results: Sequence[Result]) -> None:
 
 
 def table(results: Sequence[Result]) -> str:
-    """The results as a plain-text table."""
+    """The results as a plain-text table; a column no row fills is left out."""
     head = (
         "workload",
         "bytes",
@@ -333,8 +388,10 @@ def table(results: Sequence[Result]) -> str:
         "ratio",
         "round ratios",
         "refuse/accept",
+        "ops/s loads",
+        "vs loads",
     )
-    rows = [head]
+    rows: list[tuple[str, ...]] = [head]
     for r in results:
         rows.append(
             (
@@ -343,12 +400,16 @@ def table(results: Sequence[Result]) -> str:
                 r.floor_title,
                 f"{r.floor_ops:,.0f}",
                 f"{r.subject_ops:,.0f}",
-                f"{r.ratio:.2f}x",
-                f"{r.round_ratio_min:.2f}-{r.round_ratio_max:.2f}",
+                f"{r.ratio:.3g}x",
+                f"{r.round_ratio_min:.3g}-{r.round_ratio_max:.3g}",
                 "" if r.refuse_vs_accept is None else f"{r.refuse_vs_accept:.2f}",
+                "" if r.core_ops is None else f"{r.core_ops:,.0f}",
+                "" if r.core_ratio is None else f"{r.core_ratio:.3g}x",
             )
         )
-    widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
+    used = [i for i in range(len(head)) if any(row[i] for row in rows[1:])]
+    rows = [tuple(row[i] for i in used) for row in rows]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(used))]
     lines = []
     for n, row in enumerate(rows):
         cells = [
@@ -362,10 +423,12 @@ def table(results: Sequence[Result]) -> str:
 
 
 def source_digest() -> str:
-    """SHA-256 of the ``meeting_rules`` sources: tells whether two runs measured the same code."""
+    """SHA-256 of the ``meeting_rules`` sources, subpackages (the stores) included: tells whether
+    two runs measured the same code."""
     digest = hashlib.sha256()
-    for path in sorted(PACKAGE.glob("*.py")):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    for path in sorted(PACKAGE.rglob("*.py")):
+        name = path.relative_to(PACKAGE).as_posix()
+        digest.update(name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:16]
 
 
@@ -391,19 +454,23 @@ def environment() -> dict[str, Any]:
         "implementation": platform.python_implementation(),
         "platform": platform.platform(),
         "cpus": os.cpu_count(),
+        "sqlite": sqlite3.sqlite_version,
         "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
 
 
 def compare(old_path: Path, results: Sequence[Result]) -> str:
     """This run's ratios next to those of an earlier ``--json`` file."""
-    old = {r["key"]: r for r in json.loads(old_path.read_text())["results"]}
+    document = json.loads(old_path.read_text())
+    old = {r["key"]: r for r in document["results"]}
     lines = [f"compared with {old_path}: ratio then -> now (change of speed)"]
+    if document.get("schema", 1) < 2:
+        lines.append("  (a schema 1 file: its ratios may be floor/subject, the inverse of these)")
     for r in results:
         before = old.get(r.key)
         if before is not None:
             change = r.ratio / before["ratio"] - 1
-            lines.append(f"  {r.key:<16} {before['ratio']:7.2f}x -> {r.ratio:7.2f}x  {change:+.1%}")
+            lines.append(f"  {r.key:<20} {before['ratio']:8.3g}x -> {r.ratio:8.3g}x  {change:+.1%}")
     return "\n".join(lines)
 
 
@@ -413,10 +480,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, metavar="PATH", help="write the results as JSON")
     parser.add_argument("--rounds", type=int, metavar="N", help="rounds per side (default 5)")
     parser.add_argument("--round-time", type=float, metavar="S", help="seconds per round (0.2)")
-    parser.add_argument("--quick", action="store_true", help="3 rounds of 0.05 s: a smoke run")
+    parser.add_argument(
+        "--quick", action="store_true", help="3 rounds of 0.05 s, none added: a smoke run"
+    )
     parser.add_argument("--only", metavar="PREFIX", help="workloads whose key starts so")
     parser.add_argument("--compare", type=Path, metavar="PATH", help="an earlier --json file")
-    parser.add_argument("--profile", action="store_true", help="then profile workloads a and c")
+    parser.add_argument(
+        "--profile", action="store_true", help="then profile a, c, SQLite create/get, handle"
+    )
     args = parser.parse_args(argv)
     rounds = args.rounds or (QUICK_ROUNDS if args.quick else DEFAULT_ROUNDS)
     round_seconds = args.round_time or (QUICK_ROUND_SECONDS if args.quick else ROUND_SECONDS)
@@ -426,7 +497,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     env = environment()
     request = workload_bytes(REQUEST_FILE)
     response = workload_bytes(RESPONSE_FILE)
-    selected = [w for w in workloads(request, response) if w.key.startswith(args.only or "")]
+    with ExitStack() as stack:
+        return run(args, rounds, round_seconds, env, request, response, stack)
+
+
+def run(
+    args: argparse.Namespace,
+    rounds: int,
+    round_seconds: float,
+    env: dict[str, Any],
+    request: bytes,
+    response: bytes,
+    stack: ExitStack,
+) -> int:
+    """Measure the selected workloads, print the tables; ``stack`` holds the stores' resources."""
+    from benchmarks.bench_store import StoreBench
+
+    def wanted(key: str) -> bool:
+        return key.startswith(args.only or "")
+
+    stores = StoreBench(request, stack)
+    builders = [given(w) for w in workloads(request, response) if wanted(w.key)]
+    builders += stores.builders(wanted)
     print(
         f"request {REQUEST_FILE.name}: {len(request)} bytes; "
         f"response {RESPONSE_FILE.name}: {len(response)} bytes"
@@ -437,25 +529,38 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"meeting_rules {env['git'] or 'no git'} sha256:{env['meeting_rules_sha256']}"
     )
     results: list[Result] = []
-    for work in selected:
-        results.append(measure(work, rounds, round_seconds))
-        print(f"  measured {work.key}", file=sys.stderr, flush=True)
-    for _ in range(RETRIES):
-        for index in disturbed(results):
-            results[index] = measure(selected[index], rounds, round_seconds, results[index])
-            print(f"  measured {selected[index].key} again", file=sys.stderr, flush=True)
+    for build in builders:  # a store workload is made just before it is measured
+        results.append(measure(build(), rounds, round_seconds))
+        print(f"  measured {results[-1].key}", file=sys.stderr, flush=True)
+    for _ in range(0 if args.quick else RETRIES):
+        for index in disturbed(results, len(request)):
+            results[index] = measure(builders[index](), rounds, round_seconds, results[index])
+            print(f"  measured {results[index].key} again", file=sys.stderr, flush=True)
     add_refuse_vs_accept(results)
-    print(table(results))
+    core = [r for r in results if r.group not in STORE_GROUPS]
+    store = [r for r in results if r.group in STORE_GROUPS]
+    if core:
+        print(table(core))
+    if store:
+        print(
+            f"\nstores and HTTP; 'vs loads' = subject ops/s / json.loads(request) ops/s, timed in "
+            f"the same rounds; stores start from {stores.info['base_meetings']:,} meetings"
+        )
+        print(table(store))
     if any(r.remeasured for r in results):
         print(
             "* floor disturbed (best below 90% of the same floor's best in this run): rounds added"
         )
     if args.json is not None:
         document = {
-            "schema": 1,
+            "schema": 2,
             "environment": env,
             "method": {"rounds": rounds, "round_seconds": round_seconds},
-            "inputs": {"request_bytes": len(request), "response_bytes": len(response)},
+            "inputs": {
+                "request_bytes": len(request),
+                "response_bytes": len(response),
+                "stores": stores.info,
+            },
             "results": [asdict(r) for r in results],
         }
         args.json.write_text(json.dumps(document, indent=2) + "\n")

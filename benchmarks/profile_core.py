@@ -1,9 +1,11 @@
-"""Where the time of workloads a and c goes: cProfile (exact calls) and pyinstrument (sampling).
+"""Where the time goes: cProfile (exact calls) and pyinstrument (sampling) of workloads a and c,
+the SQLite create and get paths (s.sql.create, s.sql.get) and ``handle`` (h.200).
 
-``python -m benchmarks.profile_core [--top N] [--seconds S] [--json PATH]``. cProfile adds a fixed
-cost to every call, so it over-weights small functions; pyinstrument samples the stack, which
-distorts less. Neither sees inside ``json``'s C scanner and encoder: their time is charged to
-``raw_decode`` and ``iterencode``.
+``python -m benchmarks.profile_core [--top N] [--seconds S] [--only KEY ...] [--json PATH]``.
+cProfile adds a fixed cost to every call, so it over-weights small functions; pyinstrument samples
+the stack, which distorts less. Neither sees inside C code: ``json``'s scanner and encoder are
+charged to ``raw_decode`` and ``iterencode``, SQLite's work (SQL, WAL, fsync) to
+``Connection.execute``.
 """
 
 from __future__ import annotations
@@ -12,10 +14,12 @@ import argparse
 import cProfile
 import importlib
 import json
+import math
 import pstats
 import time
 from collections import Counter
 from collections.abc import Sequence
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +27,13 @@ from benchmarks.bench_core import (
     REQUEST_FILE,
     RESPONSE_FILE,
     Call,
+    Prepare,
     calibrate,
     round_trip,
     time_loops,
     workload_bytes,
 )
+from benchmarks.bench_store import StoreBench
 from meeting_rules.graph_json import parse_create_or_get
 
 ROOT = str(Path(__file__).resolve().parent.parent) + "/"
@@ -52,6 +58,8 @@ def short_name(filename: str, line: int, function: str) -> str:
 
 def area(filename: str, function: str) -> str:
     """The library or part of the project a function belongs to."""
+    if filename == "~" and "sqlite3." in function:
+        return "sqlite3 (C: SQL, WAL, fsync)"
     if filename == "~":
         return "builtins"
     if filename.startswith("<attrs generated"):
@@ -64,11 +72,15 @@ def area(filename: str, function: str) -> str:
         return "cattrs"
     if "attr/" in filename or "attrs/" in filename:
         return "attrs"
+    if "/email/" in filename:
+        return "email (the Date header)"
     return filename.rsplit("/", 1)[-1]
 
 
-def run_cprofile(fn: Call, arg: object, loops: int) -> pstats.Stats:
-    """``loops`` calls of ``fn(arg)`` under cProfile."""
+def run_cprofile(fn: Call, arg: object, loops: int, prepare: Prepare | None = None) -> pstats.Stats:
+    """``loops`` calls of ``fn(arg)`` under cProfile (``prepare(loops)`` first, unprofiled)."""
+    if prepare is not None:
+        prepare(loops)
     profiler = cProfile.Profile()
     profiler.enable()
     for _ in range(loops):
@@ -101,16 +113,30 @@ def cprofile_rows(
     return own[:top], cumulative[:top], areas
 
 
-def pyinstrument_rows(fn: Call, arg: object, seconds: float, top: int) -> list[Row] | None:
-    """Self time per Python function from pyinstrument, or ``None`` when it is not installed."""
+def pyinstrument_rows(
+    fn: Call,
+    arg: object,
+    seconds: float,
+    top: int,
+    prepare: Prepare | None = None,
+    calls_per_second: float = 1e6,
+) -> list[Row] | None:
+    """Self time per Python function from pyinstrument, or ``None`` when it is not installed.
+
+    With ``prepare``, it is given enough calls for ``seconds`` at ``calls_per_second`` beforehand.
+    """
     try:
         module: Any = importlib.import_module("pyinstrument")
     except ImportError:
         return None
+    batches = math.ceil(calls_per_second * seconds / 100) + 1
+    if prepare is not None:
+        prepare(batches * 100)
     profiler = module.Profiler(interval=0.0002)
     profiler.start()
     deadline = time.perf_counter() + seconds
-    while time.perf_counter() < deadline:
+    while time.perf_counter() < deadline and batches > 0:
+        batches -= 1
         for _ in range(100):
             fn(arg)
     session = profiler.stop()
@@ -123,12 +149,20 @@ def pyinstrument_rows(fn: Call, arg: object, seconds: float, top: int) -> list[R
     return [(t / total, 0, name) for name, t in self_time.most_common(top)]
 
 
-def report(title: str, fn: Call, arg: object, *, seconds: float, top: int) -> dict[str, Any]:
+def report(
+    title: str,
+    fn: Call,
+    arg: object,
+    *,
+    seconds: float,
+    top: int,
+    prepare: Prepare | None = None,
+) -> dict[str, Any]:
     """Profile one workload; print and return its summary."""
-    loops_per_second = calibrate(fn, arg, 0.2) / 0.2
+    loops_per_second = calibrate(fn, arg, 0.2, prepare) / 0.2
     loops = max(1, int(loops_per_second * seconds / 3))  # cProfile slows calls about 3x
-    plain = time_loops(fn, arg, loops)
-    rows, cumulative, areas = cprofile_rows(run_cprofile(fn, arg, loops), top)
+    plain = time_loops(fn, arg, loops, prepare)
+    rows, cumulative, areas = cprofile_rows(run_cprofile(fn, arg, loops, prepare), top)
     print(f"\n== {title}: {loops} calls, {plain / loops * 1e6:.1f} us/call unprofiled")
     print("cProfile, top functions by tottime (share of all tottime):")
     for share, calls, name in rows:
@@ -139,7 +173,7 @@ def report(title: str, fn: Call, arg: object, *, seconds: float, top: int) -> di
     print("cProfile, tottime by area:")
     for share, name in areas[:top]:
         print(f"  {share:6.1%}  {name}")
-    sampled = pyinstrument_rows(fn, arg, seconds, top)
+    sampled = pyinstrument_rows(fn, arg, seconds, top, prepare, loops_per_second)
     if sampled is None:
         print("pyinstrument: not installed")
     else:
@@ -162,31 +196,55 @@ def report(title: str, fn: Call, arg: object, *, seconds: float, top: int) -> di
     }
 
 
+PATHS = ("a", "c", "s.sql.create", "s.sql.get", "h.200")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Profile workloads a and c."""
+    """Profile workloads a and c, the SQLite create and get paths and ``handle``."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks.profile_core", description=__doc__)
     parser.add_argument("--top", type=int, default=10, metavar="N", help="lines per list (10)")
     parser.add_argument("--seconds", type=float, default=2.0, metavar="S", help="per profiler")
+    parser.add_argument(
+        "--only", nargs="+", choices=PATHS, default=PATHS, metavar="KEY", help=" ".join(PATHS)
+    )
     parser.add_argument("--json", type=Path, metavar="PATH", help="write the summaries as JSON")
     args = parser.parse_args(argv)
     request = workload_bytes(REQUEST_FILE)
     response = workload_bytes(RESPONSE_FILE)
-    summaries = [
-        report(
-            f"a parse_create_or_get ({len(request)} B)",
-            parse_create_or_get,
-            request,
-            seconds=args.seconds,
-            top=args.top,
-        ),
-        report(
-            f"c dumps_meeting(meeting_from_json(json.loads)) ({len(response)} B)",
-            round_trip,
-            response,
-            seconds=args.seconds,
-            top=args.top,
-        ),
-    ]
+    summaries = []
+    if "a" in args.only:
+        summaries.append(
+            report(
+                f"a parse_create_or_get ({len(request)} B)",
+                parse_create_or_get,
+                request,
+                seconds=args.seconds,
+                top=args.top,
+            )
+        )
+    if "c" in args.only:
+        summaries.append(
+            report(
+                f"c dumps_meeting(meeting_from_json(json.loads)) ({len(response)} B)",
+                round_trip,
+                response,
+                seconds=args.seconds,
+                top=args.top,
+            )
+        )
+    with ExitStack() as stack:
+        for build in StoreBench(request, stack).builders(lambda key: key in args.only):
+            work = build()
+            summaries.append(
+                report(
+                    f"{work.key} {work.title}",
+                    work.subject,
+                    work.arg,
+                    seconds=args.seconds,
+                    top=args.top,
+                    prepare=work.subject_prepare,
+                )
+            )
     if args.json is not None:
         args.json.write_text(json.dumps(summaries, indent=2) + "\n")
         print(f"wrote {args.json}")
