@@ -21,7 +21,7 @@ from http import HTTPStatus
 from typing import BinaryIO, TextIO
 
 from .enums import ApiVersion
-from .errors import GraphError
+from .errors import GraphError, quoted
 from .instant import Instant
 
 __all__ = ["DEFAULT_ORGANIZER", "DEFAULT_TENANT", "DEFAULT_UPN", "main"]
@@ -52,17 +52,29 @@ def _parser() -> argparse.ArgumentParser:
         help="the SQLite store (default: ./meetings.sqlite3; made if missing)",
     )
     resolve.add_argument(
-        "--tenant", default=DEFAULT_TENANT, metavar="ID", help=f"default: {DEFAULT_TENANT}"
+        "--tenant",
+        type=_identifier,
+        default=DEFAULT_TENANT,
+        metavar="ID",
+        help=f"default: {DEFAULT_TENANT}",
     )
     resolve.add_argument(
-        "--organizer", default=DEFAULT_ORGANIZER, metavar="ID", help=f"default: {DEFAULT_ORGANIZER}"
+        "--organizer",
+        type=_identifier,
+        default=DEFAULT_ORGANIZER,
+        metavar="ID",
+        help=f"default: {DEFAULT_ORGANIZER}",
     )
     resolve.add_argument(
-        "--upn", default=DEFAULT_UPN, metavar="UPN", help=f"the organizer's UPN ({DEFAULT_UPN})"
+        "--upn",
+        type=_identifier,
+        default=DEFAULT_UPN,
+        metavar="UPN",
+        help=f"the organizer's UPN ({DEFAULT_UPN})",
     )
     resolve.add_argument(
         "--busy-timeout",
-        type=float,
+        type=_seconds,
         default=DEFAULT_BUSY_TIMEOUT,
         metavar="SECONDS",
         help=f"how long to wait for another writer (default {DEFAULT_BUSY_TIMEOUT:g})",
@@ -81,6 +93,22 @@ def _parser() -> argparse.ArgumentParser:
         help="refuse members Graph does not define instead of ignoring them",
     )
     return parser
+
+
+def _identifier(text: str) -> str:
+    if not text or quoted(text, len(text)) != text:
+        raise argparse.ArgumentTypeError("must be non-empty text without control characters")
+    return text
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not 0 <= value <= 86_400:
+        raise argparse.ArgumentTypeError("must be between 0 and 86400 seconds")
+    return value
 
 
 def _add_version(command: argparse.ArgumentParser) -> None:
@@ -102,12 +130,17 @@ def _read_body(name: str, stdin: BinaryIO) -> bytes:
 def _write_json(out: TextIO, obj: object) -> None:
     """UTF-8 JSON whatever the terminal's encoding (Graph JSON is UTF-8)."""
     text = json.dumps(obj, ensure_ascii=False, indent=2) + "\n"
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate from the command line: escape it
+        text = json.dumps(obj, indent=2) + "\n"
+        data = text.encode("ascii")
     buffer = getattr(out, "buffer", None)
     if buffer is None:
         out.write(text)
     else:
         out.flush()
-        buffer.write(text.encode("utf-8"))
+        buffer.write(data)
         buffer.flush()
 
 
@@ -168,14 +201,6 @@ def _create_or_get(args: argparse.Namespace, body: bytes, out: TextIO, err: Text
     from .http import DELEGATED_SCOPE, HttpRequest, InMemoryDirectory, handle
     from .ids import RandomIdFactory
 
-    try:
-        repository = SqliteMeetingRepository(args.store, busy_timeout=args.busy_timeout)
-    except UnusableStoreError as error:
-        err.write(f"meeting-rules: {error.message}\n")
-        return 2
-    except (GraphError, OSError) as error:
-        err.write(f"meeting-rules: cannot open the store {args.store}: {error}\n")
-        return 2
     directory = InMemoryDirectory()
     directory.add_delegated_user(
         token=_TOKEN,
@@ -184,6 +209,14 @@ def _create_or_get(args: argparse.Namespace, body: bytes, out: TextIO, err: Text
         upn=args.upn,
         scopes={DELEGATED_SCOPE},
     )
+    try:
+        repository = SqliteMeetingRepository(args.store, busy_timeout=args.busy_timeout)
+    except UnusableStoreError as error:
+        err.write(f"meeting-rules: {error.message}\n")
+        return 2
+    except (GraphError, OSError) as error:
+        err.write(f"meeting-rules: cannot open the store {args.store}: {error}\n")
+        return 2
     request = HttpRequest(
         method="POST",
         path=f"/{args.version}/me/onlineMeetings/createOrGet",

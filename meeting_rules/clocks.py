@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as _dt
 import threading
 
+from .errors import BadRequestError
 from .instant import Instant
 
 __all__ = ["FixedClock", "SteppingClock", "SystemClock"]
@@ -38,5 +39,8 @@ class SteppingClock:
     def now(self) -> Instant:
         with self._lock:
             current = self._next
-            self._next = current + self._step
+            try:
+                self._next = current + self._step
+            except BadRequestError:  # the end of time: stay there
+                self._next = Instant.MAX if self._step > _dt.timedelta(0) else Instant.MIN
             return current

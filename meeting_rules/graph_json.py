@@ -56,7 +56,8 @@ MAX_DEPTH = 100
 """Deepest nesting of a kept JSON value, as OData's default ``MaxNestingDepth`` [LIB]."""
 IGNORED_MEMBERS_ANNOTATION = "@meetingRules.ignoredMembers"
 """The instance annotation under which the ``validate`` command lists ignored members."""
-_DEFAULT_LAYOUT = "@meetingRules.defaultLayout"
+_RESERVED = "@meetingRules."
+_DEFAULT_LAYOUT = _RESERVED + "defaultLayout"
 """In the store's form, marks an object built by the library (``member_order`` is ``None``)."""
 
 _UNREADABLE = (
@@ -378,6 +379,11 @@ def _object_reader(cls: type[GraphObject], converter: cattrs.Converter, storage:
                     default_layout = True
                     continue
                 name = _member_name(name)
+                if name.startswith(_RESERVED) and not storage:
+                    raise _MemberError(
+                        f"The member '{_PATH}' is in the annotation namespace this library "
+                        "reserves for its own use."
+                    ).at(name)
                 try:
                     unknown[name] = _json_copy(item, 1)
                 except _MemberError as error:

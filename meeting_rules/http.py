@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from email.utils import format_datetime
 from typing import Protocol
 from urllib.parse import unquote
@@ -27,6 +27,7 @@ from .errors import (
     MethodNotAllowedError,
     NotFoundError,
     UnauthorizedError,
+    quoted,
 )
 from .graph_json import dumps_json, error_to_json, meeting_to_json, parse_create_or_get
 from .instant import Instant
@@ -60,6 +61,9 @@ _USERS = re.compile(r"/(v1\.0|beta)/users/([^/]+)/onlinemeetings/createorget", r
 _GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
 _BEARER = re.compile(r"Bearer +(\S+) *", re.IGNORECASE)
 _EPOCH = _dt.datetime.min.replace(tzinfo=_dt.UTC)
+# An ID is echoed into headers and bodies only if it is short visible ASCII (no header injection).
+_ECHOABLE = re.compile(r"[\x21-\x7e]{1,200}")
+_NO_REQUEST_ID = "00000000-0000-0000-0000-000000000000"
 _UNREADABLE = (
     "Unable to read JSON request payload. Please ensure Content-Type header is set and payload "
     "is of valid JSON format."
@@ -220,10 +224,11 @@ def _route(request: HttpRequest) -> _Route:
     me = _ME.fullmatch(path)
     users = None if me is not None else _USERS.fullmatch(path)
     if me is None and users is None:
-        raise NotFoundError(f"Resource not found for the segment in '{path[:200]}'.")
+        raise NotFoundError(f"Resource not found for the segment in '{quoted(path, 200)}'.")
     if request.method.upper() != "POST":
         raise MethodNotAllowedError(
-            f"The HTTP method '{request.method[:20]}' is not allowed for createOrGet; use POST."
+            f"The HTTP method '{quoted(request.method, 20)}' is not allowed for createOrGet; "
+            "use POST."
         )
     if me is not None:
         return _Route(ApiVersion(me.group(1)), None)
@@ -273,7 +278,7 @@ def _organizer(
         directory.user(caller.tenant_id, route.user_id) if _GUID.fullmatch(route.user_id) else None
     )
     if user is None:  # R-HTTP-2: a UPN, or an unknown object ID
-        raise NotFoundError(f"User '{route.user_id[:200]}' was not found in the tenant.")
+        raise NotFoundError(f"User '{quoted(route.user_id, 200)}' was not found in the tenant.")
     if user.user_id.lower() not in caller.policy_users:  # R-AUTH-3
         raise ForbiddenError(
             f"No application access policy found for this app. App: {caller.app_id}, "
@@ -317,11 +322,18 @@ def handle(
 
     Never raises: every failure, expected or not, is a Graph error response (R-HTTP-6, R-JSON-5).
     """
-    now = clock.now()
-    request_id = ids.guid()
-    client_request_id = request.header("client-request-id") or request_id
-    headers = _base_headers(request_id, client_request_id, now)
+    now = _safely(clock.now)
+    request_id = _safely(ids.guid)
+    if not isinstance(request_id, str) or not _ECHOABLE.fullmatch(request_id):
+        request_id = _NO_REQUEST_ID
+    echoed = _text(request, "client-request-id")
+    client_request_id = echoed if echoed and _ECHOABLE.fullmatch(echoed) else request_id
+    date = now if isinstance(now, Instant) else Instant.MIN
+    headers = _base_headers(request_id, client_request_id, date)
     try:
+        if not isinstance(now, Instant) or request_id == _NO_REQUEST_ID:
+            raise InternalServerError("The service's clock or identifiers failed.")
+        prefer = (_text(request, "Prefer") or "").lower()
         route = _route(request)
         organizer = _organizer(route, _caller(request, directory), directory)
         _check_content_type(request)
@@ -337,7 +349,6 @@ def handle(
             settings=settings,
             version=route.version,
         )
-        prefer = (request.header("Prefer") or "").lower()
         body = {
             "@odata.context": (
                 f"{GRAPH_ROOT}/{route.version.value}/$metadata#users('{organizer.user_id}')"
@@ -356,10 +367,24 @@ def handle(
             )
         return HttpResponse(status=outcome.status, headers=headers, body=dumps_json(body))
     except GraphError as error:
-        return _error_response(error, headers, request_id, client_request_id, now)
+        return _error_response(error, headers, request_id, client_request_id, date)
     except Exception as error:  # a defect: still a Graph answer, never a traceback
-        failure = InternalServerError(f"Unexpected failure: {type(error).__name__}.")
-        return _error_response(failure, headers, request_id, client_request_id, now)
+        failure = InternalServerError(f"Unexpected failure: {quoted(type(error).__name__)}.")
+        return _error_response(failure, headers, request_id, client_request_id, date)
+
+
+def _safely(call: Callable[[], object]) -> object:
+    """A port's answer, or ``None`` when the port fails (``handle`` still answers)."""
+    try:
+        return call()
+    except Exception:
+        return None
+
+
+def _text(request: HttpRequest, name: str) -> str | None:
+    """A header's value if it is text (a bytes or other value counts as absent)."""
+    value = request.header(name)
+    return value if isinstance(value, str) else None
 
 
 def _error_response(

@@ -74,7 +74,9 @@ def find_mismatches(request: CreateOrGetRequest, meeting: OnlineMeeting) -> tupl
             found.append("startDateTime")
         if window.end != meeting.end_date_time:
             found.append("endDateTime")
-    if request.participants is not None:
+    if request.participants is not None and "attendees" in (
+        request.participants.member_order or ()
+    ):
         stored = meeting.participants.attendees if meeting.participants is not None else ()
         if list(map(_identity_of, request.participants.attendees)) != list(
             map(_identity_of, stored)

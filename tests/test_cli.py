@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from meeting_rules.adapters import SqliteMeetingRepository
 from meeting_rules.cli import DEFAULT_ORGANIZER
 from tests.conftest import DATA, ERROR_SCHEMA
 
@@ -161,6 +162,8 @@ class TestCreateOrGet:
         store = tmp_path / "s.sqlite3"
         error = error_of(run("create-or-get", "-", "--store", str(store), stdin=stdin))
         assert error.get("target") == target
+        with SqliteMeetingRepository(store) as repository:
+            assert len(repository) == 0
 
     def test_foreign_store_is_one_clear_line(self, tmp_path: Path) -> None:
         """A store file that is not a store: one line, exit 2, the file unchanged."""
@@ -203,3 +206,19 @@ class TestCreateOrGet:
                      str(tmp_path / "no" / "such" / "s.sqlite3"))  # fmt: skip
         assert result.returncode == 2
         assert b"Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "options",
+    [["--busy-timeout", "nan"], ["--busy-timeout", "inf"], ["--busy-timeout", "-1"],
+     ["--tenant", ""], ["--organizer", ""], ["--upn", "a\nb"]],
+)  # fmt: skip
+def test_bad_options_are_usage_errors(tmp_path: Path, options: list[str]) -> None:
+    """Nonsense options: exit 2, one usage message, no store file made."""
+    store = tmp_path / "s.sqlite3"
+    result = run(
+        "create-or-get", "-", "--store", str(store), *options, stdin=b'{"externalId": "e"}'
+    )
+    assert result.returncode == 2
+    assert b"Traceback" not in result.stderr
+    assert not store.exists()

@@ -168,3 +168,38 @@ def test_r_res_5_writer_killed_mid_stream(tmp_path: Path) -> None:
             back = repository.get(key)
             assert back is not None, external_id
             assert dumps_meeting(back) == meeting
+
+
+def _opener(path: str, seed: int, barrier: object, queue: object) -> None:
+    barrier.wait()  # type: ignore[attr-defined]
+    try:
+        with SqliteMeetingRepository(path) as repository:
+            request = parse_create_or_get({"externalId": f"opener-{seed}"})
+            outcome = create_or_get(
+                request,
+                organizer=ORGANIZER,
+                repository=repository,
+                clock=SteppingClock(Instant.parse("2020-01-01T00:00:00Z")),
+                ids=SeededIdFactory(seed),
+            )
+        queue.put(outcome.status)  # type: ignore[attr-defined]
+    except Exception as error:
+        queue.put(repr(error))  # type: ignore[attr-defined]
+
+
+def test_processes_opening_a_new_store_at_once(tmp_path: Path) -> None:
+    """Six processes opening one new file at the same moment all get a working store."""
+    path = str(tmp_path / "new.sqlite3")
+    context = multiprocessing.get_context("spawn")
+    barrier, queue = context.Barrier(6), context.Queue()
+    processes = [
+        context.Process(target=_opener, args=(path, seed, barrier, queue)) for seed in range(6)
+    ]
+    for process in processes:
+        process.start()
+    answers = [queue.get(timeout=120) for _ in processes]
+    for process in processes:
+        process.join(timeout=60)
+    assert answers == [201] * 6
+    with SqliteMeetingRepository(path) as repository:
+        assert len(repository) == 6

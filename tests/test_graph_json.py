@@ -760,3 +760,16 @@ class TestInputEdges:
         strict = refused({"externalId": "e", "x\x85y": 1}, strict=True)
         assert "\x85" not in strict.message
         assert "\x85" not in (strict.target or "")
+
+
+def test_reserved_annotations_are_refused_in_kept_objects() -> None:
+    """Members in this library's own annotation namespace cannot be kept (a store uses it)."""
+    with pytest.raises(BadRequestError) as info:
+        meeting_from_json({"id": "m", "participants": {"@meetingRules.defaultLayout": True}})
+    assert info.value.target == 'participants["@meetingRules.defaultLayout"]'
+    body = with_members(
+        participants={"attendees": [{"identity": {"@meetingRules.defaultLayout": True}}]}
+    )
+    assert (
+        refused(body).target == 'participants.attendees[0].identity["@meetingRules.defaultLayout"]'
+    )

@@ -17,6 +17,7 @@ from meeting_rules import (
     OnlineMeetingRole,
     SeededIdFactory,
     ServiceUnavailableError,
+    SteppingClock,
     TenantSettings,
 )
 from meeting_rules.adapters import InMemoryMeetingRepository
@@ -328,3 +329,51 @@ class TestRefusals:
 
         exchange.directory = Broken()
         assert error_of(exchange.post(), 500)["code"] == "InternalServerError"
+
+
+class TestRobustness:
+    """``handle`` answers whatever its ports and headers do (R-HTTP-6, R-RES-5)."""
+
+    def test_failing_clock_or_ids_is_a_500_answer(self) -> None:
+        """A clock or an ID factory that raises gives a 500 Graph error, not an exception."""
+        for broken in ("clock", "ids"):
+            exchange = Exchange()
+
+            class Broken:
+                def now(self) -> Instant:
+                    raise RuntimeError("no time")
+
+                def guid(self) -> str:
+                    raise RuntimeError("no ids")
+
+                def digits(self, count: int) -> str:
+                    raise RuntimeError("no ids")
+
+            setattr(exchange, broken, Broken())
+            response = exchange.post()
+            assert response.status == 500
+            ERROR_SCHEMA.validate(json.loads(response.body))
+            assert len(exchange.repository) == 0
+
+    def test_stepping_clock_at_the_end_of_time(self) -> None:
+        """A stepping clock at the last instant stays there instead of failing."""
+        clock = SteppingClock(Instant.MAX)
+        assert clock.now() == clock.now() == Instant.MAX
+
+    def test_odd_header_values_never_store_then_fail(self) -> None:
+        """A Prefer header that is not text is ignored; the answer is a 201, stored once."""
+        exchange = Exchange()
+        response = exchange.post(headers={**JSON, "Prefer": b"include-unknown-enum-members"})  # type: ignore[dict-item]
+        assert response.status == 201
+
+    @pytest.mark.parametrize("value", ["a\r\nSet-Cookie: x=1", "\ud800", "x" * 201, "", "a b"])
+    def test_client_request_id_is_echoed_only_when_safe(self, value: str) -> None:
+        """A client-request-id with control characters, spaces or 200+ characters is not echoed."""
+        response = Exchange().post(headers={**JSON, "client-request-id": value})
+        assert response.header("client-request-id") == response.header("request-id")
+
+    def test_not_found_messages_are_clean(self) -> None:
+        """A path with control characters is quoted in the 404 message."""
+        error = error_of(Exchange().post("/beta/me\n\x00/x"), 404)
+        assert "\n" not in error["message"]
+        assert "\x00" not in error["message"]

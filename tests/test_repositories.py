@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import itertools
+import os
 import sqlite3
+import threading
 from pathlib import Path
 
 import pytest
@@ -11,6 +14,7 @@ import pytest
 from meeting_rules import (
     InternalServerError,
     MeetingKey,
+    OnlineMeeting,
     ServiceUnavailableError,
 )
 from meeting_rules.adapters import SCHEMA_VERSION, SqliteMeetingRepository, UnusableStoreError
@@ -70,17 +74,33 @@ class TestSqliteFile:
         connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
         connection.commit()
         connection.close()
-        return [random_bytes, text, other_app, newer]
+        one_byte = tmp_path / "one-byte"
+        one_byte.write_bytes(b"\n")
+        wal_app = tmp_path / "wal-app.sqlite3"
+        connection = sqlite3.connect(wal_app)
+        connection.execute("PRAGMA journal_mode = WAL")
+        connection.execute("CREATE TABLE notes (body TEXT)")
+        connection.commit()
+        connection.close()
+        half_made = tmp_path / "half.sqlite3"
+        connection = sqlite3.connect(half_made)
+        connection.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        connection.commit()
+        connection.close()
+        return [random_bytes, text, other_app, newer, one_byte, wal_app, half_made]
 
     def test_foreign_files_are_refused_untouched(self, tmp_path: Path) -> None:
         """Random bytes, text, another app's database, a newer schema: refused, left as it was."""
         for path in self.foreign_files(tmp_path):
             before = path.read_bytes()
+            files_before = sorted(tmp_path.iterdir())
             with pytest.raises(UnusableStoreError) as info:
                 SqliteMeetingRepository(path)
             assert str(path) in info.value.message
             assert info.value.status == 500
             assert path.read_bytes() == before, path.name
+            assert sorted(tmp_path.iterdir()) == files_before, path.name  # no -wal, no -shm
 
     def test_damaged_meeting_is_a_500(self, tmp_path: Path) -> None:
         """A row that is not a stored meeting is reported as a 500, not a crash."""
@@ -140,3 +160,27 @@ def test_r_res_5_failed_insert_rolls_back(tmp_path: Path) -> None:
     assert store.get(KEY) is None
     assert store.add_if_absent(KEY, SEED) == (SEED, True)
     store.close()
+
+
+def test_each_thread_connection_is_closed_when_the_thread_ends(tmp_path: Path) -> None:
+    """Short-lived threads do not leave a connection (and file descriptors) each behind."""
+    store = SqliteMeetingRepository(tmp_path / "m.sqlite3")
+    store.get(KEY)
+    gc.collect()
+    before = len(os.listdir("/proc/self/fd"))
+    for _ in range(60):
+        worker = threading.Thread(target=store.get, args=(KEY,))
+        worker.start()
+        worker.join()
+    gc.collect()
+    assert len(os.listdir("/proc/self/fd")) < before + 10
+    store.close()
+
+
+def test_meeting_that_cannot_be_read_back_is_not_stored(tmp_path: Path) -> None:
+    """R-RES-5: a hand-built meeting holding NUL or a lone surrogate is refused, not stored."""
+    with SqliteMeetingRepository(tmp_path / "m.sqlite3") as store:
+        for subject in ("a\x00b", "\ud800"):
+            with pytest.raises(InternalServerError, match="cannot be stored"):
+                store.add_if_absent(KEY, OnlineMeeting(id="m", subject=subject))
+        assert len(store) == 0

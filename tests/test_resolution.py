@@ -164,7 +164,8 @@ def test_r_res_5_failing_store_stores_nothing(
     with pytest.raises(expected) as info:
         call(repository, {"externalId": "e"})
     assert info.value.status in (500, 503)
-    assert len(repository.inner) == 0
+    repository.fail_on = "nothing"  # the store works again: the next call must be the create
+    assert call(repository, {"externalId": "e"}).status == 201
 
 
 def test_r_meet_7_the_meeting_is_the_only_write() -> None:
@@ -188,3 +189,12 @@ def test_r_meet_7_the_meeting_is_the_only_write() -> None:
     calls.clear()
     call(repository, {"externalId": "e"})
     assert calls == ["get"]
+
+
+def test_r_res_3_participants_without_attendees_is_not_a_mismatch() -> None:
+    """R-RES-3: only members the request gives are compared: no attendees, no comparison."""
+    repository = InMemoryMeetingRepository()
+    call(repository, {"externalId": "e", "participants": {"attendees": [{"upn": "a"}]}})
+    for participants in ({}, {"organizer": {"upn": "x"}}):
+        again = call(repository, {"externalId": "e", "participants": participants})
+        assert again.mismatches == ()

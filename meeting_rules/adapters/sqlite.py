@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import weakref
 from pathlib import Path
 
 from ..errors import GraphError, InternalServerError, ServiceUnavailableError
@@ -29,17 +30,19 @@ APPLICATION_ID = 0x4D52_4D31  # "MRM1": this file is a meeting_rules store
 SCHEMA_VERSION = 1
 DEFAULT_BUSY_TIMEOUT = 30.0
 
-_SCHEMA = f"""
-CREATE TABLE meetings (
-    tenant_id    TEXT NOT NULL,
-    organizer_id TEXT NOT NULL,
-    external_id  TEXT NOT NULL,
-    meeting      BLOB NOT NULL,
-    PRIMARY KEY (tenant_id, organizer_id, external_id)
-) WITHOUT ROWID;
-PRAGMA application_id = {APPLICATION_ID};
-PRAGMA user_version = {SCHEMA_VERSION};
-"""
+_MAGIC = b"SQLite format 3\x00"
+# Run one by one inside BEGIN IMMEDIATE (executescript would commit first): all or nothing.
+_SCHEMA = (
+    """CREATE TABLE meetings (
+        tenant_id    TEXT NOT NULL,
+        organizer_id TEXT NOT NULL,
+        external_id  TEXT NOT NULL,
+        meeting      BLOB NOT NULL,
+        PRIMARY KEY (tenant_id, organizer_id, external_id)
+    ) WITHOUT ROWID""",
+    f"PRAGMA application_id = {APPLICATION_ID}",
+    f"PRAGMA user_version = {SCHEMA_VERSION}",
+)
 _INSERT = (
     "INSERT INTO meetings (tenant_id, organizer_id, external_id, meeting) VALUES (?, ?, ?, ?) "
     "ON CONFLICT DO NOTHING"
@@ -47,6 +50,15 @@ _INSERT = (
 _SELECT = (
     "SELECT meeting FROM meetings WHERE tenant_id = ? AND organizer_id = ? AND external_id = ?"
 )
+
+
+class _Holder:
+    """One thread's connection; closed when the thread ends and its locals are dropped."""
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self.connection = connection
+        self.pid = os.getpid()
+        self.close = weakref.finalize(self, connection.close)
 
 
 class UnusableStoreError(InternalServerError):
@@ -74,7 +86,7 @@ class SqliteMeetingRepository:
         self.path = Path(path)
         self.busy_timeout = busy_timeout
         self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
+        self._holders: weakref.WeakSet[_Holder] = weakref.WeakSet()
         self._lock = threading.Lock()
         self._check_file()
         self._create_schema()
@@ -85,12 +97,23 @@ class SqliteMeetingRepository:
         """Refuse, without writing, a file that is not an empty file or one of our stores."""
         if not self.path.exists() or self.path.stat().st_size == 0:
             return
+        with open(self.path, "rb") as file:
+            header = file.read(len(_MAGIC))
+        if header != _MAGIC:  # SQLite itself would take a 1-byte file for an empty database
+            raise UnusableStoreError(
+                f"{self.path} is not a meeting_rules store: it is not an SQLite database."
+            )
         try:
-            probe = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True)
+            # immutable: no lock and no -wal/-shm files next to someone else's database
+            uri = f"{self.path.resolve().as_uri()}?mode=ro&immutable=1"
+            probe = sqlite3.connect(uri, uri=True)
             try:
                 application_id = probe.execute("PRAGMA application_id").fetchone()[0]
                 version = probe.execute("PRAGMA user_version").fetchone()[0]
                 tables = probe.execute("SELECT count(*) FROM sqlite_schema").fetchone()[0]
+                ours = probe.execute(
+                    "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'meetings'"
+                ).fetchone()[0]
             finally:
                 probe.close()
         except sqlite3.Error as error:
@@ -109,6 +132,8 @@ class SqliteMeetingRepository:
                 f"{self.path} is a meeting_rules store of schema version {version}; this version "
                 f"of meeting_rules reads version {SCHEMA_VERSION} only."
             )
+        if not ours:
+            raise UnusableStoreError(f"{self.path} is a damaged meeting_rules store: no table.")
 
     def _create_schema(self) -> None:
         try:
@@ -120,9 +145,9 @@ class SqliteMeetingRepository:
                 # Another process may have made it since the check; look again inside the lock.
                 version = connection.execute("PRAGMA user_version").fetchone()[0]
                 if version == 0:
-                    connection.executescript(_SCHEMA)  # commits
-                else:
-                    connection.execute("COMMIT")
+                    for statement in _SCHEMA:
+                        connection.execute(statement)
+                connection.execute("COMMIT")
             except BaseException:
                 if connection.in_transaction:
                     connection.execute("ROLLBACK")
@@ -134,7 +159,10 @@ class SqliteMeetingRepository:
     def _connection(self) -> sqlite3.Connection:
         """This thread's connection, opened on first use (and again after a fork)."""
         local = self._local
-        if getattr(local, "pid", None) != os.getpid():
+        holder: _Holder | None = getattr(local, "holder", None)
+        if holder is None or holder.pid != os.getpid():
+            if holder is not None:
+                holder.close.detach()  # a parent's connection: never touched after a fork
             connection = sqlite3.connect(
                 self.path,
                 timeout=self.busy_timeout,
@@ -143,11 +171,10 @@ class SqliteMeetingRepository:
             )
             connection.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
             connection.execute("PRAGMA synchronous = FULL")
-            local.connection, local.pid = connection, os.getpid()
+            holder = local.holder = _Holder(connection)
             with self._lock:
-                self._connections.append(connection)
-        result: sqlite3.Connection = local.connection
-        return result
+                self._holders.add(holder)
+        return holder.connection
 
     # --- the port ---------------------------------------------------------------------------
 
@@ -164,6 +191,10 @@ class SqliteMeetingRepository:
 
     def add_if_absent(self, key: MeetingKey, meeting: OnlineMeeting) -> tuple[OnlineMeeting, bool]:
         data = meeting_to_storage(meeting)
+        try:  # never store what could not be read back (a hand-built NUL or lone surrogate)
+            meeting_from_storage(data)
+        except GraphError as error:
+            raise InternalServerError(f"The meeting cannot be stored: {error.message}") from None
         parts = (key.tenant_id, key.organizer_id, key.external_id)
         try:
             connection = self._connection()
@@ -201,9 +232,9 @@ class SqliteMeetingRepository:
     def close(self) -> None:
         """Close every connection this repository opened (in this process)."""
         with self._lock:
-            connections, self._connections = self._connections, []
-        for connection in connections:
-            connection.close()
+            holders, self._holders = list(self._holders), weakref.WeakSet()
+        for holder in holders:
+            holder.close()
         self._local = threading.local()
 
     def __enter__(self) -> SqliteMeetingRepository:
