@@ -27,6 +27,16 @@ KEY = MeetingKey(tenant_id="t", organizer_id="o", external_id="e")
 SEED = meeting_from_json(data_bytes("seed-example1-response.json"))
 
 
+def sqlite_file(path: Path, *statements: str) -> Path:
+    """Run ``statements`` on the SQLite file at ``path`` (made if missing) and commit."""
+    connection = sqlite3.connect(path)
+    for statement in statements:
+        connection.execute(statement)
+    connection.commit()
+    connection.close()
+    return path
+
+
 class TestSqliteFile:
     """The SQLite store's file: made, reopened, refused."""
 
@@ -62,32 +72,26 @@ class TestSqliteFile:
         random_bytes.write_bytes(bytes(range(256)) * 40)
         text = tmp_path / "text.txt"
         text.write_text("not a database\n")
-        other_app = tmp_path / "other.sqlite3"
-        connection = sqlite3.connect(other_app)
-        connection.execute("CREATE TABLE notes (body TEXT)")
-        connection.execute("INSERT INTO notes VALUES ('hello')")
-        connection.commit()
-        connection.close()
+        other_app = sqlite_file(
+            tmp_path / "other.sqlite3",
+            "CREATE TABLE notes (body TEXT)",
+            "INSERT INTO notes VALUES ('hello')",
+        )
         newer = tmp_path / "newer.sqlite3"
         SqliteMeetingRepository(newer).close()
-        connection = sqlite3.connect(newer)
-        connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
-        connection.commit()
-        connection.close()
+        sqlite_file(newer, f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
         one_byte = tmp_path / "one-byte"
         one_byte.write_bytes(b"\n")
-        wal_app = tmp_path / "wal-app.sqlite3"
-        connection = sqlite3.connect(wal_app)
-        connection.execute("PRAGMA journal_mode = WAL")
-        connection.execute("CREATE TABLE notes (body TEXT)")
-        connection.commit()
-        connection.close()
-        half_made = tmp_path / "half.sqlite3"
-        connection = sqlite3.connect(half_made)
-        connection.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-        connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        connection.commit()
-        connection.close()
+        wal_app = sqlite_file(
+            tmp_path / "wal-app.sqlite3",
+            "PRAGMA journal_mode = WAL",
+            "CREATE TABLE notes (body TEXT)",
+        )
+        half_made = sqlite_file(
+            tmp_path / "half.sqlite3",
+            f"PRAGMA application_id = {APPLICATION_ID}",
+            f"PRAGMA user_version = {SCHEMA_VERSION}",
+        )
         return [random_bytes, text, other_app, newer, one_byte, wal_app, half_made]
 
     def test_foreign_files_are_refused_untouched(self, tmp_path: Path) -> None:

@@ -168,7 +168,7 @@ def _maybe(strategy: Any) -> Any:
     return st.none() | strategy
 
 
-def _infos(roles: Any) -> Any:
+def _participant_infos() -> Any:
     identities = st.builds(
         Identity,
         id=_maybe(texts),
@@ -185,7 +185,7 @@ def _infos(roles: Any) -> Any:
     return st.builds(
         MeetingParticipantInfo,
         upn=_maybe(texts),
-        role=_maybe(roles),
+        role=_maybe(st.sampled_from(OnlineMeetingRole)),
         identity=_maybe(identity_sets),
         unknown_members=_unknown_members(MeetingParticipantInfo),
     )
@@ -200,10 +200,11 @@ def meetings(*, version: ApiVersion | str = ApiVersion.BETA) -> Any:
     OnlineMeeting(id='x', subject=None, ...)
     """
     beta = _version(version) is ApiVersion.BETA
-    infos = st.lists(_infos(st.sampled_from(OnlineMeetingRole)), max_size=2).map(tuple)
+    info = _participant_infos()
+    infos = st.lists(info, max_size=2).map(tuple)
     participants = st.builds(
         MeetingParticipants,
-        organizer=_maybe(_infos(st.sampled_from(OnlineMeetingRole))),
+        organizer=_maybe(info),
         attendees=infos,
         producers=infos if beta else st.just(()),
         contributors=infos if beta else st.just(()),
