@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import pickle
+from collections.abc import Callable
 
 import pendulum
 import pytest
@@ -142,6 +143,28 @@ class TestParse:
         """R-TIME-5: any offset, zone spelling and fraction width gives the exact instant."""
         instant, text = case
         assert Instant.parse(text) == instant
+
+    @given(
+        st.one_of(
+            instant_texts().map(lambda case: case[1]),
+            st.from_regex(
+                r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}"
+                r"(\.[0-9]{1,9})?([Zz]|[+-][0-9]{2}:[0-9]{2})",
+                fullmatch=True,
+            ),
+        )
+    )
+    def test_r_time_5_short_path_agrees_with_general_path(self, text: str) -> None:
+        """R-TIME-5: the canonical form's short path reads or refuses exactly as the general one
+        (out-of-range digits, Feb 29, year 0000, offsets past 14:00 and edge instants included)."""
+
+        def outcome(parse: Callable[[str], Instant]) -> object:
+            try:
+                return parse(text)
+            except BadRequestError as error:
+                return (error.status, error.message)
+
+        assert outcome(Instant.parse) == outcome(Instant._parse_general)
 
 
 class TestFormat:
