@@ -3,7 +3,9 @@
 For every workload the floor and the subject are timed in interleaved rounds of about
 ``round_seconds`` each; the best round of each gives its ops/s, and the figure reported is
 ``subject ops/s / floor ops/s`` (0.25x: a quarter of the floor's speed). The store and HTTP
-workloads (``s.*``, ``h.*``) live in ``benchmarks.bench_store`` and run through the same machinery.
+workloads (``s.*``, ``h.*``) live in ``benchmarks.bench_store`` and run through the same machinery;
+the cold start (``t.cold``, ``benchmarks.bench_start``) is timed the same way in fresh processes.
+Sizes (``m.*``, ``benchmarks.bench_memory``) are measured once and printed in a table of their own.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Container, Sequence
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -398,27 +400,34 @@ def table(results: Sequence[Result]) -> str:
                 f"{r.key}{'*' * r.remeasured} {r.title}",
                 str(r.size),
                 r.floor_title,
-                f"{r.floor_ops:,.0f}",
-                f"{r.subject_ops:,.0f}",
+                ops_text(r.floor_ops),
+                ops_text(r.subject_ops),
                 f"{r.ratio:.3g}x",
                 f"{r.round_ratio_min:.3g}-{r.round_ratio_max:.3g}",
                 "" if r.refuse_vs_accept is None else f"{r.refuse_vs_accept:.2f}",
-                "" if r.core_ops is None else f"{r.core_ops:,.0f}",
+                "" if r.core_ops is None else ops_text(r.core_ops),
                 "" if r.core_ratio is None else f"{r.core_ratio:.3g}x",
             )
         )
-    used = [i for i in range(len(head)) if any(row[i] for row in rows[1:])]
-    rows = [tuple(row[i] for i in used) for row in rows]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(used))]
+    return render(rows, left={0, 2})
+
+
+def ops_text(ops: float) -> str:
+    """Operations a second: whole numbers, or three digits below 100 (a process start)."""
+    return f"{ops:,.0f}" if ops >= 100 else f"{ops:.3g}"
+
+
+def render(rows: Sequence[tuple[str, ...]], left: Container[int]) -> str:
+    """Rows, the head first, as aligned plain text; columns in ``left`` flush left, the others
+    right, and a column no row fills is left out."""
+    used = [i for i in range(len(rows[0])) if any(row[i] for row in rows[1:])]
+    widths = {i: max(len(row[i]) for row in rows) for i in used}
     lines = []
     for n, row in enumerate(rows):
-        cells = [
-            c.ljust(w) if i in (0, 2) else c.rjust(w)
-            for i, (c, w) in enumerate(zip(row, widths, strict=True))
-        ]
+        cells = [row[i].ljust(widths[i]) if i in left else row[i].rjust(widths[i]) for i in used]
         lines.append("  ".join(cells).rstrip())
         if n == 0:
-            lines.append("  ".join("-" * w for w in widths))
+            lines.append("  ".join("-" * widths[i] for i in used))
     return "\n".join(lines)
 
 
@@ -481,7 +490,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, metavar="N", help="rounds per side (default 5)")
     parser.add_argument("--round-time", type=float, metavar="S", help="seconds per round (0.2)")
     parser.add_argument(
-        "--quick", action="store_true", help="3 rounds of 0.05 s, none added: a smoke run"
+        "--quick",
+        action="store_true",
+        help="3 rounds of 0.05 s, none added, no 100,000 in-memory creates: a smoke run",
     )
     parser.add_argument("--only", metavar="PREFIX", help="workloads whose key starts so")
     parser.add_argument("--compare", type=Path, metavar="PATH", help="an earlier --json file")
@@ -511,6 +522,7 @@ def run(
     stack: ExitStack,
 ) -> int:
     """Measure the selected workloads, print the tables; ``stack`` holds the stores' resources."""
+    from benchmarks import bench_memory, bench_start
     from benchmarks.bench_store import StoreBench
 
     def wanted(key: str) -> bool:
@@ -536,9 +548,19 @@ def run(
         for index in disturbed(results, len(request)):
             results[index] = measure(builders[index](), rounds, round_seconds, results[index])
             print(f"  measured {results[index].key} again", file=sys.stderr, flush=True)
+    start_info: dict[str, Any] | None = None
+    if wanted("t.cold"):
+        cold, start_info = bench_start.cold_start(rounds)
+        results.append(cold)
+        print(f"  measured {cold.key}", file=sys.stderr, flush=True)
+    sizes: list[bench_memory.Size] = []
+    for build_size in bench_memory.builders(stores, wanted, args.quick):
+        sizes.append(build_size())
+        print(f"  measured {sizes[-1].key}", file=sys.stderr, flush=True)
     add_refuse_vs_accept(results)
-    core = [r for r in results if r.group not in STORE_GROUPS]
+    core = [r for r in results if r.group not in (*STORE_GROUPS, bench_start.GROUP)]
     store = [r for r in results if r.group in STORE_GROUPS]
+    start = [r for r in results if r.group == bench_start.GROUP]
     if core:
         print(table(core))
     if store:
@@ -551,6 +573,16 @@ def run(
         print(
             "* floor disturbed (best below 90% of the same floor's best in this run): rounds added"
         )
+    if start and start_info is not None:
+        print("\ncold start: fresh processes; ratio = floor seconds / subject seconds")
+        print(table(start))
+        print(bench_start.summary(start_info))
+    if sizes:
+        print(
+            "\nmemory: sizes, measured once (m.mem.*: traced growth of the process per create); "
+            "ratio = bytes / compact Graph JSON bytes (dumps_meeting) of the same meetings"
+        )
+        print(bench_memory.table(sizes))
     if args.json is not None:
         document = {
             "schema": 2,
@@ -560,13 +592,17 @@ def run(
                 "request_bytes": len(request),
                 "response_bytes": len(response),
                 "stores": stores.info,
+                "cold_start": start_info,
             },
             "results": [asdict(r) for r in results],
+            "memory": bench_memory.documents(sizes),
         }
         args.json.write_text(json.dumps(document, indent=2) + "\n")
         print(f"wrote {args.json}")
-    if args.compare is not None:
+    if args.compare is not None and results:
         print(compare(args.compare, results))
+    if args.compare is not None and sizes:
+        print(bench_memory.compare(args.compare, sizes))
     if args.profile:
         from benchmarks.profile_core import main as profile_main
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import threading
 from collections.abc import Callable, Mapping
 from functools import cache
 from types import NoneType, UnionType
@@ -103,7 +104,8 @@ class _MemberError(Exception):
         return BadRequestError(message, target=path or None)
 
 
-_PLAIN_NAME = re.compile(r'[^.\[\]"]+')
+# A name written as it is: not empty, and none of ``.[]"`` nor what ``quoted`` would escape.
+_PLAIN_NAME = re.compile(r'[^.\[\]"\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]+')
 
 
 def json_path(*steps: str | int) -> str:
@@ -113,15 +115,15 @@ def json_path(*steps: str | int) -> str:
     that is empty or holds ``.``, ``[``, ``]``, ``"``, a control character or a lone surrogate is
     bracketed as a JSON string (``identity["a.b"]``), so every path reads back one way.
     """
-    text = ""
+    parts: list[str] = []
     for step in steps:
         if isinstance(step, int):
-            text += f"[{step}]"
-        elif _PLAIN_NAME.fullmatch(step) and quoted(step, len(step)) == step:
-            text += f".{step}" if text else step
+            parts.append(f"[{step}]")
+        elif step in _GRAPH_NAMES or _PLAIN_NAME.fullmatch(step):
+            parts.append(f".{step}" if parts else step)
         else:
-            text += f"[{json.dumps(step, ensure_ascii=quoted(step, len(step)) != step)}]"
-    return text
+            parts.append(f"[{json.dumps(step, ensure_ascii=quoted(step, len(step)) != step)}]")
+    return "".join(parts)
 
 
 _JSON_TYPE_NAMES = {
@@ -305,6 +307,7 @@ class _Member:
 
 
 _MEMBERS: dict[type[GraphObject], tuple[_Member, ...]] = {}
+_ABSENT = object()
 
 
 def _members(cls: type[GraphObject]) -> tuple[_Member, ...]:
@@ -343,61 +346,171 @@ def _tuple_reader(tp: Any, converter: cattrs.Converter) -> Any:
     read_item = converter.get_structure_hook(item_type)
 
     def read(value: object, _: object = None) -> tuple[Any, ...]:
-        if not isinstance(value, list | tuple):
+        if type(value) is not list and not isinstance(value, list | tuple):
             raise _wrong_type("an array", value)
-        items = []
-        for index, item in enumerate(value):
+        try:
+            return tuple([read_item(item, item_type) for item in value])
+        except _MemberError:
+            pass
+        for index, item in enumerate(value):  # read again, one by one, to name the item
             try:
-                items.append(read_item(item, item_type))
+                read_item(item, item_type)
             except _MemberError as error:
                 raise error.at(index) from None
-        return tuple(items)
+        raise AssertionError("unreachable: an item failed, then read")
 
     return read
+
+
+class _NameError(_MemberError):
+    """A member name that is not a name; its path is the object's, not the member's."""
+
+
+def _keep_unknown(unknown: dict[str, JsonValue], name: object, item: object, storage: bool) -> None:
+    """Keep a member the class does not model; a defect raised here is the member's own."""
+    if not isinstance(name, str):
+        raise _NameError(f"The object '{_PATH}' has a member name that is not a string.")
+    if "\x00" in name or _has_surrogate(name):
+        raise _NameError(
+            f"The object '{_PATH}' has the member name '{quoted(name)}', which holds a NUL "
+            "character or a lone surrogate."
+        )
+    name = str(name)
+    if name.startswith(_RESERVED) and not storage:
+        raise _MemberError(
+            f"The member '{_PATH}' is in the annotation namespace this library reserves for its "
+            "own use."
+        )
+    unknown[name] = _json_copy(item, 1)
+
+
+def _compile(name: str, lines: list[str], namespace: dict[str, Any]) -> Any:
+    """The function ``name`` defined by ``lines``, as attrs and cattrs build theirs."""
+    exec(compile("\n".join(lines), f"<meeting_rules {name}>", "exec"), namespace)
+    return namespace[name]
+
+
+_STR_CHECK = "type({0}) is str and {0}.isascii() and '\\x00' not in {0}"
 
 
 def _object_reader(cls: type[GraphObject], converter: cattrs.Converter, storage: bool) -> Any:
-    """Read every member; keep unknown ones and the member order (R-JSON-4).
+    """Generate the reader of ``cls``: every member, unknown ones and the member order kept
+    (R-JSON-4). Members are looked up by name, so a body's defects are met in the class's order.
 
     ``storage``: the store's form, where ``_DEFAULT_LAYOUT`` first marks an object that had none.
     """
-    specs: dict[str, tuple[str, Any, Any]] = {}
-    for m in _members(cls):
-        tp = _optional_arg(m.type) if not m.nullable and _is_optional(m.type) else m.type
-        specs[m.name] = (m.attr, converter.get_structure_hook(tp), tp)
+    members = _members(cls)
+    namespace: dict[str, Any] = {
+        "cls": cls,
+        "Mapping": Mapping,
+        "_wrong_type": _wrong_type,
+        "_MemberError": _MemberError,
+        "_NameError": _NameError,
+        "_keep_unknown": _keep_unknown,
+        "_ABSENT": _ABSENT,
+        "_KNOWN": frozenset(m.name for m in members),
+        "_LAYOUT": _DEFAULT_LAYOUT,
+        "_parse_instant": Instant.parse,
+        "_GraphError": GraphError,
+    }
+    function = f"read_{cls.__name__}"
+    lines = [
+        f"def {function}(value, _=None):",
+        "    if type(value) is not dict and not isinstance(value, Mapping):",
+        "        raise _wrong_type('an object', value)",
+        "    get = value.get",
+    ]
+    if storage:
+        lines.append("    default_layout = next(iter(value), None) == _LAYOUT")
+        lines.append("    found = 1 if default_layout else 0")
+    else:
+        lines.append("    found = 0")
+    lines.append("    name = None")
+    lines.append("    try:")
+    arguments: dict[str, str] = {}
+    for i, m in enumerate(members):
+        tp = m.type
+        optional = _is_optional(tp)
+        inner = _optional_arg(tp) if optional else tp
+        namespace[f"h{i}"] = converter.get_structure_hook(inner)
+        namespace[f"t{i}"] = inner
+        empty = "()" if _is_tuple(inner) else "None"
+        lines += [
+            f"        name = {m.name!r}",
+            f"        item = get(name, _ABSENT)",
+            f"        if item is _ABSENT:",
+            f"            v{i} = {empty}",
+            f"        else:",
+            f"            found += 1",
+        ]
+        test = "if"
+        if optional and m.nullable:
+            lines += [f"            if item is None:", f"                v{i} = None"]
+            test = "elif"
+        if inner is str:
+            lines += [f"            {test} {_STR_CHECK.format('item')}:", f"                v{i} = item"]
+            test = "elif"
+        elif inner is bool:
+            lines += [f"            {test} item is True or item is False:", f"                v{i} = item"]
+            test = "elif"
+        elif inner is Instant:
+            lines += [
+                f"            {test} type(item) is str:",
+                f"                try:",
+                f"                    v{i} = _parse_instant(item)",
+                f"                except _GraphError as error:",
+                f"                    raise _MemberError(error.message) from None",
+            ]
+            test = "elif"
+        elif _is_tuple(inner):
+            lines += [f"            {test} type(item) is list and not item:", f"                v{i} = ()"]
+            test = "elif"
+        if test == "if":
+            lines.append(f"            v{i} = h{i}(item, t{i})")
+        else:
+            lines += [f"            else:", f"                v{i} = h{i}(item, t{i})"]
+        arguments[m.attr] = f"v{i}"
+    lines += [
+        "        unknown = {}",
+        "        if found != len(value):",
+        "            for name, item in value.items():",
+        "                if name not in _KNOWN:",
+    ]
+    if storage:
+        lines += [
+            "                    if default_layout and name == _LAYOUT:",
+            "                        continue",
+        ]
+    lines += [
+        f"                    _keep_unknown(unknown, name, item, {storage})",
+        "    except _NameError as error:  # the object's own path: its parent adds the rest",
+        "        raise _MemberError(error.detail) from None",
+        "    except _MemberError as error:",
+        "        raise error.at(name) from None",
+    ]
+    order = "None if default_layout else tuple(value)" if storage else "tuple(value)"
+    arguments.update(unknown_members="unknown", member_order=order)
+    lines += _construction(cls, namespace, arguments)
+    return _compile(function, lines, namespace)
 
-    def read(value: object, _: object = None) -> GraphObject:
-        if type(value) is not dict and not isinstance(value, Mapping):
-            raise _wrong_type("an object", value)
-        kwargs: dict[str, Any] = {}
-        unknown: dict[str, JsonValue] = {}
-        default_layout = False
-        for name, item in value.items():
-            spec = specs.get(name)
-            if spec is None:
-                if storage and name == _DEFAULT_LAYOUT and not kwargs and not unknown:
-                    default_layout = True
-                    continue
-                name = _member_name(name)
-                if name.startswith(_RESERVED) and not storage:
-                    raise _MemberError(
-                        f"The member '{_PATH}' is in the annotation namespace this library "
-                        "reserves for its own use."
-                    ).at(name)
-                try:
-                    unknown[name] = _json_copy(item, 1)
-                except _MemberError as error:
-                    raise error.at(name) from None
-                continue
-            attr, read_member, tp = spec
-            try:
-                kwargs[attr] = read_member(item, tp)
-            except _MemberError as error:
-                raise error.at(name) from None
-        order = None if default_layout else tuple(map(str, value))
-        return cls(unknown_members=unknown, member_order=order, **kwargs)
 
-    return read
+def _construction(cls: type[Any], namespace: dict[str, Any], values: dict[str, str]) -> list[str]:
+    """Lines returning a new ``cls`` from the attributes' ``values`` (``v{i}`` for the members).
+
+    A class whose attributes have no validator or converter, and that has no post-init, is built
+    through its slots directly, as its attrs ``__init__`` would, at half the cost.
+    """
+    fields = attrs.fields(cls)
+    if any(f.validator or f.converter for f in fields) or hasattr(cls, "__attrs_post_init__"):
+        arguments = ", ".join(f"{f.name}={values[f.name]}" for f in fields)
+        return [f"    return cls({arguments})"]
+    lines = ["    obj = _new(cls)"]
+    for f in fields:
+        slot = next(c.__dict__[f.name] for c in cls.__mro__ if f.name in c.__dict__)
+        namespace[f"set_{f.name}"] = slot.__set__
+        lines.append(f"    set_{f.name}(obj, {values[f.name]})")
+    namespace["_new"] = object.__new__
+    return [*lines, "    return obj"]
 
 
 def _copied(value: JsonValue) -> JsonValue:
@@ -409,60 +522,94 @@ def _copied(value: JsonValue) -> JsonValue:
     return value
 
 
+def _value_code(index: int, tp: Any, converter: cattrs.Converter, namespace: dict[str, Any]) -> str:
+    """An expression writing ``v`` (not ``None``) of type ``tp``; ``w{index}`` is its hook."""
+    inner = _optional_arg(tp) or tp
+    if inner is str or inner is bool:
+        return "v"
+    if _is_tuple(inner) and get_args(inner)[0] is str:
+        return "list(v)"
+    namespace[f"w{index}"] = converter.get_unstructure_hook(inner)
+    return f"w{index}(v)"
+
+
 def _object_writer(
     cls: type[GraphObject], converter: cattrs.Converter, version: ApiVersion | None, copy: bool
 ) -> Callable[[GraphObject], dict[str, JsonValue]]:
-    """Write an object: in its ``member_order`` if read from JSON, else in the default layout.
+    """Generate the writer of ``cls``: in its ``member_order`` if read from JSON, else in the
+    default layout.
 
     Members of another version are never written (R-MEET-3, R-TIME-8). ``version=None`` writes
-    the store's form: the members of every version, none left out, and ``_DEFAULT_LAYOUT`` first in
-    an object that has no member order, so that reading it back gives the same object.
+    the store's form: the members of every version, and in an object that has no member order,
+    ``_DEFAULT_LAYOUT`` first and only the members that are set, so that reading it back gives the
+    same object.
     """
     members = [m for m in _members(cls) if version is None or version in m.versions]
-    writers = {m.name: (m.attr, converter.get_unstructure_hook(m.type)) for m in members}
-    default_layout = [
-        (m.name, m.attr, writers[m.name][1], version in m.omit_if_unset) for m in members
+    namespace: dict[str, Any] = {"_copied": _copied, "_LAYOUT": _DEFAULT_LAYOUT}
+    codes = [_value_code(i, m.type, converter, namespace) for i, m in enumerate(members)]
+    namespace["_DEFAULT_NAMES"] = tuple(m.name for m in members)
+    namespace["_SPECS"] = {
+        m.name: (m.attr, None if code == "v" else namespace.get(f"w{i}", list))
+        for i, (m, code) in enumerate(zip(members, codes, strict=True))
+    }
+    function = f"write_{cls.__name__}"
+    lines = [
+        f"def {function}(obj):",
+        "    unknown = obj.unknown_members",
+        "    order = obj.member_order",
+        "    if order is None:",
+        "        out = {_LAYOUT: True}" if version is None else "        out = {}",
     ]
-    unknown_value = _copied if copy else None
-
-    def write(obj: GraphObject) -> dict[str, JsonValue]:
-        out: dict[str, JsonValue] = {}
-        unknown = obj.unknown_members
-        order = obj.member_order
-        if order is None:
-            if version is None:
-                out[_DEFAULT_LAYOUT] = True
-            for name, attr, write_member, omit_if_unset in default_layout:
-                value = getattr(obj, attr)
-                if value is None or value == ():
-                    if omit_if_unset:
-                        continue
-                    out[name] = None if value is None else []
-                else:
-                    out[name] = write_member(value)
+    for m, code in zip(members, codes, strict=True):
+        empty = "[]" if _is_tuple(m.type) else "None"
+        lines.append(f"        v = obj.{m.attr}")
+        if version is None or version in m.omit_if_unset:
+            lines += [f"        if v:" if empty == "[]" else "        if v is not None:",
+                      f"            out[{m.name!r}] = {code}"]
+        elif code == "v":
+            lines.append(f"        out[{m.name!r}] = v")
+        elif empty == "[]":
+            lines.append(f"        out[{m.name!r}] = {code}")
         else:
-            for name in order:
-                spec = writers.get(name)
-                if spec is not None:
-                    value = getattr(obj, spec[0])
-                    out[name] = None if value is None else spec[1](value)
-                elif name in unknown:
-                    out[name] = unknown[name]
-            # Values set after reading (attrs.evolve) are written too, after the members read.
-            for name, (attr, write_member) in writers.items():
-                if name not in out:
-                    value = getattr(obj, attr)
-                    if value is not None and value != ():
-                        out[name] = write_member(value)
-        for name, value in unknown.items():
-            if name not in out:
-                out[name] = value
-        if unknown_value is not None and unknown:
-            for name in unknown:
-                out[name] = unknown_value(out[name])
-        return out
-
-    return write
+            lines.append(f"        out[{m.name!r}] = None if v is None else {code}")
+    lines += [
+        "    elif order == _DEFAULT_NAMES:",
+        "        out = {}",
+    ]
+    for m, code in zip(members, codes, strict=True):
+        lines.append(f"        v = obj.{m.attr}")
+        if code == "v" or _is_tuple(m.type):
+            lines.append(f"        out[{m.name!r}] = {code}")
+        else:
+            lines.append(f"        out[{m.name!r}] = None if v is None else {code}")
+    lines += [
+        "    else:",
+        "        out = {}",
+        "        extra = 0",
+        "        for name in order:",
+        "            spec = _SPECS.get(name)",
+        "            if spec is not None:",
+        "                v = getattr(obj, spec[0])",
+        "                out[name] = v if v is None or spec[1] is None else spec[1](v)",
+        "            elif name in unknown:",
+        "                out[name] = unknown[name]",
+        "                extra += 1",
+        f"        if len(out) - extra < {len(members)}:",
+        "            # Values set after reading (attrs.evolve) are written too, after those read.",
+        "            for name, (attr, write) in _SPECS.items():",
+        "                if name not in out:",
+        "                    v = getattr(obj, attr)",
+        "                    if v is not None and v != ():",
+        "                        out[name] = v if write is None else write(v)",
+        "    if unknown:",
+        "        for name, v in unknown.items():",
+        "            if name not in out:",
+        "                out[name] = v",
+    ]
+    if copy:
+        lines += ["        for name in unknown:", "            out[name] = _copied(out[name])"]
+    lines.append("    return out")
+    return _compile(function, lines, namespace)
 
 
 def _configure_reader(
@@ -534,21 +681,21 @@ class _DuplicateMember(dict[str, Any]):
         self.duplicate = name
 
 
-def _object_pairs_hook(found: list[bool]) -> Callable[[list[tuple[str, Any]]], dict[str, Any]]:
-    """A decoder hook building dicts that notes, in ``found``, an object with a duplicate name."""
+_DECODING = threading.local()
+"""``duplicates``: whether this thread's current decoding met an object naming a member twice."""
 
-    def object_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        obj = dict(pairs)
-        if len(obj) != len(pairs):
-            found.append(True)
-            seen: set[str] = set()
-            for name, _ in pairs:
-                if name in seen:
-                    return _DuplicateMember(pairs, name)
-                seen.add(name)
-        return obj
 
-    return object_pairs
+def _object_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """The decoder's object hook: a dict, noting an object that names a member twice."""
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        _DECODING.duplicates = True
+        seen: set[str] = set()
+        for name, _ in pairs:
+            if name in seen:
+                return _DuplicateMember(pairs, name)
+            seen.add(name)
+    return obj
 
 
 def _first_duplicate(value: object) -> _MemberError | None:
@@ -590,36 +737,43 @@ def _bounded_int(text: str) -> int:
     return int(text)
 
 
+_DECODER_OPTIONS: dict[str, Any] = {
+    "object_pairs_hook": _object_pairs,
+    "parse_constant": _refuse_constant,
+    "parse_float": _finite_float,
+    "parse_int": _bounded_int,
+}
+_scan = json.JSONDecoder(**_DECODER_OPTIONS).scan_once
+"""The C scanner with the hooks above, built once: reads one JSON value at an index."""
+
+
 def _decode(body: object) -> Mapping[str, JsonValue]:
     """Bytes, text or an already decoded value to a JSON object (R-BODY-6)."""
+    if type(body) is dict:
+        return body
     if isinstance(body, bytes | bytearray | memoryview):
-        raw = bytes(body)
-        if not raw.strip(b" \t\n\r"):
-            raise BadRequestError(_EMPTY)
         try:
-            text = raw.decode("utf-8")
+            text = (body if type(body) is bytes else bytes(body)).decode("utf-8")
         except UnicodeDecodeError as error:
             raise BadRequestError(
                 f"{_UNREADABLE} The body is not UTF-8 (byte {error.start})."
             ) from None
         body = text.removeprefix("\ufeff")
     if isinstance(body, str):
-        if not body.strip(" \t\n\r"):
-            raise BadRequestError(_EMPTY)
-        duplicates: list[bool] = []
-        try:
-            value = json.loads(
-                body,
-                object_pairs_hook=_object_pairs_hook(duplicates),
-                parse_constant=_refuse_constant,
-                parse_float=_finite_float,
-                parse_int=_bounded_int,
-            )
-        except RecursionError:
-            raise BadRequestError(f"{_UNREADABLE} The body is nested too deeply.") from None
-        except ValueError as error:  # json.JSONDecodeError, and the hooks' refusals
-            raise BadRequestError(f"{_UNREADABLE} {quoted(str(error), 200)}.") from None
-        if duplicates:
+        _DECODING.duplicates = False
+        value: object = None
+        if body[:1] == "{":  # the usual body: scanned at once, no whitespace to skip first
+            try:
+                value, end = _scan(body, 0)
+            except (StopIteration, ValueError, RecursionError):
+                value = None
+            else:
+                if end != len(body) and body[end:].strip(" \t\n\r"):
+                    value = None
+        if value is None:  # anything else, and every defect: read again to explain it
+            _DECODING.duplicates = False
+            value = _decode_text(body)
+        if _DECODING.duplicates:
             duplicate = _first_duplicate(value)
             if duplicate is not None:
                 raise duplicate.graph_error()
@@ -628,6 +782,18 @@ def _decode(body: object) -> Mapping[str, JsonValue]:
     if not isinstance(value, Mapping):
         raise BadRequestError(f"The body must be a JSON object, not {_kind(value)}.")
     return value
+
+
+def _decode_text(text: str) -> object:
+    """Decode JSON text, every defect a 400 that says what it is."""
+    if not text.strip(" \t\n\r"):
+        raise BadRequestError(_EMPTY)
+    try:
+        return json.loads(text, **_DECODER_OPTIONS)
+    except RecursionError:
+        raise BadRequestError(f"{_UNREADABLE} The body is nested too deeply.") from None
+    except ValueError as error:  # json.JSONDecodeError, and the hooks' refusals
+        raise BadRequestError(f"{_UNREADABLE} {quoted(str(error), 200)}.") from None
 
 
 # --- the createOrGet body -----------------------------------------------------------------------
@@ -645,17 +811,133 @@ class _Rule:
     type: Any = None
     table: _Table | None = None
     array: bool = False
-    hook: Any = attrs.field(init=False, eq=False, repr=False)
 
-    @hook.default
-    def _hook(self) -> Any:
-        return None if self.type is None else _REQUEST_READER.get_structure_hook(self.type)
+
+Steps = tuple[str | int, ...]
+_Reader = Callable[[Mapping[str, JsonValue], Steps, bool, list[str]], Any]
 
 
 @attrs.frozen
 class _Table:
-    cls: type[Any]
+    """The rules of one object of a createOrGet body, and its reader generated from them.
+
+    ``read(obj, path, strict, ignored)`` reads the members in document order, appends the JSON
+    path of each ignored one to ``ignored``, and returns a new ``cls`` (the body's own table,
+    whose ``cls`` is ``None``, returns the values by attribute name).
+    """
+
+    cls: type[GraphObject] | None
     rules: Mapping[str, _Rule]
+    read: _Reader = attrs.field(init=False, eq=False, repr=False)
+
+    @read.default
+    def _read(self) -> _Reader:
+        name = "body" if self.cls is None else self.cls.__name__
+        namespace: dict[str, Any] = {
+            "Mapping": Mapping,
+            "_wrong_type": _wrong_type,
+            "_MemberError": _MemberError,
+            "_GraphError": GraphError,
+            "_parse_instant": Instant.parse,
+            "_ignore": _ignore,
+            "json_path": json_path,
+        }
+        lines = [f"def read_{name}(obj, path, strict, ignored):"]
+        if self.cls is not None:
+            lines += [
+                "    if type(obj) is not dict and not isinstance(obj, Mapping):",
+                "        raise _wrong_type('an object', obj).graph_error(*path)",
+            ]
+        lines += ["    values = {}", "    kept = []", "    for name, item in obj.items():"]
+        for i, (member, rule) in enumerate(self.rules.items()):
+            lines.append(f"        {'elif' if i else 'if'} name == {member!r}:")
+            lines += [f"            {line}" for line in _rule_code(i, rule, namespace)]
+            if rule.attr is None:
+                lines += [
+                    "            if item is not None:",
+                    "                ignored.append(json_path(*path, name))",
+                ]
+            else:
+                lines += [f"            values[{rule.attr!r}] = value", "            kept.append(name)"]
+        lines += ["        else:", "            _ignore(name, path, strict, ignored)"]
+        if self.cls is None:
+            lines.append("    return values")
+            return _compile(f"read_{name}", lines, namespace)  # type: ignore[no-any-return]
+        arguments = {"unknown_members": "{}", "member_order": "tuple(kept)"}
+        for field in attrs.fields(attrs.resolve_types(self.cls)):
+            if field.name not in arguments:
+                default = "()" if _is_tuple(field.type) else "None"
+                arguments[field.name] = f"values.get({field.name!r}, {default})"
+        namespace["cls"] = self.cls
+        lines += _construction(self.cls, namespace, arguments)
+        return _compile(f"read_{name}", lines, namespace)  # type: ignore[no-any-return]
+
+
+def _rule_code(index: int, rule: _Rule, namespace: dict[str, Any]) -> list[str]:
+    """Lines reading ``item``, the member ``name`` at ``path``, into ``value``."""
+    if rule.table is not None:
+        namespace[f"r{index}"] = rule.table.read
+        if not rule.array:
+            return [f"value = None if item is None else r{index}(item, (*path, name), strict, ignored)"]
+        return [
+            "if type(item) is not list and type(item) is not tuple:",
+            "    raise _wrong_type('an array', item).graph_error(*path, name)",
+            "where = (*path, name)",
+            f"value = tuple([r{index}(x, (*where, i), strict, ignored) for i, x in enumerate(item)])",
+        ]
+    inner = _optional_arg(rule.type) or rule.type
+    namespace[f"h{index}"] = _REQUEST_READER.get_structure_hook(inner)
+    namespace[f"t{index}"] = inner
+    branches: list[tuple[str, list[str]]] = []
+    if _is_optional(rule.type):
+        branches.append(("item is None", ["value = None"]))
+    if inner is str:
+        branches.append((_STR_CHECK.format("item"), ["value = item"]))
+    elif inner is Instant:
+        branches.append(
+            (
+                "type(item) is str",
+                [
+                    "try:",
+                    "    value = _parse_instant(item)",
+                    "except _GraphError as error:",
+                    "    raise _MemberError(error.message).graph_error(*path, name) from None",
+                ],
+            )
+        )
+    code = [
+        "try:",
+        f"    value = h{index}(item, t{index})",
+        "except _MemberError as error:",
+        "    raise error.graph_error(*path, name) from None",
+    ]
+    return _branches(branches, code)
+
+
+def _branches(branches: list[tuple[str, list[str]]], otherwise: list[str]) -> list[str]:
+    """``if``/``elif`` lines for ``(test, lines)`` pairs, then ``otherwise`` as the ``else``."""
+    if not branches:
+        return otherwise
+    lines: list[str] = []
+    for i, (test, body) in enumerate(branches):
+        lines.append(f"{'elif' if i else 'if'} {test}:")
+        lines += [f"    {line}" for line in body]
+    return [*lines, "else:", *(f"    {line}" for line in otherwise)]
+
+
+def _ignore(name: object, path: Steps, strict: bool, ignored: list[str]) -> None:
+    """A member Graph does not define: listed, or refused when reading strictly (R-BODY-3)."""
+    if not isinstance(name, str):
+        raise _MemberError(
+            f"The object '{_PATH}' has a member name that is not a string."
+        ).graph_error(*path)
+    if strict and "@" not in name:
+        raise BadRequestError(
+            f"The parameter '{quoted(name)}' in the request payload is "
+            "not a valid parameter for the operation 'createOrGet'.",
+            target=json_path(*path, name),
+        )
+    ignored.append(json_path(*path, name))
 
 
 # A rule without ``attr`` reads its member only to check it, then drops it as ignored: Graph's
@@ -693,74 +975,22 @@ _BODY_RULES: Mapping[str, _Rule] = {
     "participants": _Rule("participants", table=_PARTICIPANTS),
     "chatInfo": _Rule("chat_info", table=_CHAT_INFO),
 }
+_GRAPH_NAMES = frozenset(
+    name
+    for rules in (_BODY_RULES, _PARTICIPANTS.rules, _ATTENDEE.rules, _CHAT_INFO.rules)
+    for name in rules
+)
+"""Member names of Graph's, known to be written plainly in a JSON path."""
 # chatInfo is beta only (R-BODY-4): v1.0 checks it, then ignores it.
 _V1_BODY_RULES: Mapping[str, _Rule] = {**_BODY_RULES, "chatInfo": _Rule(None, ChatInfo | None)}
+_BODY = _Table(None, _BODY_RULES)
+_V1_BODY = _Table(None, _V1_BODY_RULES)
 
 
-Steps = tuple[str | int, ...]
-
-
-@attrs.define
-class _RequestReading:
-    """One reading of a createOrGet body: the strict setting and the ignored members found."""
-
-    strict: bool
-    ignored: list[str] = attrs.Factory(list)
-
-    def read_members(
-        self, obj: Mapping[str, JsonValue], rules: Mapping[str, _Rule], path: Steps
-    ) -> tuple[dict[str, Any], tuple[str, ...]]:
-        values: dict[str, Any] = {}
-        kept: list[str] = []
-        for name, item in obj.items():
-            where = (*path, name)
-            rule = rules.get(name)
-            if rule is None:
-                self._ignore(name, where)
-                continue
-            if rule.table is not None:
-                value: Any = self.read_nested(item, rule, where)
-            else:
-                try:
-                    value = rule.hook(item, rule.type)
-                except _MemberError as error:
-                    raise error.graph_error(*where) from None
-            if rule.attr is None:
-                if item is not None:
-                    self.ignored.append(json_path(*where))
-                continue
-            values[rule.attr] = value
-            kept.append(name)
-        return values, tuple(kept)
-
-    def read_nested(self, item: JsonValue, rule: _Rule, where: Steps) -> Any:
-        assert rule.table is not None
-        if rule.array:
-            if type(item) is not list and type(item) is not tuple:
-                raise _wrong_type("an array", item).graph_error(*where)
-            return tuple(self.read_object(x, rule.table, (*where, i)) for i, x in enumerate(item))
-        if item is None:
-            return None
-        return self.read_object(item, rule.table, where)
-
-    def read_object(self, item: JsonValue, table: _Table, where: Steps) -> Any:
-        if not isinstance(item, Mapping):
-            raise _wrong_type("an object", item).graph_error(*where)
-        values, kept = self.read_members(item, table.rules, where)
-        return table.cls(member_order=kept, **values)
-
-    def _ignore(self, name: str, where: Steps) -> None:
-        if not isinstance(name, str):
-            raise _MemberError(
-                f"The object '{_PATH}' has a member name that is not a string."
-            ).graph_error(*where[:-1])
-        if self.strict and "@" not in name:
-            raise BadRequestError(
-                f"The parameter '{quoted(name)}' in the request payload is "
-                "not a valid parameter for the operation 'createOrGet'.",
-                target=json_path(*where),
-            )
-        self.ignored.append(json_path(*where))
+_VERSIONS: Mapping[object, ApiVersion] = {
+    **{v: v for v in ApiVersion},
+    **{v.value: v for v in ApiVersion},
+}
 
 
 def parse_create_or_get(
@@ -776,11 +1006,11 @@ def parse_create_or_get(
     Raises:
         BadRequestError: any defect (R-BODY-*, R-TIME-3..5), ``target`` naming the member.
     """
-    version = ApiVersion(version)
+    version = _VERSIONS.get(version) or ApiVersion(version)
     obj = _decode(body)
-    reading = _RequestReading(strict=strict)
-    rules = _BODY_RULES if version is ApiVersion.BETA else _V1_BODY_RULES
-    values, _ = reading.read_members(obj, rules, ())
+    ignored: list[str] = []
+    body_table = _BODY if version is ApiVersion.BETA else _V1_BODY
+    values = body_table.read(obj, (), strict, ignored)
     external_id = values.get("external_id")
     if external_id is None:
         if "externalId" in obj:
@@ -792,7 +1022,7 @@ def parse_create_or_get(
             "payload. The missing parameters are: externalId.",
             target="externalId",
         )
-    return CreateOrGetRequest(ignored_members=tuple(reading.ignored), **values)
+    return CreateOrGetRequest(ignored_members=tuple(ignored), **values)
 
 
 def request_to_json(

@@ -37,9 +37,10 @@ _DATETIME = re.compile(
 _OFFSET = re.compile(r"([+-])([0-9]{2}):([0-9]{2})")
 # The form Graph writes and clients nearly always send, read without the general path's steps.
 _CANONICAL = re.compile(
-    r"([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt]([0-9]{2}):([0-9]{2}):([0-9]{2})"
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}"
     r"(?:\.([0-9]{1,7}))?(?:[Zz]|([+-])([0-9]{2}):([0-9]{2}))"
 )
+_from_iso = _dt.datetime.fromisoformat
 _TWO_DIGITS = {f"{n:02d}": n for n in range(100)}
 _FRACTION_SCALE = tuple(10 ** (7 - n) for n in range(8))
 _new = object.__new__
@@ -106,31 +107,23 @@ class Instant:
             raise _malformed(repr(text))
         match = _CANONICAL.fullmatch(text)
         if match is not None:
-            year, month, day, hour, minute, second, fraction, sign, off_hours, off_minutes = (
-                match.groups()
-            )
-            two = _TWO_DIGITS
-            h, m, s = two[hour], two[minute], two[second]
-            offset = 0 if sign is None else two[off_hours] * 60 + two[off_minutes]
-            if (
-                h < 24
-                and m < 60
-                and s < 60
-                and offset <= _MAX_OFFSET_MINUTES
-                and (sign is None or two[off_minutes] < 60)
-            ):
-                try:
-                    ordinal = _dt.date(int(year), two[month], two[day]).toordinal()
-                except ValueError:
-                    ordinal = 0
-                if ordinal:
-                    minutes = m - offset if sign == "+" else m + offset
-                    ticks = (ordinal - 1) * 86_400 + h * 3_600 + minutes * 60 + s
-                    ticks *= TICKS_PER_SECOND
+            fraction, sign, off_hours, off_minutes = match.groups()
+            try:  # the C reader checks the date and the time of day
+                delta = _from_iso(text[:19]) - _DAY_ONE
+            except ValueError:
+                delta = None
+            if delta is not None and (sign is None or off_minutes < "60"):
+                offset = 0 if sign is None else _TWO_DIGITS[off_hours] * 60 + _TWO_DIGITS[off_minutes]
+                if offset <= _MAX_OFFSET_MINUTES:
+                    seconds = delta.days * 86_400 + delta.seconds
+                    seconds += -60 * offset if sign == "+" else 60 * offset
+                    ticks = seconds * TICKS_PER_SECOND
                     if fraction:
                         ticks += int(fraction) * _FRACTION_SCALE[len(fraction)]
                     if 0 <= ticks <= _MAX_TICKS:
-                        return _from_ticks(ticks)
+                        instant: Instant = _new(cls)
+                        _set(instant, "ticks", ticks)
+                        return instant
             # Out of range or not a time: the general path below says which.
         return cls._parse_general(text)
 
