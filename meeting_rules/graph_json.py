@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import math
 import re
-import threading
 from collections.abc import Callable, Mapping
 from functools import cache
 from types import NoneType, UnionType
@@ -37,6 +36,7 @@ from .instant import Instant
 from .meeting import ChatInfo, OnlineMeeting
 from .participants import IdentitySet, MeetingParticipantInfo, MeetingParticipants
 from .request import CreateOrGetRequest
+from .timing import check_window
 
 __all__ = [
     "IGNORED_MEMBERS_ANNOTATION",
@@ -448,10 +448,16 @@ def _object_reader(cls: type[GraphObject], converter: cattrs.Converter, storage:
             lines += [f"            if item is None:", f"                v{i} = None"]
             test = "elif"
         if inner is str:
-            lines += [f"            {test} {_STR_CHECK.format('item')}:", f"                v{i} = item"]
+            lines += [
+                f"            {test} {_STR_CHECK.format('item')}:",
+                f"                v{i} = item",
+            ]
             test = "elif"
         elif inner is bool:
-            lines += [f"            {test} item is True or item is False:", f"                v{i} = item"]
+            lines += [
+                f"            {test} item is True or item is False:",
+                f"                v{i} = item",
+            ]
             test = "elif"
         elif inner is Instant:
             lines += [
@@ -463,7 +469,10 @@ def _object_reader(cls: type[GraphObject], converter: cattrs.Converter, storage:
             ]
             test = "elif"
         elif _is_tuple(inner):
-            lines += [f"            {test} type(item) is list and not item:", f"                v{i} = ()"]
+            lines += [
+                f"            {test} type(item) is list and not item:",
+                f"                v{i} = ()",
+            ]
             test = "elif"
         if test == "if":
             lines.append(f"            v{i} = h{i}(item, t{i})")
@@ -564,8 +573,10 @@ def _object_writer(
         empty = "[]" if _is_tuple(m.type) else "None"
         lines.append(f"        v = obj.{m.attr}")
         if version is None or version in m.omit_if_unset:
-            lines += [f"        if v:" if empty == "[]" else "        if v is not None:",
-                      f"            out[{m.name!r}] = {code}"]
+            lines += [
+                f"        if v:" if empty == "[]" else "        if v is not None:",
+                f"            out[{m.name!r}] = {code}",
+            ]
         elif code == "v":
             lines.append(f"        out[{m.name!r}] = v")
         elif empty == "[]":
@@ -681,21 +692,21 @@ class _DuplicateMember(dict[str, Any]):
         self.duplicate = name
 
 
-_DECODING = threading.local()
-"""``duplicates``: whether this thread's current decoding met an object naming a member twice."""
+def _marking_pairs(found: list[bool]) -> Callable[[list[tuple[str, Any]]], dict[str, Any]]:
+    """A decoder hook building dicts that notes, in ``found``, an object with a duplicate name."""
 
+    def object_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        obj = dict(pairs)
+        if len(obj) != len(pairs):
+            found.append(True)
+            seen: set[str] = set()
+            for name, _ in pairs:
+                if name in seen:
+                    return _DuplicateMember(pairs, name)
+                seen.add(name)
+        return obj
 
-def _object_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    """The decoder's object hook: a dict, noting an object that names a member twice."""
-    obj = dict(pairs)
-    if len(obj) != len(pairs):
-        _DECODING.duplicates = True
-        seen: set[str] = set()
-        for name, _ in pairs:
-            if name in seen:
-                return _DuplicateMember(pairs, name)
-            seen.add(name)
-    return obj
+    return object_pairs
 
 
 def _first_duplicate(value: object) -> _MemberError | None:
@@ -737,21 +748,36 @@ def _bounded_int(text: str) -> int:
     return int(text)
 
 
+class _Duplicate(Exception):
+    """Raised by the first decoding's hook: the body names a member twice somewhere."""
+
+
+def _plain_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        raise _Duplicate
+    return obj
+
+
 _DECODER_OPTIONS: dict[str, Any] = {
-    "object_pairs_hook": _object_pairs,
     "parse_constant": _refuse_constant,
     "parse_float": _finite_float,
     "parse_int": _bounded_int,
 }
-_scan = json.JSONDecoder(**_DECODER_OPTIONS).scan_once
+_scan = json.JSONDecoder(object_pairs_hook=_plain_object, **_DECODER_OPTIONS).scan_once
 """The C scanner with the hooks above, built once: reads one JSON value at an index."""
+_WHITESPACE = " \t\n\r"
 
 
 def _decode(body: object) -> Mapping[str, JsonValue]:
-    """Bytes, text or an already decoded value to a JSON object (R-BODY-6)."""
+    """Bytes, text or an already decoded value to a JSON object (R-BODY-6).
+
+    A body is scanned once, quickly; one that fails is decoded again by ``_decode_text``, which
+    says what is wrong with it.
+    """
     if type(body) is dict:
         return body
-    if isinstance(body, bytes | bytearray | memoryview):
+    if type(body) is bytes or isinstance(body, bytearray | memoryview):
         try:
             text = (body if type(body) is bytes else bytes(body)).decode("utf-8")
         except UnicodeDecodeError as error:
@@ -760,40 +786,36 @@ def _decode(body: object) -> Mapping[str, JsonValue]:
             ) from None
         body = text.removeprefix("\ufeff")
     if isinstance(body, str):
-        _DECODING.duplicates = False
-        value: object = None
-        if body[:1] == "{":  # the usual body: scanned at once, no whitespace to skip first
-            try:
-                value, end = _scan(body, 0)
-            except (StopIteration, ValueError, RecursionError):
-                value = None
-            else:
-                if end != len(body) and body[end:].strip(" \t\n\r"):
-                    value = None
-        if value is None:  # anything else, and every defect: read again to explain it
-            _DECODING.duplicates = False
+        start = 0 if body[:1] == "{" else len(body) - len(body.lstrip(_WHITESPACE))
+        try:
+            value, end = _scan(body, start)
+            if end != len(body) and body[end:].strip(_WHITESPACE):
+                value = _decode_text(body)  # text after the value
+        except (_Duplicate, StopIteration, ValueError, RecursionError):
             value = _decode_text(body)
-        if _DECODING.duplicates:
-            duplicate = _first_duplicate(value)
-            if duplicate is not None:
-                raise duplicate.graph_error()
     else:
         value = body
-    if not isinstance(value, Mapping):
+    if type(value) is not dict and not isinstance(value, Mapping):
         raise BadRequestError(f"The body must be a JSON object, not {_kind(value)}.")
     return value
 
 
 def _decode_text(text: str) -> object:
     """Decode JSON text, every defect a 400 that says what it is."""
-    if not text.strip(" \t\n\r"):
+    if not text.strip(_WHITESPACE):
         raise BadRequestError(_EMPTY)
+    duplicates: list[bool] = []
     try:
-        return json.loads(text, **_DECODER_OPTIONS)
+        value = json.loads(text, object_pairs_hook=_marking_pairs(duplicates), **_DECODER_OPTIONS)
     except RecursionError:
         raise BadRequestError(f"{_UNREADABLE} The body is nested too deeply.") from None
     except ValueError as error:  # json.JSONDecodeError, and the hooks' refusals
         raise BadRequestError(f"{_UNREADABLE} {quoted(str(error), 200)}.") from None
+    if duplicates:
+        duplicate = _first_duplicate(value)
+        if duplicate is not None:
+            raise duplicate.graph_error()
+    return value
 
 
 # --- the createOrGet body -----------------------------------------------------------------------
@@ -826,80 +848,114 @@ class _Table:
     whose ``cls`` is ``None``, returns the values by attribute name).
     """
 
-    cls: type[GraphObject] | None
+    cls: type[Any]
     rules: Mapping[str, _Rule]
     read: _Reader = attrs.field(init=False, eq=False, repr=False)
 
     @read.default
     def _read(self) -> _Reader:
-        name = "body" if self.cls is None else self.cls.__name__
+        cls = self.cls
+        body = cls is CreateOrGetRequest
+        function = f"read_{cls.__name__}" + (
+            "_v1"
+            if "chatInfo" in self.rules and body and self.rules["chatInfo"].attr is None
+            else ""
+        )
         namespace: dict[str, Any] = {
+            "cls": cls,
             "Mapping": Mapping,
             "_wrong_type": _wrong_type,
             "_MemberError": _MemberError,
             "_GraphError": GraphError,
             "_parse_instant": Instant.parse,
             "_ignore": _ignore,
+            "_no_external_id": _no_external_id,
+            "_check_window": check_window,
             "json_path": json_path,
         }
-        lines = [f"def read_{name}(obj, path, strict, ignored):"]
-        if self.cls is not None:
+        fields = attrs.fields(attrs.resolve_types(cls))
+        defaults = {f.name: "()" if _is_tuple(f.type) else "None" for f in fields}
+        lines = [f"def {function}(obj, path, strict, ignored):"]
+        if not body:
             lines += [
                 "    if type(obj) is not dict and not isinstance(obj, Mapping):",
                 "        raise _wrong_type('an object', obj).graph_error(*path)",
+                "    kept = []",
             ]
-        lines += ["    values = {}", "    kept = []", "    for name, item in obj.items():"]
+        lines += [f"    a_{r.attr} = {defaults[r.attr]}" for r in self.rules.values() if r.attr]
+        lines.append("    for name, item in obj.items():")
         for i, (member, rule) in enumerate(self.rules.items()):
+            target = f"a_{rule.attr}" if rule.attr else "value"
             lines.append(f"        {'elif' if i else 'if'} name == {member!r}:")
-            lines += [f"            {line}" for line in _rule_code(i, rule, namespace)]
+            lines += [f"            {line}" for line in _rule_code(i, rule, namespace, target)]
             if rule.attr is None:
                 lines += [
                     "            if item is not None:",
                     "                ignored.append(json_path(*path, name))",
                 ]
-            else:
-                lines += [f"            values[{rule.attr!r}] = value", "            kept.append(name)"]
+            elif not body:
+                lines.append("            kept.append(name)")
+            elif rule.attr in ("start_date_time", "end_date_time"):
+                # End before start is met as soon as both are read, as a defect in document order.
+                lines += [
+                    "            if a_end_date_time is not None and a_start_date_time is not None:",
+                    "                _check_window(a_start_date_time, a_end_date_time)",
+                ]
         lines += ["        else:", "            _ignore(name, path, strict, ignored)"]
-        if self.cls is None:
-            lines.append("    return values")
-            return _compile(f"read_{name}", lines, namespace)  # type: ignore[no-any-return]
-        arguments = {"unknown_members": "{}", "member_order": "tuple(kept)"}
-        for field in attrs.fields(attrs.resolve_types(self.cls)):
-            if field.name not in arguments:
-                default = "()" if _is_tuple(field.type) else "None"
-                arguments[field.name] = f"values.get({field.name!r}, {default})"
-        namespace["cls"] = self.cls
-        lines += _construction(self.cls, namespace, arguments)
-        return _compile(f"read_{name}", lines, namespace)  # type: ignore[no-any-return]
+        if body:
+            lines += ["    if a_external_id is None:", "        _no_external_id(obj)"]
+            arguments = {"ignored_members": "tuple(ignored)"}
+        else:
+            arguments = {"unknown_members": "{}", "member_order": "tuple(kept)"}
+        read = {r.attr for r in self.rules.values() if r.attr}
+        for f in fields:
+            arguments.setdefault(f.name, f"a_{f.name}" if f.name in read else defaults[f.name])
+        lines += _construction(cls, namespace, arguments)
+        return _compile(function, lines, namespace)  # type: ignore[no-any-return]
 
 
-def _rule_code(index: int, rule: _Rule, namespace: dict[str, Any]) -> list[str]:
-    """Lines reading ``item``, the member ``name`` at ``path``, into ``value``."""
+def _no_external_id(obj: Mapping[str, JsonValue]) -> None:
+    """Refuse a body whose externalId is null or missing (R-BODY-1)."""
+    if "externalId" in obj:
+        raise BadRequestError("The parameter 'externalId' must not be null.", target="externalId")
+    raise BadRequestError(
+        "One or more parameters of the operation 'createOrGet' are missing from the request "
+        "payload. The missing parameters are: externalId.",
+        target="externalId",
+    )
+
+
+def _rule_code(index: int, rule: _Rule, namespace: dict[str, Any], target: str) -> list[str]:
+    """Lines reading ``item``, the member ``name`` at ``path``, into the variable ``target``."""
     if rule.table is not None:
         namespace[f"r{index}"] = rule.table.read
         if not rule.array:
-            return [f"value = None if item is None else r{index}(item, (*path, name), strict, ignored)"]
+            return [
+                f"{target} = None if item is None else "
+                f"r{index}(item, (*path, name), strict, ignored)"
+            ]
         return [
             "if type(item) is not list and type(item) is not tuple:",
             "    raise _wrong_type('an array', item).graph_error(*path, name)",
             "where = (*path, name)",
-            f"value = tuple([r{index}(x, (*where, i), strict, ignored) for i, x in enumerate(item)])",
+            f"{target} = tuple([r{index}(x, (*where, i), strict, ignored) "
+            "for i, x in enumerate(item)])",
         ]
     inner = _optional_arg(rule.type) or rule.type
     namespace[f"h{index}"] = _REQUEST_READER.get_structure_hook(inner)
     namespace[f"t{index}"] = inner
     branches: list[tuple[str, list[str]]] = []
     if _is_optional(rule.type):
-        branches.append(("item is None", ["value = None"]))
+        branches.append(("item is None", [f"{target} = None"]))
     if inner is str:
-        branches.append((_STR_CHECK.format("item"), ["value = item"]))
+        branches.append((_STR_CHECK.format("item"), [f"{target} = item"]))
     elif inner is Instant:
         branches.append(
             (
                 "type(item) is str",
                 [
                     "try:",
-                    "    value = _parse_instant(item)",
+                    f"    {target} = _parse_instant(item)",
                     "except _GraphError as error:",
                     "    raise _MemberError(error.message).graph_error(*path, name) from None",
                 ],
@@ -907,7 +963,7 @@ def _rule_code(index: int, rule: _Rule, namespace: dict[str, Any]) -> list[str]:
         )
     code = [
         "try:",
-        f"    value = h{index}(item, t{index})",
+        f"    {target} = h{index}(item, t{index})",
         "except _MemberError as error:",
         "    raise error.graph_error(*path, name) from None",
     ]
@@ -983,8 +1039,8 @@ _GRAPH_NAMES = frozenset(
 """Member names of Graph's, known to be written plainly in a JSON path."""
 # chatInfo is beta only (R-BODY-4): v1.0 checks it, then ignores it.
 _V1_BODY_RULES: Mapping[str, _Rule] = {**_BODY_RULES, "chatInfo": _Rule(None, ChatInfo | None)}
-_BODY = _Table(None, _BODY_RULES)
-_V1_BODY = _Table(None, _V1_BODY_RULES)
+_BODY = _Table(CreateOrGetRequest, _BODY_RULES)
+_V1_BODY = _Table(CreateOrGetRequest, _V1_BODY_RULES)
 
 
 _VERSIONS: Mapping[object, ApiVersion] = {
@@ -1007,22 +1063,9 @@ def parse_create_or_get(
         BadRequestError: any defect (R-BODY-*, R-TIME-3..5), ``target`` naming the member.
     """
     version = _VERSIONS.get(version) or ApiVersion(version)
-    obj = _decode(body)
-    ignored: list[str] = []
-    body_table = _BODY if version is ApiVersion.BETA else _V1_BODY
-    values = body_table.read(obj, (), strict, ignored)
-    external_id = values.get("external_id")
-    if external_id is None:
-        if "externalId" in obj:
-            raise BadRequestError(
-                "The parameter 'externalId' must not be null.", target="externalId"
-            )
-        raise BadRequestError(
-            "One or more parameters of the operation 'createOrGet' are missing from the request "
-            "payload. The missing parameters are: externalId.",
-            target="externalId",
-        )
-    return CreateOrGetRequest(ignored_members=tuple(ignored), **values)
+    table = _BODY if version is ApiVersion.BETA else _V1_BODY
+    request: CreateOrGetRequest = table.read(_decode(body), (), strict, [])
+    return request
 
 
 def request_to_json(

@@ -113,7 +113,9 @@ class Instant:
             except ValueError:
                 delta = None
             if delta is not None and (sign is None or off_minutes < "60"):
-                offset = 0 if sign is None else _TWO_DIGITS[off_hours] * 60 + _TWO_DIGITS[off_minutes]
+                offset = (
+                    0 if sign is None else _TWO_DIGITS[off_hours] * 60 + _TWO_DIGITS[off_minutes]
+                )
                 if offset <= _MAX_OFFSET_MINUTES:
                     seconds = delta.days * 86_400 + delta.seconds
                     seconds += -60 * offset if sign == "+" else 60 * offset
