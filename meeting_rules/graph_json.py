@@ -437,15 +437,15 @@ def _object_reader(cls: type[GraphObject], converter: cattrs.Converter, storage:
         empty = "()" if _is_tuple(inner) else "None"
         lines += [
             f"        name = {m.name!r}",
-            f"        item = get(name, _ABSENT)",
-            f"        if item is _ABSENT:",
+            "        item = get(name, _ABSENT)",
+            "        if item is _ABSENT:",
             f"            v{i} = {empty}",
-            f"        else:",
-            f"            found += 1",
+            "        else:",
+            "            found += 1",
         ]
         test = "if"
         if optional and m.nullable:
-            lines += [f"            if item is None:", f"                v{i} = None"]
+            lines += ["            if item is None:", f"                v{i} = None"]
             test = "elif"
         if inner is str:
             lines += [
@@ -462,10 +462,10 @@ def _object_reader(cls: type[GraphObject], converter: cattrs.Converter, storage:
         elif inner is Instant:
             lines += [
                 f"            {test} type(item) is str:",
-                f"                try:",
+                "                try:",
                 f"                    v{i} = _parse_instant(item)",
-                f"                except _GraphError as error:",
-                f"                    raise _MemberError(error.message) from None",
+                "                except _GraphError as error:",
+                "                    raise _MemberError(error.message) from None",
             ]
             test = "elif"
         elif _is_tuple(inner):
@@ -477,7 +477,7 @@ def _object_reader(cls: type[GraphObject], converter: cattrs.Converter, storage:
         if test == "if":
             lines.append(f"            v{i} = h{i}(item, t{i})")
         else:
-            lines += [f"            else:", f"                v{i} = h{i}(item, t{i})"]
+            lines += ["            else:", f"                v{i} = h{i}(item, t{i})"]
         arguments[m.attr] = f"v{i}"
     lines += [
         "        unknown = {}",
@@ -574,7 +574,7 @@ def _object_writer(
         lines.append(f"        v = obj.{m.attr}")
         if version is None or version in m.omit_if_unset:
             lines += [
-                f"        if v:" if empty == "[]" else "        if v is not None:",
+                "        if v:" if empty == "[]" else "        if v is not None:",
                 f"            out[{m.name!r}] = {code}",
             ]
         elif code == "v":
