@@ -91,8 +91,10 @@ class _MemberError(Exception):
         self.reversed_path.append(step)
         return self
 
-    def graph_error(self, *prefix: str | int) -> BadRequestError:
-        path = json_path(*prefix, *reversed(self.reversed_path))
+    def graph_error(self, path: str = "") -> BadRequestError:
+        """The 400 for this defect in the object at ``path`` (a JSON path, ``""`` the body)."""
+        for step in reversed(self.reversed_path):
+            path = _step(path, step)
         shown = quoted(path, 200)
         if not path:
             message = self.detail.replace(f"The object '{_PATH}'", "The body")
@@ -115,15 +117,19 @@ def json_path(*steps: str | int) -> str:
     that is empty or holds ``.``, ``[``, ``]``, ``"``, a control character or a lone surrogate is
     bracketed as a JSON string (``identity["a.b"]``), so every path reads back one way.
     """
-    parts: list[str] = []
+    path = ""
     for step in steps:
-        if isinstance(step, int):
-            parts.append(f"[{step}]")
-        elif step in _GRAPH_NAMES or _PLAIN_NAME.fullmatch(step):
-            parts.append(f".{step}" if parts else step)
-        else:
-            parts.append(f"[{json.dumps(step, ensure_ascii=quoted(step, len(step)) != step)}]")
-    return "".join(parts)
+        path = _step(path, step)
+    return path
+
+
+def _step(path: str, step: str | int) -> str:
+    """The JSON path ``path`` followed by one more member name or array index."""
+    if isinstance(step, int):
+        return f"{path}[{step}]"
+    if step in _GRAPH_NAMES or _PLAIN_NAME.fullmatch(step):
+        return f"{path}.{step}" if path else step
+    return f"{path}[{json.dumps(step, ensure_ascii=quoted(step, len(step)) != step)}]"
 
 
 _JSON_TYPE_NAMES = {
@@ -504,21 +510,28 @@ def _object_reader(cls: type[GraphObject], converter: cattrs.Converter, storage:
 
 
 def _construction(cls: type[Any], namespace: dict[str, Any], values: dict[str, str]) -> list[str]:
-    """Lines returning a new ``cls`` from the attributes' ``values`` (``v{i}`` for the members).
+    """Lines returning a new ``cls`` from the expressions ``values`` gives for its attributes.
 
-    A class whose attributes have no validator or converter, and that has no post-init, is built
-    through its slots directly, as its attrs ``__init__`` would, at half the cost.
+    The object is built as its attrs ``__init__`` builds it, without the cost of the call: every
+    slot set, then each attribute's validator, then ``__attrs_post_init__``.
     """
     fields = attrs.fields(cls)
-    if any(f.validator or f.converter for f in fields) or hasattr(cls, "__attrs_post_init__"):
+    if any(f.converter for f in fields) or "__slots__" not in cls.__dict__:
         arguments = ", ".join(f"{f.name}={values[f.name]}" for f in fields)
         return [f"    return cls({arguments})"]
+    namespace["_new"] = object.__new__
     lines = ["    obj = _new(cls)"]
     for f in fields:
         slot = next(c.__dict__[f.name] for c in cls.__mro__ if f.name in c.__dict__)
         namespace[f"set_{f.name}"] = slot.__set__
         lines.append(f"    set_{f.name}(obj, {values[f.name]})")
-    namespace["_new"] = object.__new__
+    for f in fields:
+        if f.validator is not None:
+            namespace[f"check_{f.name}"] = f.validator
+            namespace[f"field_{f.name}"] = f
+            lines.append(f"    check_{f.name}(obj, field_{f.name}, obj.{f.name})")
+    if hasattr(cls, "__attrs_post_init__"):
+        lines.append("    obj.__attrs_post_init__()")
     return [*lines, "    return obj"]
 
 
@@ -692,21 +705,16 @@ class _DuplicateMember(dict[str, Any]):
         self.duplicate = name
 
 
-def _marking_pairs(found: list[bool]) -> Callable[[list[tuple[str, Any]]], dict[str, Any]]:
-    """A decoder hook building dicts that notes, in ``found``, an object with a duplicate name."""
-
-    def object_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        obj = dict(pairs)
-        if len(obj) != len(pairs):
-            found.append(True)
-            seen: set[str] = set()
-            for name, _ in pairs:
-                if name in seen:
-                    return _DuplicateMember(pairs, name)
-                seen.add(name)
-        return obj
-
-    return object_pairs
+def _marked_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """The second decoding's hook: an object that names a member twice is marked for its path."""
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        for name, _ in pairs:
+            if name in seen:
+                return _DuplicateMember(pairs, name)
+            seen.add(name)
+    return obj
 
 
 def _first_duplicate(value: object) -> _MemberError | None:
@@ -766,6 +774,7 @@ _DECODER_OPTIONS: dict[str, Any] = {
 }
 _scan = json.JSONDecoder(object_pairs_hook=_plain_object, **_DECODER_OPTIONS).scan_once
 """The C scanner with the hooks above, built once: reads one JSON value at an index."""
+_MARKING_DECODER = json.JSONDecoder(object_pairs_hook=_marked_object, **_DECODER_OPTIONS)
 _WHITESPACE = " \t\n\r"
 
 
@@ -801,20 +810,20 @@ def _decode(body: object) -> Mapping[str, JsonValue]:
 
 
 def _decode_text(text: str) -> object:
-    """Decode JSON text, every defect a 400 that says what it is."""
+    """Decode JSON text that the first scan refused; every defect a 400 that says what it is."""
     if not text.strip(_WHITESPACE):
         raise BadRequestError(_EMPTY)
-    duplicates: list[bool] = []
     try:
-        value = json.loads(text, object_pairs_hook=_marking_pairs(duplicates), **_DECODER_OPTIONS)
+        if text[:1] == "\ufeff":  # as json.loads: text never starts with a byte order mark
+            raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
+        value = _MARKING_DECODER.decode(text)
     except RecursionError:
         raise BadRequestError(f"{_UNREADABLE} The body is nested too deeply.") from None
     except ValueError as error:  # json.JSONDecodeError, and the hooks' refusals
         raise BadRequestError(f"{_UNREADABLE} {quoted(str(error), 200)}.") from None
-    if duplicates:
-        duplicate = _first_duplicate(value)
-        if duplicate is not None:
-            raise duplicate.graph_error()
+    duplicate = _first_duplicate(value)
+    if duplicate is not None:
+        raise duplicate.graph_error()
     return value
 
 
@@ -835,15 +844,15 @@ class _Rule:
     array: bool = False
 
 
-Steps = tuple[str | int, ...]
-_Reader = Callable[[Mapping[str, JsonValue], Steps, bool, list[str]], Any]
+_Reader = Callable[[Mapping[str, JsonValue], str, bool, list[str]], Any]
 
 
 @attrs.frozen
 class _Table:
     """The rules of one object of a createOrGet body, and its reader generated from them.
 
-    ``read(obj, path, strict, ignored)`` reads the members in document order, appends the JSON
+    ``read(obj, path, strict, ignored)`` reads the members of the object at ``path`` (its JSON
+    path, ``""`` for the body) in document order, appends the JSON
     path of each ignored one to ``ignored``, and returns a new ``cls`` (the body's own table,
     whose ``cls`` is ``None``, returns the values by attribute name).
     """
@@ -871,7 +880,7 @@ class _Table:
             "_ignore": _ignore,
             "_no_external_id": _no_external_id,
             "_check_window": check_window,
-            "json_path": json_path,
+            "_step": _step,
         }
         fields = attrs.fields(attrs.resolve_types(cls))
         defaults = {f.name: "()" if _is_tuple(f.type) else "None" for f in fields}
@@ -879,7 +888,7 @@ class _Table:
         if not body:
             lines += [
                 "    if type(obj) is not dict and not isinstance(obj, Mapping):",
-                "        raise _wrong_type('an object', obj).graph_error(*path)",
+                "        raise _wrong_type('an object', obj).graph_error(path)",
                 "    kept = []",
             ]
         lines += [f"    a_{r.attr} = {defaults[r.attr]}" for r in self.rules.values() if r.attr]
@@ -891,7 +900,7 @@ class _Table:
             if rule.attr is None:
                 lines += [
                     "            if item is not None:",
-                    "                ignored.append(json_path(*path, name))",
+                    "                ignored.append(_step(path, name))",
                 ]
             elif not body:
                 lines.append("            kept.append(name)")
@@ -932,13 +941,13 @@ def _rule_code(index: int, rule: _Rule, namespace: dict[str, Any], target: str) 
         if not rule.array:
             return [
                 f"{target} = None if item is None else "
-                f"r{index}(item, (*path, name), strict, ignored)"
+                f"r{index}(item, _step(path, name), strict, ignored)"
             ]
         return [
             "if type(item) is not list and type(item) is not tuple:",
-            "    raise _wrong_type('an array', item).graph_error(*path, name)",
-            "where = (*path, name)",
-            f"{target} = tuple([r{index}(x, (*where, i), strict, ignored) "
+            "    raise _wrong_type('an array', item).graph_error(_step(path, name))",
+            "where = _step(path, name)",
+            f"{target} = tuple([r{index}(x, f'{{where}}[{{i}}]', strict, ignored) "
             "for i, x in enumerate(item)])",
         ]
     inner = _optional_arg(rule.type) or rule.type
@@ -957,7 +966,7 @@ def _rule_code(index: int, rule: _Rule, namespace: dict[str, Any], target: str) 
                     "try:",
                     f"    {target} = _parse_instant(item)",
                     "except _GraphError as error:",
-                    "    raise _MemberError(error.message).graph_error(*path, name) from None",
+                    "    raise _MemberError(error.message).graph_error(_step(path, name)) from None",
                 ],
             )
         )
@@ -965,7 +974,7 @@ def _rule_code(index: int, rule: _Rule, namespace: dict[str, Any], target: str) 
         "try:",
         f"    {target} = h{index}(item, t{index})",
         "except _MemberError as error:",
-        "    raise error.graph_error(*path, name) from None",
+        "    raise error.graph_error(_step(path, name)) from None",
     ]
     return _branches(branches, code)
 
@@ -981,19 +990,19 @@ def _branches(branches: list[tuple[str, list[str]]], otherwise: list[str]) -> li
     return [*lines, "else:", *(f"    {line}" for line in otherwise)]
 
 
-def _ignore(name: object, path: Steps, strict: bool, ignored: list[str]) -> None:
+def _ignore(name: object, path: str, strict: bool, ignored: list[str]) -> None:
     """A member Graph does not define: listed, or refused when reading strictly (R-BODY-3)."""
     if not isinstance(name, str):
         raise _MemberError(
             f"The object '{_PATH}' has a member name that is not a string."
-        ).graph_error(*path)
+        ).graph_error(path)
     if strict and "@" not in name:
         raise BadRequestError(
             f"The parameter '{quoted(name)}' in the request payload is "
             "not a valid parameter for the operation 'createOrGet'.",
-            target=json_path(*path, name),
+            target=_step(path, name),
         )
-    ignored.append(json_path(*path, name))
+    ignored.append(_step(path, name))
 
 
 # A rule without ``attr`` reads its member only to check it, then drops it as ignored: Graph's
@@ -1043,12 +1052,6 @@ _BODY = _Table(CreateOrGetRequest, _BODY_RULES)
 _V1_BODY = _Table(CreateOrGetRequest, _V1_BODY_RULES)
 
 
-_VERSIONS: Mapping[object, ApiVersion] = {
-    **{v: v for v in ApiVersion},
-    **{v.value: v for v in ApiVersion},
-}
-
-
 def parse_create_or_get(
     body: Body, *, version: ApiVersion | str = ApiVersion.BETA, strict: bool = False
 ) -> CreateOrGetRequest:
@@ -1062,9 +1065,10 @@ def parse_create_or_get(
     Raises:
         BadRequestError: any defect (R-BODY-*, R-TIME-3..5), ``target`` naming the member.
     """
-    version = _VERSIONS.get(version) or ApiVersion(version)
+    if version is not ApiVersion.BETA:
+        version = ApiVersion(version)
     table = _BODY if version is ApiVersion.BETA else _V1_BODY
-    request: CreateOrGetRequest = table.read(_decode(body), (), strict, [])
+    request: CreateOrGetRequest = table.read(_decode(body), "", strict, [])
     return request
 
 
