@@ -42,13 +42,15 @@ def quoted(text: str, limit: int = 80) -> str:
     """``text`` fit to quote in a message: cut at ``limit`` characters, control characters, line
     separators and lone surrogates escaped as in JSON, so a message is clean, one-line UTF-8."""
     cut = text if len(text) <= limit else text[:limit] + "..."
-    if _UNSAFE.search(cut) is None:
+    if (cut.isascii() and cut.isprintable()) or _UNSAFE.search(cut) is None:
         return cut
     return _UNSAFE.sub(lambda m: json.dumps(m.group())[1:-1], cut)
 
 
 class GraphError(Exception):
     """A refusal as Graph would answer it: HTTP status, Graph error code, message, JSON path."""
+
+    __slots__ = ("code", "message", "target")
 
     status: ClassVar[int] = 500
     default_code: ClassVar[str] = "InternalServerError"
@@ -58,7 +60,7 @@ class GraphError(Exception):
     target: str | None
 
     def __init__(self, message: str, *, code: str | None = None, target: str | None = None):
-        super().__init__(message)
+        # BaseException.__new__ has set ``args`` to ``(message,)`` already.
         self.message = message
         self.code = code if code is not None else self.default_code
         self.target = target

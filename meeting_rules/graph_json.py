@@ -82,9 +82,10 @@ _PATH = "\x00"
 class _MemberError(Exception):
     """A defect in one member; the path is completed as the error rises through the objects."""
 
+    __slots__ = ("detail", "reversed_path")
+
     def __init__(self, detail: str) -> None:
-        super().__init__(detail)
-        self.detail = detail
+        self.detail = detail  # BaseException.__new__ has set ``args`` already
         self.reversed_path: list[str | int] = []
 
     def at(self, step: str | int) -> _MemberError:
@@ -633,7 +634,8 @@ def _object_writer(
     if copy:
         lines += ["        for name in unknown:", "            out[name] = _copied(out[name])"]
     lines.append("    return out")
-    return _compile(function, lines, namespace)
+    writer: Callable[[GraphObject], dict[str, JsonValue]] = _compile(function, lines, namespace)
+    return writer
 
 
 def _configure_reader(
@@ -772,7 +774,9 @@ _DECODER_OPTIONS: dict[str, Any] = {
     "parse_float": _finite_float,
     "parse_int": _bounded_int,
 }
-_scan = json.JSONDecoder(object_pairs_hook=_plain_object, **_DECODER_OPTIONS).scan_once
+_scan: Callable[[str, int], tuple[Any, int]] = getattr(  # noqa: B009 (not in the stubs)
+    json.JSONDecoder(object_pairs_hook=_plain_object, **_DECODER_OPTIONS), "scan_once"
+)
 """The C scanner with the hooks above, built once: reads one JSON value at an index."""
 _MARKING_DECODER = json.JSONDecoder(object_pairs_hook=_marked_object, **_DECODER_OPTIONS)
 _WHITESPACE = " \t\n\r"
@@ -966,7 +970,8 @@ def _rule_code(index: int, rule: _Rule, namespace: dict[str, Any], target: str) 
                     "try:",
                     f"    {target} = _parse_instant(item)",
                     "except _GraphError as error:",
-                    "    raise _MemberError(error.message).graph_error(_step(path, name)) from None",
+                    "    problem = _MemberError(error.message)",
+                    "    raise problem.graph_error(_step(path, name)) from None",
                 ],
             )
         )
