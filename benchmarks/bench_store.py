@@ -68,16 +68,16 @@ BUSY_TIMEOUT = 30.0  # seconds; the repository's default
 
 Key = tuple[str, str, str]
 
-# The floor's own table, written out here rather than taken from the repository: three TEXT key
-# columns, WITHOUT ROWID, the meeting as a BLOB.
+# The floor's own table, written out here rather than taken from the repository, in the same
+# shape: three TEXT key columns with a unique index on them, the meeting as a BLOB.
 BARE_SCHEMA = """
 CREATE TABLE meetings (
     tenant_id    TEXT NOT NULL,
     organizer_id TEXT NOT NULL,
     external_id  TEXT NOT NULL,
-    meeting      BLOB NOT NULL,
-    PRIMARY KEY (tenant_id, organizer_id, external_id)
-) WITHOUT ROWID;
+    meeting      BLOB NOT NULL
+);
+CREATE UNIQUE INDEX meetings_key ON meetings (tenant_id, organizer_id, external_id);
 """
 BARE_INSERT = (
     "INSERT INTO meetings (tenant_id, organizer_id, external_id, meeting) VALUES (?, ?, ?, ?) "

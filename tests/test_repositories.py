@@ -9,22 +9,26 @@ import sqlite3
 import threading
 from pathlib import Path
 
+import attrs
 import pytest
 
 from meeting_rules import (
+    Instant,
     InternalServerError,
     MeetingKey,
+    MeetingParticipants,
     OnlineMeeting,
     ServiceUnavailableError,
 )
 from meeting_rules.adapters import SCHEMA_VERSION, SqliteMeetingRepository, UnusableStoreError
 from meeting_rules.adapters.sqlite import APPLICATION_ID
-from meeting_rules.graph_json import dumps_meeting, meeting_from_json
+from meeting_rules.graph_json import dumps_meeting, meeting_from_json, meeting_to_storage
 from tests.conftest import data_bytes
 
 FRESH = itertools.count()
 KEY = MeetingKey(tenant_id="t", organizer_id="o", external_id="e")
 SEED = meeting_from_json(data_bytes("seed-example1-response.json"))
+TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 
 
 def sqlite_file(path: Path, *statements: str) -> Path:
@@ -188,3 +192,73 @@ def test_meeting_that_cannot_be_read_back_is_not_stored(tmp_path: Path) -> None:
             with pytest.raises(InternalServerError, match="cannot be stored"):
                 store.add_if_absent(KEY, OnlineMeeting(id="m", subject=subject))
         assert len(store) == 0
+
+
+SCHEMA_1_TABLE = """CREATE TABLE meetings (
+    tenant_id    TEXT NOT NULL,
+    organizer_id TEXT NOT NULL,
+    external_id  TEXT NOT NULL,
+    meeting      BLOB NOT NULL,
+    PRIMARY KEY (tenant_id, organizer_id, external_id)
+) WITHOUT ROWID"""
+# A built meeting as schema 1's storage form wrote it: every member, unset ones as null or [].
+SCHEMA_1_BUILT = (
+    '{"@meetingRules.defaultLayout":true,"id":"i","creationDateTime":null,'
+    '"startDateTime":"2020-01-01T00:00:00.0000001Z","endDateTime":null,"expiryDateTime":null,'
+    '"joinWebUrl":null,"subject":"s","isBroadcast":null,"autoAdmittedUsers":null,'
+    '"isEntryExitAnnounced":null,"allowedPresenters":null,"videoTeleconferenceId":null,'
+    '"externalId":"e","participants":{"@meetingRules.defaultLayout":true,"organizer":null,'
+    '"attendees":[],"producers":[],"contributors":[]},"lobbyBypassSettings":null,'
+    '"audioConferencing":null,"chatInfo":null}'
+)
+
+
+def test_schema_1_store_is_converted_when_opened(tmp_path: Path) -> None:
+    """A schema-1 file (rows in the key's B-tree) becomes schema 2, every meeting kept as it was."""
+    path = sqlite_file(
+        tmp_path / "old.sqlite3",
+        f"PRAGMA application_id = {APPLICATION_ID}",
+        "PRAGMA user_version = 1",
+        SCHEMA_1_TABLE,
+    )
+    connection = sqlite3.connect(path)
+    with connection:
+        insert = "INSERT INTO meetings VALUES ('t', 'o', ?, ?)"
+        connection.execute(insert, ("e", SCHEMA_1_BUILT))
+        connection.execute(insert, ("seed", meeting_to_storage(SEED)))
+    connection.close()
+    seed_key = MeetingKey(tenant_id="t", organizer_id="o", external_id="seed")
+    with SqliteMeetingRepository(path) as store:
+        assert store.get(KEY) == OnlineMeeting(
+            id="i",
+            start_date_time=Instant(ticks=Instant.parse("2020-01-01T00:00:00Z").ticks + 1),
+            subject="s",
+            external_id="e",
+            participants=MeetingParticipants(),
+        )
+        assert store.get(seed_key) == SEED
+        assert store.add_if_absent(seed_key, OnlineMeeting(id="other")) == (SEED, False)
+        assert len(store) == 2
+    connection = sqlite3.connect(path)
+    assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+    names = {row[0] for row in connection.execute("SELECT name FROM sqlite_schema")}
+    assert names == {"meetings", "meetings_key"}
+    connection.close()
+
+
+def test_a_store_takes_about_one_and_a_half_times_its_meetings_json(tmp_path: Path) -> None:
+    """Rows fit their pages: 600 stored meetings take at most 1.5x their compact JSON on disk."""
+    path = tmp_path / "m.sqlite3"
+    total = 0
+    with SqliteMeetingRepository(path) as store:
+        for number in range(600):
+            meeting = attrs.evolve(SEED, external_id=f"{number:08x}-0000-4000-8000-000000000000")
+            store.add_if_absent(
+                MeetingKey(tenant_id=TENANT, organizer_id=TENANT, external_id=str(number)),
+                meeting,
+            )
+            total += len(dumps_meeting(meeting))
+    connection = sqlite3.connect(path)
+    connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    connection.close()
+    assert path.stat().st_size <= 1.5 * total

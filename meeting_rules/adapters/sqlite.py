@@ -1,15 +1,18 @@
 """``SqliteMeetingRepository``: a durable store in one SQLite file, shared by threads and processes.
 
 - WAL journal with ``synchronous=FULL``: a create that returned survives a power cut.
-- One table keyed by (tenant, organizer, externalId), compared byte for byte (R-RES-1).
+- One table of meetings, in the order they were stored, with a unique index on (tenant,
+  organizer, externalId), compared byte for byte (R-RES-1). A meeting's row fits in a page, so a
+  store takes about 1.4 times its meetings' compact JSON (schema 2; a schema-1 file, which kept
+  the rows in the key's own B-tree, where they overflowed, is converted when opened).
 - ``add_if_absent`` inserts if absent and reads back in one ``BEGIN IMMEDIATE`` transaction, so of
   any number of racing threads or processes exactly one creates (R-RES-4); a failure rolls back
   and stores nothing (R-RES-5).
 - The file says what it is: ``PRAGMA application_id`` marks a meeting_rules store and
   ``PRAGMA user_version`` its schema. A file that is not such a store (random bytes, another
   application's database, a newer schema) is refused and left untouched.
-- Meetings are kept in ``graph_json.meeting_to_storage``'s form: every member, layout and unknown
-  member, so a meeting comes back equal to the 100 ns.
+- Meetings are kept in ``graph_json.meeting_to_storage``'s form: every member that is set, the
+  layouts and unknown members, so a meeting comes back equal to the 100 ns.
 """
 
 from __future__ import annotations
@@ -27,21 +30,31 @@ from ..meeting import MeetingKey, OnlineMeeting
 __all__ = ["APPLICATION_ID", "SCHEMA_VERSION", "SqliteMeetingRepository", "UnusableStoreError"]
 
 APPLICATION_ID = 0x4D52_4D31  # "MRM1": this file is a meeting_rules store
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 DEFAULT_BUSY_TIMEOUT = 30.0
 
 _MAGIC = b"SQLite format 3\x00"
 # Run one by one inside BEGIN IMMEDIATE (executescript would commit first): all or nothing.
-_SCHEMA = (
+_TABLE = (
     """CREATE TABLE meetings (
         tenant_id    TEXT NOT NULL,
         organizer_id TEXT NOT NULL,
         external_id  TEXT NOT NULL,
-        meeting      BLOB NOT NULL,
-        PRIMARY KEY (tenant_id, organizer_id, external_id)
-    ) WITHOUT ROWID""",
-    f"PRAGMA application_id = {APPLICATION_ID}",
+        meeting      BLOB NOT NULL
+    )""",
+    "CREATE UNIQUE INDEX meetings_key ON meetings (tenant_id, organizer_id, external_id)",
     f"PRAGMA user_version = {SCHEMA_VERSION}",
+)
+_SCHEMA = (f"PRAGMA application_id = {APPLICATION_ID}", *_TABLE)
+# Schema 1 kept each row in its key's B-tree (WITHOUT ROWID), where rows overflowed into pages of
+# their own: the rows move to the schema-2 table unchanged, as the reader reads both forms.
+_FROM_SCHEMA_1 = (
+    "ALTER TABLE meetings RENAME TO meetings_schema_1",
+    *_TABLE[:1],
+    "INSERT INTO meetings (tenant_id, organizer_id, external_id, meeting) "
+    "SELECT tenant_id, organizer_id, external_id, meeting FROM meetings_schema_1",
+    "DROP TABLE meetings_schema_1",
+    *_TABLE[1:],
 )
 _INSERT = (
     "INSERT INTO meetings (tenant_id, organizer_id, external_id, meeting) VALUES (?, ?, ?, ?) "
@@ -127,10 +140,10 @@ class SqliteMeetingRepository:
                 f"{self.path} is not a meeting_rules store: it is another application's SQLite "
                 f"database (application_id {application_id})."
             )
-        if version != SCHEMA_VERSION:
+        if version not in (1, SCHEMA_VERSION):
             raise UnusableStoreError(
                 f"{self.path} is a meeting_rules store of schema version {version}; this version "
-                f"of meeting_rules reads version {SCHEMA_VERSION} only."
+                f"of meeting_rules reads versions 1 and {SCHEMA_VERSION} only."
             )
         if not ours:
             raise UnusableStoreError(f"{self.path} is a damaged meeting_rules store: no table.")
@@ -144,9 +157,8 @@ class SqliteMeetingRepository:
             try:
                 # Another process may have made it since the check; look again inside the lock.
                 version = connection.execute("PRAGMA user_version").fetchone()[0]
-                if version == 0:
-                    for statement in _SCHEMA:
-                        connection.execute(statement)
+                for statement in {0: _SCHEMA, 1: _FROM_SCHEMA_1}.get(version, ()):
+                    connection.execute(statement)
                 connection.execute("COMMIT")
             except BaseException:
                 if connection.in_transaction:
