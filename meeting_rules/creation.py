@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import base64
 import json
-import re
-from urllib.parse import quote
 
 from .enums import ApiVersion, OnlineMeetingRole
 from .instant import Instant
@@ -21,12 +19,16 @@ from .timing import expiry, normalise_window
 
 __all__ = ["build_meeting", "join_web_url", "meeting_id", "new_meeting_thread_id"]
 
-_PERCENT = re.compile(r"%[0-9A-F]{2}")
+_UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+_PERCENT_ENCODED = [chr(byte) if byte in _UNRESERVED else f"%{byte:02x}" for byte in range(256)]
+_ASCII_ENCODING = str.maketrans(dict(enumerate(_PERCENT_ENCODED[:128])))
 
 
 def _graph_quote(text: str) -> str:
     """Percent-encode everything but unreserved characters, in lower case as Graph writes it."""
-    return _PERCENT.sub(lambda m: m.group().lower(), quote(text, safe=""))
+    if text.isascii():
+        return text.translate(_ASCII_ENCODING)
+    return "".join([_PERCENT_ENCODED[byte] for byte in text.encode("utf-8", "surrogatepass")])
 
 
 def new_meeting_thread_id(guid: str) -> str:
@@ -43,7 +45,7 @@ def meeting_id(organizer_id: str, message_id: str, thread_id: str) -> str:
 
 def join_web_url(tenant_id: str, organizer_id: str, message_id: str, thread_id: str) -> str:
     """Teams' meetup-join URL for the thread and message (R-MEET-6)."""
-    context = json.dumps({"Tid": tenant_id, "Oid": organizer_id}, separators=(",", ":"))
+    context = f'{{"Tid":{json.dumps(tenant_id)},"Oid":{json.dumps(organizer_id)}}}'
     return (
         f"https://teams.microsoft.com/l/meetup-join/{_graph_quote(thread_id)}/"
         f"{_graph_quote(message_id)}?context={_graph_quote(context)}"

@@ -23,6 +23,7 @@ import math
 import re
 from collections.abc import Callable, Mapping
 from functools import cache
+from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from types import NoneType, UnionType
 from typing import Any, Union, get_args, get_origin
 
@@ -1145,10 +1146,24 @@ def dumps_meeting(
     return dumps_json(_meeting_json(meeting, version, include_unknown_enum_members, copy=False))
 
 
-def meeting_to_storage(meeting: OnlineMeeting) -> bytes:
-    """The form a store keeps: every member of every version, layouts and unknown members kept,
-    so that ``meeting_from_storage`` gives back an equal meeting that writes the same JSON."""
-    return dumps_json(_meeting_json(meeting, None, True, copy=False))
+def meeting_to_storage(meeting: OnlineMeeting, *, checked: bool = False) -> bytes:
+    """The form a store keeps: every member that is set, layouts and unknown members kept, so
+    that ``meeting_from_storage`` gives back an equal meeting that writes the same JSON.
+
+    Args:
+        checked: first read the form back, as ``meeting_from_storage`` would, so that a meeting
+            built by hand with a value Graph JSON cannot hold is refused rather than stored.
+
+    Raises:
+        BadRequestError: (``checked``) the meeting holds such a value; ``target`` names it.
+    """
+    form = _meeting_json(meeting, None, True, copy=False)
+    if checked:
+        try:
+            _STORAGE_READER.get_structure_hook(OnlineMeeting)(form, OnlineMeeting)
+        except _MemberError as error:
+            raise error.graph_error() from None
+    return dumps_json(form)
 
 
 def meeting_from_storage(data: bytes | str) -> OnlineMeeting:
@@ -1160,9 +1175,33 @@ def meeting_from_storage(data: bytes | str) -> OnlineMeeting:
     return _read_meeting(_STORAGE_READER, data)
 
 
+def _not_json(value: object) -> object:
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+# json.dumps builds its C encoder anew on every call: this one is built once (no cycle check:
+# a value built by hand that holds itself ends in a RecursionError, reported as a ValueError).
+_ENCODE: Callable[[object, int], Any] | None = (
+    None
+    if c_make_encoder is None
+    else c_make_encoder(None, _not_json, encode_basestring, None, ":", ",", False, False, False)
+)
+
+
 def dumps_json(obj: JsonValue) -> bytes:
-    """Compact UTF-8 JSON, as Graph writes it; a lone surrogate is escaped rather than fatal."""
-    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    """Compact UTF-8 JSON, as Graph writes it; a lone surrogate is escaped rather than fatal.
+
+    Raises:
+        ValueError: a number that is not finite, or a value that holds itself.
+        TypeError: a value that is not JSON.
+    """
+    try:
+        if _ENCODE is None:
+            text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        else:
+            text = "".join(_ENCODE(obj, 0))
+    except RecursionError:
+        raise ValueError("The value holds itself, or is nested too deeply") from None
     try:
         return text.encode("utf-8")
     except UnicodeEncodeError:  # a lone surrogate in an object built by hand: escape it

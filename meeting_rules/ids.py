@@ -17,7 +17,7 @@ class RandomIdFactory:
         return str(uuid.uuid4())
 
     def digits(self, count: int) -> str:
-        return "".join(secrets.choice("0123456789") for _ in range(count))
+        return str(secrets.randbelow(10**count)).zfill(count)
 
 
 class SeededIdFactory:
@@ -34,4 +34,4 @@ class SeededIdFactory:
 
     def digits(self, count: int) -> str:
         with self._lock:
-            return "".join(self._random.choice("0123456789") for _ in range(count))
+            return str(self._random.randrange(10**count)).zfill(count)

@@ -164,6 +164,7 @@ class TestCreatedMeeting:
         parts = urlsplit(url)
         _, _, _, encoded_thread, message = parts.path.split("/")
         assert unquote(encoded_thread) == thread
+        assert re.fullmatch(r"(?:[A-Za-z0-9._~-]|%[0-9a-f]{2})*", encoded_thread)
         assert message == "0"
         assert json.loads(parse_qs(parts.query)["context"][0]) == {"Tid": tenant, "Oid": organizer}
 

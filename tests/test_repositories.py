@@ -186,11 +186,18 @@ def test_each_thread_connection_is_closed_when_the_thread_ends(tmp_path: Path) -
 
 
 def test_meeting_that_cannot_be_read_back_is_not_stored(tmp_path: Path) -> None:
-    """R-RES-5: a hand-built meeting holding NUL or a lone surrogate is refused, not stored."""
+    """R-RES-5: a hand-built meeting that Graph JSON cannot hold is refused, not stored."""
     with SqliteMeetingRepository(tmp_path / "m.sqlite3") as store:
-        for subject in ("a\x00b", "\ud800"):
+        for meeting in (
+            OnlineMeeting(id="m", subject="a\x00b"),
+            OnlineMeeting(id="m", subject="\ud800"),
+            OnlineMeeting(id="m", subject=5),  # type: ignore[arg-type]
+            OnlineMeeting(id="m", participants="x"),  # type: ignore[arg-type]
+            OnlineMeeting(id="m", unknown_members={"x": float("nan")}),
+            OnlineMeeting(id="m", unknown_members={"x": {1, 2}}),
+        ):
             with pytest.raises(InternalServerError, match="cannot be stored"):
-                store.add_if_absent(KEY, OnlineMeeting(id="m", subject=subject))
+                store.add_if_absent(KEY, meeting)
         assert len(store) == 0
 
 

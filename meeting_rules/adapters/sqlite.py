@@ -202,11 +202,12 @@ class SqliteMeetingRepository:
         return None if row is None else self._meeting(row[0])
 
     def add_if_absent(self, key: MeetingKey, meeting: OnlineMeeting) -> tuple[OnlineMeeting, bool]:
-        data = meeting_to_storage(meeting)
         try:  # never store what could not be read back (a hand-built NUL or lone surrogate)
-            meeting_from_storage(data)
+            data = meeting_to_storage(meeting, checked=True)
         except GraphError as error:
             raise InternalServerError(f"The meeting cannot be stored: {error.message}") from None
+        except (AttributeError, TypeError, ValueError) as error:  # not even a meeting's shape
+            raise InternalServerError(f"The meeting cannot be stored: {error}") from None
         parts = (key.tenant_id, key.organizer_id, key.external_id)
         try:
             connection = self._connection()
