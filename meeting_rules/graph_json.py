@@ -901,11 +901,16 @@ class _Table:
         for i, (member, rule) in enumerate(self.rules.items()):
             target = f"a_{rule.attr}" if rule.attr else "value"
             lines.append(f"        {'elif' if i else 'if'} name == {member!r}:")
-            lines += [f"            {line}" for line in _rule_code(i, rule, namespace, target)]
+            # Graph's names are plain: a member's path is its parent's, a dot and its name.
+            assert _PLAIN_NAME.fullmatch(member), member
+            where = repr(member) if body else f"path + {'.' + member!r}"
+            lines += [
+                f"            {line}" for line in _rule_code(i, rule, namespace, target, where)
+            ]
             if rule.attr is None:
                 lines += [
                     "            if item is not None:",
-                    "                ignored.append(_step(path, name))",
+                    f"                ignored.append({where})",
                 ]
             elif not body:
                 lines.append("            kept.append(name)")
@@ -939,21 +944,25 @@ def _no_external_id(obj: Mapping[str, JsonValue]) -> None:
     )
 
 
-def _rule_code(index: int, rule: _Rule, namespace: dict[str, Any], target: str) -> list[str]:
-    """Lines reading ``item``, the member ``name`` at ``path``, into the variable ``target``."""
+def _rule_code(
+    index: int, rule: _Rule, namespace: dict[str, Any], target: str, where: str
+) -> list[str]:
+    """Lines reading ``item``, the member ``name`` at ``path``, into the variable ``target``;
+    ``where`` is an expression for the member's own path."""
     if rule.table is not None:
         namespace[f"r{index}"] = rule.table.read
         if not rule.array:
             return [
-                f"{target} = None if item is None else "
-                f"r{index}(item, _step(path, name), strict, ignored)"
+                f"{target} = None if item is None else r{index}(item, {where}, strict, ignored)"
             ]
         return [
             "if type(item) is not list and type(item) is not tuple:",
-            "    raise _wrong_type('an array', item).graph_error(_step(path, name))",
-            "where = _step(path, name)",
-            f"{target} = tuple([r{index}(x, f'{{where}}[{{i}}]', strict, ignored) "
-            "for i, x in enumerate(item)])",
+            f"    raise _wrong_type('an array', item).graph_error({where})",
+            f"where = {where}",
+            "items = []",
+            "for i, x in enumerate(item):",
+            f"    items.append(r{index}(x, f'{{where}}[{{i}}]', strict, ignored))",
+            f"{target} = tuple(items)",
         ]
     inner = _optional_arg(rule.type) or rule.type
     namespace[f"h{index}"] = _REQUEST_READER.get_structure_hook(inner)
@@ -963,6 +972,9 @@ def _rule_code(index: int, rule: _Rule, namespace: dict[str, Any], target: str) 
         branches.append(("item is None", [f"{target} = None"]))
     if inner is str:
         branches.append((_STR_CHECK.format("item"), [f"{target} = item"]))
+    elif _is_graph_enum(inner):  # Graph's own spelling, found at once; the hook does the rest
+        namespace[f"e{index}"] = {m.value: m for m in inner if m.value != "unknownFutureValue"}
+        branches.append((f"type(item) is str and item in e{index}", [f"{target} = e{index}[item]"]))
     elif inner is Instant:
         branches.append(
             (
@@ -972,7 +984,7 @@ def _rule_code(index: int, rule: _Rule, namespace: dict[str, Any], target: str) 
                     f"    {target} = _parse_instant(item)",
                     "except _GraphError as error:",
                     "    problem = _MemberError(error.message)",
-                    "    raise problem.graph_error(_step(path, name)) from None",
+                    f"    raise problem.graph_error({where}) from None",
                 ],
             )
         )
@@ -980,7 +992,7 @@ def _rule_code(index: int, rule: _Rule, namespace: dict[str, Any], target: str) 
         "try:",
         f"    {target} = h{index}(item, t{index})",
         "except _MemberError as error:",
-        "    raise error.graph_error(_step(path, name)) from None",
+        f"    raise error.graph_error({where}) from None",
     ]
     return _branches(branches, code)
 
