@@ -211,18 +211,26 @@ def _enum_reader(cls: type[GraphEnum], *, allow_unknown_future_value: bool) -> A
         by_value.pop("unknownFutureValue", None)
     allowed = ", ".join(by_value)
 
-    def read(value: object, _: object = None) -> GraphEnum:
+    def find(value: object) -> GraphEnum | _MemberError:
+        """The member, or (not raised) the error that refuses ``value``."""
         if type(value) is not str:
-            raise _wrong_type("a string", value)
+            return _wrong_type("a string", value)
         # Case-insensitive in ASCII only, as .NET's ordinal comparison: no Unicode folding.
         member = by_value.get(value) or (value.isascii() and by_folded.get(value.lower())) or None
         if member is None:
-            raise _MemberError(
+            return _MemberError(
                 f"The member '{_PATH}' has the value '{quoted(value)}', "
                 f"which is not one of: {allowed}."
             )
         return member
 
+    def read(value: object, _: object = None) -> GraphEnum:
+        found = find(value)
+        if type(found) is _MemberError:
+            raise found
+        return found  # type: ignore[return-value]
+
+    read.find = find  # type: ignore[attr-defined]
     return read
 
 
@@ -972,9 +980,19 @@ def _rule_code(
         branches.append(("item is None", [f"{target} = None"]))
     if inner is str:
         branches.append((_STR_CHECK.format("item"), [f"{target} = item"]))
-    elif _is_graph_enum(inner):  # Graph's own spelling, found at once; the hook does the rest
+    elif _is_graph_enum(inner):  # Graph's own spelling, found at once; any other found after
         namespace[f"e{index}"] = {m.value: m for m in inner if m.value != "unknownFutureValue"}
+        namespace[f"find{index}"] = namespace[f"h{index}"].find
+        namespace["_MemberErrorType"] = _MemberError
         branches.append((f"type(item) is str and item in e{index}", [f"{target} = e{index}[item]"]))
+        return _branches(
+            branches,
+            [
+                f"{target} = find{index}(item)",
+                f"if type({target}) is _MemberErrorType:",
+                f"    raise {target}.graph_error({where})  # one exception raised, not two",
+            ],
+        )
     elif inner is Instant:
         branches.append(
             (
