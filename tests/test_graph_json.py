@@ -64,6 +64,25 @@ def with_members(**members: Any) -> dict[str, Any]:
 class TestRequestMembers:
     """Tests for what ``parse_create_or_get`` reads from a valid body."""
 
+    @pytest.mark.parametrize(
+        ("body", "target"),
+        [
+            ({"startDateTime": "2020-01-01T01:00:00Z", "endDateTime": "2020-01-01T00:00:00Z",
+              "subject": 5, "externalId": "e"}, "endDateTime"),
+            ({"subject": 5, "startDateTime": "2020-01-01T01:00:00Z",
+              "endDateTime": "2020-01-01T00:00:00Z", "externalId": "e"}, "subject"),
+            ({"endDateTime": "2020-01-01T00:00:00Z", "subject": 5,
+              "startDateTime": "2020-01-01T01:00:00Z"}, "subject"),
+            ({"participants": {"attendees": [{"upn": 1}]}}, "participants.attendees[0].upn"),
+            ({"participants": {"attendees": [{"role": "nobody"}]}, "externalId": None},
+             "participants.attendees[0].role"),
+        ],
+    )  # fmt: skip
+    def test_r_time_4_defects_are_met_in_document_order(self, body: Any, target: str) -> None:
+        """R-TIME-4, R-BODY-6: of several defects the first in the body is reported; an end
+        before the start as soon as both are read, a missing externalId after everything."""
+        assert refused(body).target == target
+
     def test_r_body_1_every_parameter_is_read(self) -> None:
         """R-BODY-1: the six parameters reach the request."""
         request = parse_create_or_get(
