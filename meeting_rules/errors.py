@@ -60,7 +60,7 @@ class GraphError(Exception):
     target: str | None
 
     def __init__(self, message: str, *, code: str | None = None, target: str | None = None):
-        # BaseException.__new__ has set ``args`` to ``(message,)`` already.
+        self.args = (message,)  # also when the message was given by keyword
         self.message = message
         self.code = code if code is not None else self.default_code
         self.target = target

@@ -182,7 +182,7 @@ def _decode(body: object) -> Mapping[str, JsonValue]:
     """
     if type(body) is dict:
         return body
-    if type(body) is bytes or isinstance(body, bytearray | memoryview):
+    if type(body) is bytes or isinstance(body, bytes | bytearray | memoryview):
         try:
             text = (body if type(body) is bytes else bytes(body)).decode("utf-8")
         except UnicodeDecodeError as error:
@@ -276,6 +276,7 @@ class _Table:
             "_ignore": _ignore,
             "_no_external_id": _no_external_id,
             "_check_window": check_window,
+            "_check_external_id": attrs.fields(CreateOrGetRequest).external_id.validator,
             "path_step": path_step,
         }
         fields = attrs.fields(attrs.resolve_types(cls))
@@ -305,6 +306,11 @@ class _Table:
                 ]
             elif not body:
                 lines.append("            kept.append(name)")
+            elif rule.attr == "external_id":  # an empty one is met where it is (R-BODY-2)
+                lines += [
+                    "            if a_external_id == '':",
+                    "                _check_external_id(None, None, a_external_id)",
+                ]
             elif rule.attr in ("start_date_time", "end_date_time"):
                 # End before start is met as soon as both are read, as a defect in document order.
                 lines += [

@@ -17,7 +17,7 @@ class RandomIdFactory:
         return str(uuid.uuid4())
 
     def digits(self, count: int) -> str:
-        return str(secrets.randbelow(10**count)).zfill(count)
+        return str(secrets.randbelow(10**count)).zfill(count) if count else ""
 
 
 class SeededIdFactory:
@@ -33,5 +33,6 @@ class SeededIdFactory:
             return str(uuid.UUID(int=self._random.getrandbits(128), version=4))
 
     def digits(self, count: int) -> str:
-        with self._lock:
-            return str(self._random.randrange(10**count)).zfill(count)
+        with self._lock:  # one draw a digit, as ever: a seed keeps its sequence across versions
+            choice = self._random.choice
+            return "".join([choice("0123456789") for _ in range(count)])

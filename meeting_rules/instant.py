@@ -112,7 +112,8 @@ class Instant:
                 delta = _from_iso(text[:19]) - _DAY_ONE
             except ValueError:
                 delta = None
-            if delta is not None and (sign is None or off_minutes < "60"):
+            # text[11:13] < "24": newer Pythons' fromisoformat reads T24:00 as next midnight
+            if delta is not None and text[11:13] < "24" and (sign is None or off_minutes < "60"):
                 offset = (
                     0 if sign is None else _TWO_DIGITS[off_hours] * 60 + _TWO_DIGITS[off_minutes]
                 )
@@ -172,7 +173,7 @@ class Instant:
         ticks = seconds * TICKS_PER_SECOND + _fraction_ticks(fraction or "")
         if not 0 <= ticks <= _MAX_TICKS:
             raise _out_of_range(text)
-        return _from_ticks(ticks)
+        return _from_ticks(cls, ticks)
 
     @classmethod
     def from_unix_milliseconds(cls, milliseconds: int) -> Instant:
@@ -245,12 +246,12 @@ class Instant:
     def _checked(cls, ticks: int, what: str) -> Instant:
         if not 0 <= ticks <= _MAX_TICKS:
             raise _out_of_range(what)
-        return _from_ticks(ticks)
+        return _from_ticks(cls, ticks)
 
 
-def _from_ticks(ticks: int) -> Instant:
+def _from_ticks(cls: type[Instant], ticks: int) -> Instant:
     """An instant of ticks already known to be an int in range: no validator to run."""
-    instant: Instant = _new(Instant)
+    instant: Instant = _new(cls)
     _set(instant, "ticks", ticks)
     return instant
 

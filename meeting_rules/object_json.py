@@ -555,6 +555,9 @@ def _object_writer(
         for i, (m, code) in enumerate(zip(members, codes, strict=True))
     }
     function = f"write_{cls.__name__}"
+    # The store's form never holds an unknown member under a modelled name: it would read back
+    # as that member.
+    kept = "name not in out" + (" and name not in _SPECS" if version is None else "")
     lines = [
         f"def {function}(obj):",
         "    unknown = obj.unknown_members",
@@ -565,15 +568,18 @@ def _object_writer(
     for m, code in zip(members, codes, strict=True):
         empty = "[]" if is_tuple(m.type) else "None"
         lines.append(f"        v = obj.{m.attr}")
-        if version is None or version in m.omit_if_unset:
+        if version is None and empty == "[]":  # a null collection is kept, to be refused
+            lines += [
+                "        if v != ():",
+                f"            out[{m.name!r}] = None if v is None else {code}",
+            ]
+        elif version is None or version in m.omit_if_unset:
             lines += [
                 "        if v:" if empty == "[]" else "        if v is not None:",
                 f"            out[{m.name!r}] = {code}",
             ]
         elif code == "v":
             lines.append(f"        out[{m.name!r}] = v")
-        elif empty == "[]":
-            lines.append(f"        out[{m.name!r}] = {code}")
         else:
             lines.append(f"        out[{m.name!r}] = None if v is None else {code}")
     lines += [
@@ -582,8 +588,8 @@ def _object_writer(
     ]
     for m, code in zip(members, codes, strict=True):
         lines.append(f"        v = obj.{m.attr}")
-        if code == "v" or is_tuple(m.type):
-            lines.append(f"        out[{m.name!r}] = {code}")
+        if code == "v":
+            lines.append(f"        out[{m.name!r}] = v")
         else:
             lines.append(f"        out[{m.name!r}] = None if v is None else {code}")
     lines += [
@@ -607,16 +613,15 @@ def _object_writer(
         "                        out[name] = v if write is None else write(v)",
         "    if unknown:",
         "        for name, v in unknown.items():",
-        "            if name not in out:",
+        f"            if {kept}:",
         "                out[name] = v",
     ]
     if copy:
         lines += ["        for name in unknown:", "            out[name] = _copied(out[name])"]
     lines.append("    return out")
-    writer: Callable[[GraphObject], dict[str, JsonValue]] = compile_function(
-        function, lines, namespace
-    )
-    return writer
+    generated: Callable[[GraphObject], dict[str, JsonValue]]
+    generated = compile_function(function, lines, namespace)
+    return generated
 
 
 def _configure_reader(

@@ -52,6 +52,15 @@ class TestGraphError:
         assert (again.status, again.code, again.message, again.target) == (status, "C", "m", "t")
         assert repr(again) == repr(error)
 
+    def test_message_by_keyword(self, cls: type[errors.GraphError], status: int, code: str) -> None:
+        """A message given by keyword is the exception's argument too."""
+        error = cls(message="m", target="t")
+        assert (error.args, error.message, str(error)) == (
+            ("m",),
+            "m",
+            f"{status} {code}: m (target: t)",
+        )
+
 
 def test_every_status_class_is_exported() -> None:
     """The whole tree is importable from the package."""

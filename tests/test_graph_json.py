@@ -74,6 +74,8 @@ class TestRequestMembers:
             ({"endDateTime": "2020-01-01T00:00:00Z", "subject": 5,
               "startDateTime": "2020-01-01T01:00:00Z"}, "subject"),
             ({"participants": {"attendees": [{"upn": 1}]}}, "participants.attendees[0].upn"),
+            ({"externalId": "", "startDateTime": "2020-01-01T01:00:00Z",
+              "endDateTime": "2020-01-01T00:00:00Z"}, "externalId"),
             ({"participants": {"attendees": [{"role": "nobody"}]}, "externalId": None},
              "participants.attendees[0].role"),
         ],
@@ -595,6 +597,18 @@ class TestMeetingJson:
                 assert dumps_meeting(back, version=out) == dumps_meeting(meeting, version=out)
             assert meeting_to_storage(back) == stored
 
+    def test_storage_form_never_lets_an_unknown_member_pose_as_a_modelled_one(self) -> None:
+        """A hand-built unknown member named like an unset modelled member is not stored: it
+        would read back as that member. A null collection is stored, and so refused on reading."""
+        meeting = OnlineMeeting(id="i", unknown_members={"externalId": "ghost", "x": 1})
+        back = meeting_from_storage(meeting_to_storage(meeting))
+        assert (back.external_id, back.unknown_members) == (None, {"x": 1})
+        hollow = OnlineMeeting(id="i", participants=MeetingParticipants(attendees=None))  # type: ignore[arg-type]
+        with pytest.raises(BadRequestError) as info:
+            meeting_to_storage(hollow, checked=True)
+        assert info.value.target == "participants.attendees"
+        assert meeting_to_json(hollow, version="v1.0")["participants"]["attendees"] is None
+
     def test_storage_form_of_a_built_meeting_holds_only_what_is_set(self) -> None:
         """A built object is marked as such and keeps only its set members: the rest is implied."""
         meeting = OnlineMeeting(id="m", participants=MeetingParticipants())
@@ -750,6 +764,19 @@ class TestVersionsAndSharing:
 
 class TestInputEdges:
     """Odd corners of the input: whitespace, signs, Unicode, names."""
+
+    def test_bytes_of_any_kind_are_read(self) -> None:
+        """A subclass of bytes, a bytearray and a memoryview read as the bytes they hold."""
+
+        class Body(bytes):
+            pass
+
+        raw = json.dumps(data_json("seed-example1-request.json")).encode()
+        expected = parse_create_or_get(raw)
+        for body in (Body(raw), bytearray(raw), memoryview(raw)):
+            assert parse_create_or_get(body) == expected
+        response = data_json("seed-example1-response.json")
+        assert meeting_from_json(Body(json.dumps(response).encode())) == meeting_from_json(response)
 
     @pytest.mark.parametrize("body", [b"\x0b", b"\x0c{}", "\u00a0"])
     def test_only_json_whitespace_is_empty(self, body: Any) -> None:

@@ -144,6 +144,31 @@ class TestParse:
         instant, text = case
         assert Instant.parse(text) == instant
 
+    def test_r_time_5_hour_24_is_refused_whatever_python_reads(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """R-TIME-5: T24:00 is refused even where datetime.fromisoformat takes it for the next
+        midnight (as Python 3.14 does)."""
+
+        def lenient(text: str) -> dt.datetime:
+            if text[11:13] == "24":
+                return dt.datetime.fromisoformat(text[:11] + "00" + text[13:]) + dt.timedelta(1)
+            return dt.datetime.fromisoformat(text)
+
+        monkeypatch.setattr("meeting_rules.instant._from_iso", lenient)
+        for text in ("2020-01-01T24:00:00Z", "2020-01-01T24:00:00.9999999+14:00"):
+            with pytest.raises(BadRequestError, match="Cannot convert"):
+                Instant.parse(text)
+
+    def test_subclasses_get_their_own_kind(self) -> None:
+        """Every path of parse gives an instance of the class it was called on."""
+
+        class Stamp(Instant):
+            pass
+
+        for text in ("2020-01-01T00:00:00Z", "2020-01-01T00:00Z"):
+            assert type(Stamp.parse(text)) is Stamp
+
     @given(
         st.one_of(
             instant_texts().map(lambda case: case[1]),

@@ -269,3 +269,29 @@ def test_a_store_takes_about_one_and_a_half_times_its_meetings_json(tmp_path: Pa
     connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     connection.close()
     assert path.stat().st_size <= 1.5 * total
+
+
+def test_converted_store_gives_back_the_old_table_space(tmp_path: Path) -> None:
+    """Converting a schema-1 file (whose rows overflowed) leaves it smaller, not larger."""
+    path = sqlite_file(
+        tmp_path / "old.sqlite3",
+        f"PRAGMA application_id = {APPLICATION_ID}",
+        "PRAGMA user_version = 1",
+        SCHEMA_1_TABLE,
+    )
+    connection = sqlite3.connect(path)
+    with connection:
+        connection.executemany(
+            "INSERT INTO meetings VALUES ('t', 'o', ?, ?)",
+            ((str(number), meeting_to_storage(SEED)) for number in range(300)),
+        )
+    connection.close()
+    before = path.stat().st_size
+    SqliteMeetingRepository(path).close()
+    connection = sqlite3.connect(path)
+    connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    connection.close()
+    assert path.stat().st_size < before * 0.7
+    with SqliteMeetingRepository(path) as store:
+        assert len(store) == 300
+        assert store.get(MeetingKey(tenant_id="t", organizer_id="o", external_id="299")) == SEED

@@ -164,9 +164,23 @@ class SqliteMeetingRepository:
                 if connection.in_transaction:
                     connection.execute("ROLLBACK")
                 raise
+            if version == 1:
+                self._give_back_space(connection)
             connection.execute("PRAGMA journal_mode = WAL")
         except sqlite3.Error as error:
             raise _store_error(error, self.path) from None
+
+    def _give_back_space(self, connection: sqlite3.Connection) -> None:
+        """After a conversion, return the old table's pages to the file system, if no one else
+        is reading the file; otherwise they stay free pages, for new meetings to fill."""
+        busy_timeout = connection.execute("PRAGMA busy_timeout").fetchone()[0]
+        connection.execute("PRAGMA busy_timeout = 0")
+        try:
+            connection.execute("VACUUM")
+        except sqlite3.OperationalError:
+            pass  # busy: another connection has the file open in a transaction
+        finally:
+            connection.execute(f"PRAGMA busy_timeout = {busy_timeout}")
 
     def _connection(self) -> sqlite3.Connection:
         """This thread's connection, opened on first use (and again after a fork)."""
