@@ -60,7 +60,6 @@ from .object_json import (
 )
 from .participants import IdentitySet, MeetingParticipantInfo, MeetingParticipants
 from .request import CreateOrGetRequest
-from .timing import check_window
 
 Body = bytes | bytearray | memoryview | str | Mapping[str, JsonValue]
 
@@ -243,22 +242,34 @@ class _Rule:
 _Reader = Callable[[Mapping[str, JsonValue], str, bool, list[str]], Any]
 
 
-@attrs.frozen
+@attrs.define
 class _Table:
     """The rules of one object of a createOrGet body, and its reader generated from them.
 
     ``read(obj, path, strict, ignored)`` reads the members of the object at ``path`` (its JSON
-    path, ``""`` for the body) in document order, appends the JSON
-    path of each ignored one to ``ignored``, and returns a new ``cls`` (the body's own table,
-    whose ``cls`` is ``None``, returns the values by attribute name).
+    path, ``""`` for the body) in document order, appends the JSON path of each ignored one to
+    ``ignored``, and returns a new ``cls``. The reader is generated on first use, not on import.
     """
 
     cls: type[Any]
     rules: Mapping[str, _Rule]
     read: _Reader = attrs.field(init=False, eq=False, repr=False)
+    _generated: _Reader | None = attrs.field(default=None, init=False, eq=False, repr=False)
 
     @read.default
-    def _read(self) -> _Reader:
+    def _first_read(self) -> _Reader:
+        def read(obj: Mapping[str, JsonValue], path: str, strict: bool, ignored: list[str]) -> Any:
+            return self.reader()(obj, path, strict, ignored)
+
+        return read
+
+    def reader(self) -> _Reader:
+        """The generated reader (made now if need be), which from now on is ``read`` too."""
+        if self._generated is None:
+            self._generated = self.read = self._generate()
+        return self._generated
+
+    def _generate(self) -> _Reader:
         cls = self.cls
         body = cls is CreateOrGetRequest
         function = f"read_{cls.__name__}" + (
@@ -275,7 +286,7 @@ class _Table:
             "_parse_instant": Instant.parse,
             "_ignore": _ignore,
             "_no_external_id": _no_external_id,
-            "_check_window": check_window,
+            "_end_before_start": _end_before_start,
             "_check_external_id": attrs.fields(CreateOrGetRequest).external_id.validator,
             "path_step": path_step,
         }
@@ -289,6 +300,8 @@ class _Table:
                 "    kept = []",
             ]
         lines += [f"    a_{r.attr} = {defaults[r.attr]}" for r in self.rules.values() if r.attr]
+        if body:
+            lines.append("    sent_start_date_time = sent_end_date_time = None")
         lines.append("    for name, item in obj.items():")
         for i, (member, rule) in enumerate(self.rules.items()):
             target = f"a_{rule.attr}" if rule.attr else "value"
@@ -312,10 +325,18 @@ class _Table:
                     "                _check_external_id(None, None, a_external_id)",
                 ]
             elif rule.attr in ("start_date_time", "end_date_time"):
-                # End before start is met as soon as both are read, as a defect in document order.
+                # End before start is met as soon as both are read, as a defect in document order,
+                # and told with the times as they were sent.
                 lines += [
-                    "            if a_end_date_time is not None and a_start_date_time is not None:",
-                    "                _check_window(a_start_date_time, a_end_date_time)",
+                    f"            sent_{rule.attr} = item",
+                    "            if (",
+                    "                a_end_date_time is not None",
+                    "                and a_start_date_time is not None",
+                    "                and a_end_date_time.ticks < a_start_date_time.ticks",
+                    "            ):",
+                    "                raise _end_before_start(",
+                    "                    sent_start_date_time, sent_end_date_time",
+                    "                )",
                 ]
         lines += ["        else:", "            _ignore(name, path, strict, ignored)"]
         if body:
@@ -328,6 +349,15 @@ class _Table:
             arguments.setdefault(f.name, f"a_{f.name}" if f.name in read else defaults[f.name])
         lines += construction(cls, namespace, arguments)
         return compile_function(function, lines, namespace)  # type: ignore[no-any-return]
+
+
+def _end_before_start(start: object, end: object) -> BadRequestError:
+    """R-TIME-4's refusal, quoting the two times as the body gave them."""
+    return BadRequestError(
+        f"endDateTime ({quoted(str(end))}) must not be earlier than startDateTime "
+        f"({quoted(str(start))}).",
+        target="endDateTime",
+    )
 
 
 def _no_external_id(obj: Mapping[str, JsonValue]) -> None:
@@ -347,7 +377,7 @@ def _rule_code(
     """Lines reading ``item``, the member ``name`` at ``path``, into the variable ``target``;
     ``where`` is an expression for the member's own path."""
     if rule.table is not None:
-        namespace[f"r{index}"] = rule.table.read
+        namespace[f"r{index}"] = rule.table.reader()
         if not rule.array:
             return [
                 f"{target} = None if item is None else r{index}(item, {where}, strict, ignored)"
