@@ -55,6 +55,7 @@ from .object_json import (
     json_path,
     optional_arg,
     path_step,
+    refusal,
     writer,
     wrong_type,
 )
@@ -402,14 +403,14 @@ def _rule_code(
     elif is_graph_enum(inner):  # Graph's own spelling, found at once; any other found after
         namespace[f"e{index}"] = {m.value: m for m in inner if m.value != "unknownFutureValue"}
         namespace[f"find{index}"] = namespace[f"h{index}"].find
-        namespace["_MemberErrorType"] = MemberError
+        namespace["_refusal"] = refusal
         branches.append((f"type(item) is str and item in e{index}", [f"{target} = e{index}[item]"]))
         return _branches(
             branches,
             [
                 f"{target} = find{index}(item)",
-                f"if type({target}) is _MemberErrorType:",
-                f"    raise {target}.graph_error({where})  # one exception raised, not two",
+                f"if type({target}) is str:",
+                f"    raise _refusal({target}, {where})  # one exception made, not two",
             ],
         )
     elif inner is Instant:

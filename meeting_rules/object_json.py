@@ -64,8 +64,9 @@ class MemberError(Exception):
 
     def graph_error(self, path: str = "") -> BadRequestError:
         """The 400 for this defect in the object at ``path`` (a JSON path, ``""`` the body)."""
-        for step in reversed(self.reversed_path):
-            path = path_step(path, step)
+        if self.reversed_path:
+            for step in reversed(self.reversed_path):
+                path = path_step(path, step)
         shown = quoted(path, 200)
         if not path:
             message = self.detail.replace(f"The object '{PATH_MARK}'", "The body")
@@ -76,6 +77,13 @@ class MemberError(Exception):
         else:
             message = f"{self.detail} (member '{shown}')"
         return BadRequestError(message, target=path or None)
+
+
+def refusal(detail: str, path: str) -> BadRequestError:
+    """``MemberError(detail).graph_error(path)``, without the intermediate exception."""
+    if path and PATH_MARK in detail:
+        return BadRequestError(detail.replace(PATH_MARK, quoted(path, 200)), target=path)
+    return MemberError(detail).graph_error(path)
 
 
 # A name written as it is: not empty, and none of ``.[]"`` nor what ``quoted`` would escape.
@@ -181,14 +189,14 @@ def _enum_reader(cls: type[GraphEnum], *, allow_unknown_future_value: bool) -> A
         by_value.pop("unknownFutureValue", None)
     allowed = ", ".join(by_value)
 
-    def find(value: object) -> GraphEnum | MemberError:
-        """The member, or (not raised) the error that refuses ``value``."""
+    def find(value: object) -> GraphEnum | str:
+        """The member, or the detail of the refusal of ``value`` (no exception is made)."""
         if type(value) is not str:
-            return wrong_type("a string", value)
+            return wrong_type("a string", value).detail
         # Case-insensitive in ASCII only, as .NET's ordinal comparison: no Unicode folding.
         member = by_value.get(value) or (value.isascii() and by_folded.get(value.lower())) or None
         if member is None:
-            return MemberError(
+            return (
                 f"The member '{PATH_MARK}' has the value '{quoted(value)}', "
                 f"which is not one of: {allowed}."
             )
@@ -196,8 +204,8 @@ def _enum_reader(cls: type[GraphEnum], *, allow_unknown_future_value: bool) -> A
 
     def read(value: object, _: object = None) -> GraphEnum:
         found = find(value)
-        if type(found) is MemberError:
-            raise found
+        if type(found) is str:
+            raise MemberError(found)
         return found  # type: ignore[return-value]
 
     read.find = find  # type: ignore[attr-defined]
