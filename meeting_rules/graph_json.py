@@ -341,7 +341,7 @@ class _Table:
                 ]
         lines += ["        else:", "            _ignore(name, path, strict, ignored)"]
         if body:
-            lines += ["    if a_external_id is None:", "        _no_external_id(obj)"]
+            lines += ["    if a_external_id is None:", "        raise _no_external_id(obj)"]
             arguments = {"ignored_members": "tuple(ignored)"}
         else:
             arguments = {"unknown_members": "{}", "member_order": "tuple(kept)"}
@@ -361,11 +361,11 @@ def _end_before_start(start: object, end: object) -> BadRequestError:
     )
 
 
-def _no_external_id(obj: Mapping[str, JsonValue]) -> None:
-    """Refuse a body whose externalId is null or missing (R-BODY-1)."""
+def _no_external_id(obj: Mapping[str, JsonValue]) -> BadRequestError:
+    """The refusal of a body whose externalId is null or missing (R-BODY-1)."""
     if "externalId" in obj:
-        raise BadRequestError("The parameter 'externalId' must not be null.", target="externalId")
-    raise BadRequestError(
+        return BadRequestError("The parameter 'externalId' must not be null.", target="externalId")
+    return BadRequestError(
         "One or more parameters of the operation 'createOrGet' are missing from the request "
         "payload. The missing parameters are: externalId.",
         target="externalId",
