@@ -325,16 +325,6 @@ def graph_members(cls: type[GraphObject]) -> tuple[_Member, ...]:
     return found
 
 
-def _optional_reader(tp: Any, converter: cattrs.Converter) -> Any:
-    inner = optional_arg(tp)
-    read_inner = converter.get_structure_hook(inner)
-
-    def read(value: object, _: object = None) -> Any:
-        return None if value is None else read_inner(value, inner)
-
-    return read
-
-
 def _tuple_reader(tp: Any, converter: cattrs.Converter) -> Any:
     item_type = get_args(tp)[0]
     read_item = converter.get_structure_hook(item_type)
@@ -643,9 +633,6 @@ def _configure_reader(
         is_graph_enum,
         lambda cls: _enum_reader(cls, allow_unknown_future_value=not request),
     )
-    converter.register_structure_hook_factory(
-        is_optional, lambda tp: _optional_reader(tp, converter)
-    )
     converter.register_structure_hook_factory(is_tuple, lambda tp: _tuple_reader(tp, converter))
     converter.register_structure_hook_factory(
         _is_graph_object, lambda cls: _object_reader(cls, converter, storage)
@@ -674,15 +661,10 @@ def writer(
     converter.register_unstructure_hook(Instant, Instant.isoformat)
     converter.register_unstructure_hook_func(is_graph_enum, write_enum)
 
-    def optional_writer(tp: Any) -> Any:
-        write_inner = converter.get_unstructure_hook(optional_arg(tp))
-        return lambda value: None if value is None else write_inner(value)
-
     def tuple_writer(tp: Any) -> Any:
         write_item = converter.get_unstructure_hook(get_args(tp)[0])
         return lambda value: [write_item(item) for item in value]
 
-    converter.register_unstructure_hook_factory(is_optional, optional_writer)
     converter.register_unstructure_hook_factory(is_tuple, tuple_writer)
     converter.register_unstructure_hook_factory(
         _is_graph_object, lambda cls: _object_writer(cls, converter, version, copy)

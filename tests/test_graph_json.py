@@ -31,6 +31,7 @@ from meeting_rules import (
 )
 from meeting_rules.graph_json import (
     MAX_DEPTH,
+    dumps_json,
     dumps_meeting,
     error_to_json,
     json_path,
@@ -451,6 +452,26 @@ def test_r_body_6_mapping_input_may_be_any_mapping() -> None:
 def test_r_body_6_utf8_bom_is_accepted() -> None:
     """R-BODY-6: a UTF-8 byte order mark before the JSON is allowed, as .NET readers allow it."""
     assert parse_create_or_get(b"\xef\xbb\xbf" + json.dumps(SEED_REQUEST).encode()).external_id
+
+
+def test_r_body_6_bom_in_text_or_twice_is_refused() -> None:
+    """R-BODY-6: text (already decoded) must not start with a byte order mark, as json.loads
+    says; bytes may carry one, but only one."""
+    text = json.dumps(SEED_REQUEST)
+    for body in ("\ufeff" + text, b"\xef\xbb\xbf\xef\xbb\xbf" + text.encode()):
+        assert "Unexpected UTF-8 BOM" in refused(body).message
+
+
+def test_a_value_that_holds_itself_is_a_value_error() -> None:
+    """dumps_json refuses a value built by hand that holds itself, as json.dumps does."""
+    loop: list[Any] = []
+    loop.append(loop)
+    with pytest.raises(ValueError, match="holds itself"):
+        dumps_json({"x": loop})
+    with pytest.raises(ValueError, match="not JSON compliant"):
+        dumps_json({"x": float("nan")})
+    with pytest.raises(TypeError, match="set"):
+        dumps_json({"x": {1}})
 
 
 def test_bad_version_is_a_value_error() -> None:
