@@ -254,6 +254,8 @@ class _Table:
 
     cls: type[Any]
     rules: Mapping[str, _Rule]
+    name: str = ""
+    """The generated function's name, after ``read_`` (the class's name by default)."""
     read: _Reader = attrs.field(init=False, eq=False, repr=False)
     _generated: _Reader | None = attrs.field(default=None, init=False, eq=False, repr=False)
 
@@ -273,11 +275,7 @@ class _Table:
     def _generate(self) -> _Reader:
         cls = self.cls
         body = cls is CreateOrGetRequest
-        function = f"read_{cls.__name__}" + (
-            "_v1"
-            if "chatInfo" in self.rules and body and self.rules["chatInfo"].attr is None
-            else ""
-        )
+        function = f"read_{self.name or cls.__name__}"
         namespace: dict[str, Any] = {
             "cls": cls,
             "Mapping": Mapping,
@@ -499,7 +497,7 @@ _BODY_RULES: Mapping[str, _Rule] = {
 # chatInfo is beta only (R-BODY-4): v1.0 checks it, then ignores it.
 _V1_BODY_RULES: Mapping[str, _Rule] = {**_BODY_RULES, "chatInfo": _Rule(None, ChatInfo | None)}
 _BODY = _Table(CreateOrGetRequest, _BODY_RULES)
-_V1_BODY = _Table(CreateOrGetRequest, _V1_BODY_RULES)
+_V1_BODY = _Table(CreateOrGetRequest, _V1_BODY_RULES, name="CreateOrGetRequest_v1")
 
 
 def parse_create_or_get(
