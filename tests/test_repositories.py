@@ -7,6 +7,7 @@ import itertools
 import os
 import sqlite3
 import threading
+from collections.abc import Iterable
 from pathlib import Path
 
 import attrs
@@ -220,20 +221,23 @@ SCHEMA_1_BUILT = (
 )
 
 
-def test_schema_1_store_is_converted_when_opened(tmp_path: Path) -> None:
-    """A schema-1 file (rows in the key's B-tree) becomes schema 2, every meeting kept as it was."""
-    path = sqlite_file(
-        tmp_path / "old.sqlite3",
-        f"PRAGMA application_id = {APPLICATION_ID}",
-        "PRAGMA user_version = 1",
-        SCHEMA_1_TABLE,
+def schema_1_store(path: Path, rows: Iterable[tuple[str, str | bytes]]) -> Path:
+    """A schema-1 store holding ``(externalId, stored form)`` rows of tenant t, organizer o."""
+    sqlite_file(
+        path, f"PRAGMA application_id = {APPLICATION_ID}", "PRAGMA user_version = 1", SCHEMA_1_TABLE
     )
     connection = sqlite3.connect(path)
     with connection:
-        insert = "INSERT INTO meetings VALUES ('t', 'o', ?, ?)"
-        connection.execute(insert, ("e", SCHEMA_1_BUILT))
-        connection.execute(insert, ("seed", meeting_to_storage(SEED)))
+        connection.executemany("INSERT INTO meetings VALUES ('t', 'o', ?, ?)", rows)
     connection.close()
+    return path
+
+
+def test_schema_1_store_is_converted_when_opened(tmp_path: Path) -> None:
+    """A schema-1 file (rows in the key's B-tree) becomes schema 2, every meeting kept as it was."""
+    path = schema_1_store(
+        tmp_path / "old.sqlite3", [("e", SCHEMA_1_BUILT), ("seed", meeting_to_storage(SEED))]
+    )
     seed_key = MeetingKey(tenant_id="t", organizer_id="o", external_id="seed")
     with SqliteMeetingRepository(path) as store:
         assert store.get(KEY) == OnlineMeeting(
@@ -273,19 +277,8 @@ def test_a_store_takes_about_one_and_a_half_times_its_meetings_json(tmp_path: Pa
 
 def test_converted_store_gives_back_the_old_table_space(tmp_path: Path) -> None:
     """Converting a schema-1 file (whose rows overflowed) leaves it smaller, not larger."""
-    path = sqlite_file(
-        tmp_path / "old.sqlite3",
-        f"PRAGMA application_id = {APPLICATION_ID}",
-        "PRAGMA user_version = 1",
-        SCHEMA_1_TABLE,
-    )
-    connection = sqlite3.connect(path)
-    with connection:
-        connection.executemany(
-            "INSERT INTO meetings VALUES ('t', 'o', ?, ?)",
-            ((str(number), meeting_to_storage(SEED)) for number in range(300)),
-        )
-    connection.close()
+    stored = meeting_to_storage(SEED)
+    path = schema_1_store(tmp_path / "old.sqlite3", ((str(n), stored) for n in range(300)))
     before = path.stat().st_size
     SqliteMeetingRepository(path).close()
     connection = sqlite3.connect(path)
