@@ -1,8 +1,10 @@
 """The rules of Microsoft Graph's ``onlineMeeting: createOrGet``, as pure, typed code.
 
 Graph JSON lives in ``meeting_rules.graph_json`` (imported on first use, so that importing this
-package stays cheap).
+package stays cheap). ``__version__`` is the installed package's version, read on first use.
 """
+
+from typing import Any as _Any
 
 from .clocks import FixedClock, SteppingClock, SystemClock
 from .enums import ApiVersion, LobbyBypassScope, OnlineMeetingPresenters, OnlineMeetingRole
@@ -13,6 +15,7 @@ from .errors import (
     InternalServerError,
     MethodNotAllowedError,
     NotFoundError,
+    RequestTooLargeError,
     ServiceUnavailableError,
     UnauthorizedError,
     UnprocessableEntityError,
@@ -64,6 +67,7 @@ __all__ = [
     "OnlineMeetingRole",
     "Organizer",
     "RandomIdFactory",
+    "RequestTooLargeError",
     "SeededIdFactory",
     "ServiceUnavailableError",
     "SteppingClock",
@@ -75,3 +79,14 @@ __all__ = [
     "expiry",
     "normalise_window",
 ]
+
+
+def __getattr__(name: str) -> _Any:
+    if name == "__version__":
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            return version("meeting_rules")
+        except PackageNotFoundError:  # imported from a source tree that was never installed
+            return "0+unknown"
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -8,12 +8,15 @@ The tree::
     ├── ForbiddenError              403 Forbidden
     ├── NotFoundError               404 NotFound
     ├── MethodNotAllowedError       405 MethodNotAllowed
+    ├── RequestTooLargeError        413 BadRequest (Graph's code for it)
     ├── UnprocessableEntityError    422 UnprocessableEntity
     ├── InternalServerError         500 InternalServerError
     └── ServiceUnavailableError     503 ServiceUnavailable
 
 ``target`` is the JSON path of the offending member (``participants.attendees[0].upn``) or ``None``
-when the defect is not in one member. Every error pickles, so it can cross a process boundary.
+when the defect is not in one member. ``ServiceUnavailableError`` also says when to try again
+(``retry_after_seconds``, written as ``Retry-After``). Every error pickles, so it can cross a
+process boundary.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ __all__ = [
     "InternalServerError",
     "MethodNotAllowedError",
     "NotFoundError",
+    "RequestTooLargeError",
     "ServiceUnavailableError",
     "UnauthorizedError",
     "UnprocessableEntityError",
@@ -117,6 +121,14 @@ class MethodNotAllowedError(GraphError):
     default_code = "MethodNotAllowed"
 
 
+class RequestTooLargeError(GraphError):
+    """413: the body is longer than the limit; it was not read. Graph answers this status with
+    the code ``BadRequest`` ("The maximum request length supported is 4MB.")."""
+
+    status = 413
+    default_code = "BadRequest"
+
+
 class UnprocessableEntityError(GraphError):
     """422: a get whose request differs from the stored meeting, in strict mode."""
 
@@ -132,7 +144,35 @@ class InternalServerError(GraphError):
 
 
 class ServiceUnavailableError(GraphError):
-    """503: the store is busy or unreachable; the call may be retried."""
+    """503: the store is busy or unreachable; the call may be retried, after
+    ``retry_after_seconds`` where it is not ``None``."""
+
+    __slots__ = ("retry_after_seconds",)
 
     status = 503
     default_code = "ServiceUnavailable"
+
+    retry_after_seconds: int | None
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        target: str | None = None,
+        retry_after_seconds: int | None = None,
+    ):
+        super().__init__(message, code=code, target=target)
+        self.retry_after_seconds = retry_after_seconds
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        retry = self.retry_after_seconds
+        return (_rebuild_unavailable, (self.message, self.code, self.target, retry))
+
+
+def _rebuild_unavailable(
+    message: str, code: str, target: str | None, retry_after_seconds: int | None
+) -> ServiceUnavailableError:
+    return ServiceUnavailableError(
+        message, code=code, target=target, retry_after_seconds=retry_after_seconds
+    )

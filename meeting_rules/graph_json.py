@@ -33,7 +33,7 @@ import cattrs
 
 from ._members import JsonValue
 from .enums import ApiVersion, OnlineMeetingRole
-from .errors import BadRequestError, GraphError, quoted
+from .errors import BadRequestError, GraphError, RequestTooLargeError, quoted
 from .instant import Instant
 from .meeting import ChatInfo, OnlineMeeting
 from .object_json import (
@@ -61,6 +61,7 @@ from .object_json import (
 )
 from .participants import IdentitySet, MeetingParticipantInfo, MeetingParticipants
 from .request import CreateOrGetRequest
+from .settings import DEFAULT_MAX_BODY_BYTES
 
 Body = bytes | bytearray | memoryview | str | Mapping[str, JsonValue]
 
@@ -174,14 +175,34 @@ _MARKING_DECODER = json.JSONDecoder(object_pairs_hook=_marked_object, **_DECODER
 _WHITESPACE = " \t\n\r"
 
 
-def _decode(body: object) -> Mapping[str, JsonValue]:
+def _check_size(body: object, limit: int) -> None:
+    """Refuse a body longer than ``limit`` UTF-8 bytes before anything is decoded (413)."""
+    if isinstance(body, str):
+        size = len(body)
+        if size <= limit < 4 * size and not body.isascii():
+            size = len(body.encode("utf-8", "surrogatepass"))
+    elif isinstance(body, memoryview):
+        size = body.nbytes
+    elif isinstance(body, bytes | bytearray):
+        size = len(body)
+    else:
+        return  # an already decoded value: its size was someone else's to bound
+    if size > limit:
+        if limit == DEFAULT_MAX_BODY_BYTES:
+            raise RequestTooLargeError("The maximum request length supported is 4MB.")
+        raise RequestTooLargeError(f"The maximum request length supported is {limit} bytes.")
+
+
+def _decode(body: object, max_bytes: int | None = None) -> Mapping[str, JsonValue]:
     """Bytes, text or an already decoded value to a JSON object (R-BODY-6).
 
     A body is scanned once, quickly; one that fails is decoded again by ``_decode_text``, which
-    says what is wrong with it.
+    says what is wrong with it. With ``max_bytes``, a longer body is refused first (413).
     """
     if type(body) is dict:
         return body
+    if max_bytes is not None:
+        _check_size(body, max_bytes)
     if type(body) is bytes or isinstance(body, bytes | bytearray | memoryview):
         try:
             text = (body if type(body) is bytes else bytes(body)).decode("utf-8")
@@ -501,7 +522,11 @@ _V1_BODY = _Table(CreateOrGetRequest, _V1_BODY_RULES, name="CreateOrGetRequest_v
 
 
 def parse_create_or_get(
-    body: Body, *, version: ApiVersion | str = ApiVersion.BETA, strict: bool = False
+    body: Body,
+    *,
+    version: ApiVersion | str = ApiVersion.BETA,
+    strict: bool = False,
+    max_body_bytes: int | None = None,
 ) -> CreateOrGetRequest:
     """Read a createOrGet body: every rule that needs no clock, caller or store.
 
@@ -509,14 +534,18 @@ def parse_create_or_get(
         body: UTF-8 JSON bytes, JSON text, or an already decoded mapping.
         version: ``beta`` takes ``chatInfo``; ``v1.0`` ignores it (R-BODY-4).
         strict: refuse members Graph does not define instead of ignoring them (R-BODY-3).
+        max_body_bytes: the longest body read, in UTF-8 bytes (``None``: Graph's 4 MB,
+            ``DEFAULT_MAX_BODY_BYTES``); a mapping is not measured.
 
     Raises:
+        RequestTooLargeError: the body is longer than ``max_body_bytes`` (413); it was not read.
         BadRequestError: any defect (R-BODY-*, R-TIME-3..5), ``target`` naming the member.
     """
     if version is not ApiVersion.BETA:
         version = ApiVersion(version)
     table = _BODY if version is ApiVersion.BETA else _V1_BODY
-    request: CreateOrGetRequest = table.read(_decode(body), "", strict, [])
+    limit = DEFAULT_MAX_BODY_BYTES if max_body_bytes is None else max_body_bytes
+    request: CreateOrGetRequest = table.read(_decode(body, limit), "", strict, [])
     return request
 
 
@@ -541,17 +570,23 @@ def request_to_json(
 # --- the onlineMeeting body ---------------------------------------------------------------------
 
 
-def meeting_from_json(obj: Body) -> OnlineMeeting:
+def meeting_from_json(obj: Body, *, max_body_bytes: int | None = None) -> OnlineMeeting:
     """Read an onlineMeeting response body losslessly (R-JSON-4).
 
+    ``max_body_bytes`` bounds the body as for ``parse_create_or_get`` (``None``: 4 MB).
+
     Raises:
+        RequestTooLargeError: the body is longer than ``max_body_bytes``; it was not read.
         BadRequestError: the body is not an onlineMeeting; ``target`` names the member.
     """
-    return _read_meeting(RESPONSE_READER, obj)
+    limit = DEFAULT_MAX_BODY_BYTES if max_body_bytes is None else max_body_bytes
+    return _read_meeting(RESPONSE_READER, obj, limit)
 
 
-def _read_meeting(converter: cattrs.Converter, data: Body) -> OnlineMeeting:
-    value = _decode(data)
+def _read_meeting(
+    converter: cattrs.Converter, data: Body, max_bytes: int | None = None
+) -> OnlineMeeting:
+    value = _decode(data, max_bytes)
     try:
         meeting: OnlineMeeting = converter.get_structure_hook(OnlineMeeting)(value, OnlineMeeting)
     except MemberError as error:

@@ -26,6 +26,7 @@ from .errors import (
     InternalServerError,
     MethodNotAllowedError,
     NotFoundError,
+    ServiceUnavailableError,
     UnauthorizedError,
     quoted,
 )
@@ -56,10 +57,14 @@ _JSON_TYPE = (
     "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;"
     "charset=utf-8"
 )
-_ME = re.compile(r"/(v1\.0|beta)/me/onlinemeetings/createorget", re.IGNORECASE)
-_USERS = re.compile(r"/(v1\.0|beta)/users/([^/]+)/onlinemeetings/createorget", re.IGNORECASE)
-_GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
-_BEARER = re.compile(r"Bearer +(\S+) *", re.IGNORECASE)
+# Names on the wire are ASCII: case is folded in ASCII only, so that no look-alike (U+017F LATIN
+# SMALL LETTER LONG S for "s", U+212A KELVIN SIGN for "k") passes for a letter of a route or method.
+_ASCII_ANY_CASE = re.ASCII | re.IGNORECASE
+_ME = re.compile(r"/(v1\.0|beta)/me/onlinemeetings/createorget", _ASCII_ANY_CASE)
+_USERS = re.compile(r"/(v1\.0|beta)/users/([^/]+)/onlinemeetings/createorget", _ASCII_ANY_CASE)
+_GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", _ASCII_ANY_CASE)
+_BEARER = re.compile(r"Bearer +([\x21-\x7e]+) *", _ASCII_ANY_CASE)
+_JSON_MEDIA_TYPE = re.compile(r"[ \t]*application/json[ \t]*(?:;.*)?", _ASCII_ANY_CASE | re.DOTALL)
 _EPOCH = _dt.datetime.min.replace(tzinfo=_dt.UTC)
 # An ID is echoed into headers and bodies only if it is short visible ASCII (no header injection).
 _ECHOABLE = re.compile(r"[\x21-\x7e]{1,200}")
@@ -220,15 +225,15 @@ class _Route:
 
 def _route(request: HttpRequest) -> _Route:
     """R-HTTP-1..3: the two createOrGet routes under /v1.0 and /beta; POST only."""
-    path = request.path.partition("?")[0]
+    path = request.path.partition("?")[0] if isinstance(request.path, str) else ""
     me = _ME.fullmatch(path)
     users = None if me is not None else _USERS.fullmatch(path)
     if me is None and users is None:
         raise NotFoundError(f"Resource not found for the segment in '{quoted(path, 200)}'.")
-    if request.method.upper() != "POST":
+    method = request.method if isinstance(request.method, str) else ""
+    if not (method.isascii() and method.upper() == "POST"):
         raise MethodNotAllowedError(
-            f"The HTTP method '{quoted(request.method, 20)}' is not allowed for createOrGet; "
-            "use POST."
+            f"The HTTP method '{quoted(method, 20)}' is not allowed for createOrGet; use POST."
         )
     if me is not None:
         return _Route(ApiVersion(me.group(1)), None)
@@ -238,7 +243,7 @@ def _route(request: HttpRequest) -> _Route:
 
 def _caller(request: HttpRequest, directory: TokenDirectory) -> DelegatedUser | Application:
     """R-HTTP-4: a known bearer token."""
-    authorization = request.header("Authorization")
+    authorization = _text(request, "Authorization")
     if not authorization:
         raise UnauthorizedError("Access token is empty.")
     bearer = _BEARER.fullmatch(authorization)
@@ -289,8 +294,8 @@ def _organizer(
 
 def _check_content_type(request: HttpRequest) -> None:
     """R-HTTP-5: ``application/json``, parameters allowed; Graph answers 400, not 415."""
-    content_type = request.header("Content-Type") or ""
-    if content_type.partition(";")[0].strip().lower() != "application/json":
+    content_type = _text(request, "Content-Type") or ""
+    if not _JSON_MEDIA_TYPE.fullmatch(content_type):
         raise BadRequestError(_UNREADABLE)
 
 
@@ -338,7 +343,10 @@ def handle(
         organizer = _organizer(route, _caller(request, directory), directory)
         _check_content_type(request)
         parsed = parse_create_or_get(
-            request.body, version=route.version, strict=settings.strict_members
+            request.body,
+            version=route.version,
+            strict=settings.strict_members,
+            max_body_bytes=settings.max_body_bytes,
         )
         outcome = create_or_get(
             parsed,
@@ -382,7 +390,8 @@ def _safely(call: Callable[[], object]) -> object:
 
 
 def _text(request: HttpRequest, name: str) -> str | None:
-    """A header's value if it is text (a bytes or other value counts as absent)."""
+    """A header's value if it is text (a bytes or other value counts as absent, as design.md
+    says: headers are text, and a value that is not is no header a client meant to send)."""
     value = request.header(name)
     return value if isinstance(value, str) else None
 
@@ -396,6 +405,8 @@ def _error_response(
 ) -> HttpResponse:
     if isinstance(error, MethodNotAllowedError):
         headers["Allow"] = "POST"
+    elif isinstance(error, ServiceUnavailableError) and error.retry_after_seconds is not None:
+        headers["Retry-After"] = str(error.retry_after_seconds)
     body = error_to_json(
         error, request_id=request_id, client_request_id=client_request_id, date=now
     )

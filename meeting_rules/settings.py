@@ -10,7 +10,11 @@ import attrs
 from .enums import ApiVersion, LobbyBypassScope, OnlineMeetingPresenters
 from .timing import DEFAULT_EXPIRY_PERIOD
 
-__all__ = ["TenantSettings"]
+__all__ = ["DEFAULT_MAX_BODY_BYTES", "TenantSettings"]
+
+DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024
+"""Graph's limit on a request: 4 MB (4,194,304 bytes); a longer one is answered 413 with
+"The maximum request length supported is 4MB." (docs/design.md, "Limits", cites the evidence)."""
 
 
 @attrs.frozen(kw_only=True)
@@ -47,3 +51,7 @@ class TenantSettings:
     """Refuse members Graph does not define (400) instead of ignoring them (R-BODY-3)."""
     strict_mismatch: bool = False
     """Answer a get whose request differs from the stored meeting with 422 (R-RES-3)."""
+    max_body_bytes: int = attrs.field(
+        default=DEFAULT_MAX_BODY_BYTES, validator=attrs.validators.ge(0)
+    )
+    """The longest request body read, in bytes; a longer one is refused with 413 unread."""

@@ -21,17 +21,21 @@ import os
 import sqlite3
 import threading
 import weakref
+from collections.abc import Callable
 from pathlib import Path
 
 from ..errors import GraphError, InternalServerError, ServiceUnavailableError
 from ..graph_json import meeting_from_storage, meeting_to_storage
 from ..meeting import MeetingKey, OnlineMeeting
+from .sqlite_file import FileKind, examine
 
 __all__ = ["APPLICATION_ID", "SCHEMA_VERSION", "SqliteMeetingRepository", "UnusableStoreError"]
 
 APPLICATION_ID = 0x4D52_4D31  # "MRM1": this file is a meeting_rules store
 SCHEMA_VERSION = 2
 DEFAULT_BUSY_TIMEOUT = 30.0
+RETRY_AFTER_SECONDS = 1
+"""What a 503 of a busy or full store suggests as ``Retry-After``."""
 
 _MAGIC = b"SQLite format 3\x00"
 # Run one by one inside BEGIN IMMEDIATE (executescript would commit first): all or nothing.
@@ -65,6 +69,32 @@ _SELECT = (
 )
 
 
+def _pragmas(connection: sqlite3.Connection) -> tuple[int, int]:
+    application_id = connection.execute("PRAGMA application_id").fetchone()[0]
+    return application_id, connection.execute("PRAGMA user_version").fetchone()[0]
+
+
+def _has_table(connection: sqlite3.Connection) -> bool:
+    row = connection.execute(
+        "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'meetings'"
+    ).fetchone()
+    return bool(row[0])
+
+
+_OPENING = threading.Lock()
+_OPEN_HERE: dict[str, int] = {}
+"""Real paths of the files this process has stores open on, with how many."""
+
+
+def _release(name: str) -> None:
+    with _OPENING:
+        left = _OPEN_HERE.get(name, 0) - 1
+        if left > 0:
+            _OPEN_HERE[name] = left
+        else:
+            _OPEN_HERE.pop(name, None)
+
+
 class _Holder:
     """One thread's connection; closed when the thread ends and its locals are dropped."""
 
@@ -75,13 +105,40 @@ class _Holder:
 
 
 class UnusableStoreError(InternalServerError):
-    """500: the store's file is not a meeting_rules store of this schema; it was not touched."""
+    """500: the store cannot be used: its file is not a meeting_rules store of this schema (it was
+    not touched), or the file or its directory cannot be opened or written."""
+
+
+# SQLite's primary result codes that say the store itself is unusable, not that a call failed.
+_UNUSABLE_CODES = {
+    3: "permission denied",  # SQLITE_PERM
+    8: "it is read-only",  # SQLITE_READONLY
+    11: "it is damaged",  # SQLITE_CORRUPT
+    14: "it cannot be opened",  # SQLITE_CANTOPEN
+    23: "access was refused",  # SQLITE_AUTH
+    26: "it is not an SQLite database",  # SQLITE_NOTADB
+}
+# ... and those that say it cannot take a call now, but may in a moment.
+_UNAVAILABLE_CODES = {
+    5: "busy",  # SQLITE_BUSY: another writer holds it
+    6: "locked",  # SQLITE_LOCKED
+    13: "full",  # SQLITE_FULL: the disk or a file-size limit
+}
 
 
 def _store_error(error: sqlite3.Error, path: Path) -> GraphError:
+    """The Graph error for an SQLite failure: 503 when a retry may succeed, else 500."""
+    code = getattr(error, "sqlite_errorcode", 1) & 0xFF
     text = str(error)
-    if isinstance(error, sqlite3.OperationalError) and ("locked" in text or "busy" in text):
-        return ServiceUnavailableError(f"The meeting store {path} is busy: {text}")
+    if code in _UNAVAILABLE_CODES or "locked" in text:
+        return ServiceUnavailableError(
+            f"The meeting store {path} is {_UNAVAILABLE_CODES.get(code, 'busy')}: {text}",
+            retry_after_seconds=RETRY_AFTER_SECONDS,
+        )
+    if code in _UNUSABLE_CODES:
+        return UnusableStoreError(
+            f"The meeting store {path} cannot be used: {_UNUSABLE_CODES[code]} ({text})."
+        )
     return InternalServerError(f"The meeting store {path} failed: {text}")
 
 
@@ -91,8 +148,16 @@ class SqliteMeetingRepository:
     Safe to share between threads (a connection per thread) and between processes that each open
     the same file. ``busy_timeout`` is how long a call waits for another writer, in seconds.
 
+    Opening reads the file (and its ``-wal``) before any connection is made: a file that is not
+    empty and not a meeting_rules store is refused and left byte for byte as it was, its ``-wal``
+    and ``-shm`` included. A store opens whenever SQLite itself can read it, also while another
+    process checkpoints it or after a checkpoint was cut short.
+
     Raises:
-        UnusableStoreError: the file exists but is not a meeting_rules store of this schema.
+        UnusableStoreError: the file exists but is not a meeting_rules store of this schema, or
+            the file or its directory cannot be opened (a missing directory, no permission).
+        ServiceUnavailableError: a new or old-schema store must be set up, and another process
+            held the file's write lock for longer than ``busy_timeout`` (503; try again).
     """
 
     def __init__(self, path: str | os.PathLike[str], *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT):
@@ -101,64 +166,68 @@ class SqliteMeetingRepository:
         self._local = threading.local()
         self._holders: weakref.WeakSet[_Holder] = weakref.WeakSet()
         self._lock = threading.Lock()
-        self._check_file()
-        self._create_schema()
+        self._release: Callable[[], object] | None = None
+        name = os.path.realpath(self.path)
+        with _OPENING:
+            # Reading the file's bytes opens and closes it, which would drop the locks of this
+            # process's connections to it: a file with a store open here is known to be ours.
+            if not _OPEN_HERE.get(name):
+                self._check_file()
+            _OPEN_HERE[name] = _OPEN_HERE.get(name, 0) + 1
+            self._release = weakref.finalize(self, _release, name)
+        try:
+            self._prepare()
+        except BaseException:
+            self.close()  # no connection or descriptor outlives a failed open
+            raise
 
     # --- the file ---------------------------------------------------------------------------
 
+    def _refusal(self, reason: str) -> UnusableStoreError:
+        return UnusableStoreError(f"{self.path} is not a meeting_rules store: {reason}.")
+
     def _check_file(self) -> None:
-        """Refuse, without writing, a file that is not an empty file or one of our stores."""
-        if not self.path.exists() or self.path.stat().st_size == 0:
-            return
-        with open(self.path, "rb") as file:
-            header = file.read(len(_MAGIC))
-        if header != _MAGIC:  # SQLite itself would take a 1-byte file for an empty database
-            raise UnusableStoreError(
-                f"{self.path} is not a meeting_rules store: it is not an SQLite database."
-            )
+        """Refuse, without writing, a file that is not new and not one of our stores."""
         try:
-            # immutable: no lock and no -wal/-shm files next to someone else's database
-            uri = f"{self.path.resolve().as_uri()}?mode=ro&immutable=1"
-            probe = sqlite3.connect(uri, uri=True)
-            try:
-                application_id = probe.execute("PRAGMA application_id").fetchone()[0]
-                version = probe.execute("PRAGMA user_version").fetchone()[0]
-                tables = probe.execute("SELECT count(*) FROM sqlite_schema").fetchone()[0]
-                ours = probe.execute(
-                    "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'meetings'"
-                ).fetchone()[0]
-            finally:
-                probe.close()
-        except sqlite3.Error as error:
+            state = examine(self.path)
+        except OSError as error:
             raise UnusableStoreError(
-                f"{self.path} is not a meeting_rules store: it is not an SQLite database ({error})."
+                f"The meeting store {self.path} cannot be read: {error.strerror or error}."
             ) from None
-        if application_id == 0 and version == 0 and tables == 0:
-            return  # an empty database: ours to set up
-        if application_id != APPLICATION_ID:
-            raise UnusableStoreError(
-                f"{self.path} is not a meeting_rules store: it is another application's SQLite "
-                f"database (application_id {application_id})."
+        if state.kind is FileKind.NOT_SQLITE:
+            raise self._refusal(state.reason)
+        if state.kind is FileKind.NEW:
+            if not self.path.parent.is_dir():
+                raise UnusableStoreError(
+                    f"The meeting store {self.path} cannot be made: there is no directory "
+                    f"{self.path.parent}."
+                )
+            return
+        if state.application_id != APPLICATION_ID:
+            raise self._refusal(
+                f"it is another application's SQLite database (application_id "
+                f"{state.application_id})"
             )
-        if version not in (1, SCHEMA_VERSION):
+        self._check_version(state.user_version)
+
+    def _check_version(self, version: int) -> None:
+        if version > SCHEMA_VERSION:
             raise UnusableStoreError(
                 f"{self.path} is a meeting_rules store of schema version {version}; this version "
                 f"of meeting_rules reads versions 1 and {SCHEMA_VERSION} only."
             )
-        if not ours:
-            raise UnusableStoreError(f"{self.path} is a damaged meeting_rules store: no table.")
 
-    def _create_schema(self) -> None:
+    def _prepare(self) -> None:
+        """Make a new store's schema, or convert an old one; as SQLite sees the file, under its
+        write lock, so that racing processes make it once. A healthy store takes no lock."""
         try:
             connection = self._connection()
-            if connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
+            if self._ready(connection):
                 return  # made before: opening takes no write lock
             connection.execute("BEGIN IMMEDIATE")
             try:
-                # Another process may have made it since the check; look again inside the lock.
-                version = connection.execute("PRAGMA user_version").fetchone()[0]
-                for statement in {0: _SCHEMA, 1: _FROM_SCHEMA_1}.get(version, ()):
-                    connection.execute(statement)
+                # Another process may have made it since; look again inside the lock.
+                version = SCHEMA_VERSION if self._ready(connection) else self._setup(connection)
                 connection.execute("COMMIT")
             except BaseException:
                 if connection.in_transaction:
@@ -169,6 +238,38 @@ class SqliteMeetingRepository:
             connection.execute("PRAGMA journal_mode = WAL")
         except sqlite3.Error as error:
             raise _store_error(error, self.path) from None
+
+    def _ready(self, connection: sqlite3.Connection) -> bool:
+        """Whether the file is a store of this schema, as SQLite reads it."""
+        application_id, version = _pragmas(connection)
+        if application_id != APPLICATION_ID or version != SCHEMA_VERSION:
+            return False
+        if not _has_table(connection):
+            raise UnusableStoreError(f"{self.path} is a damaged meeting_rules store: no table.")
+        return True
+
+    def _setup(self, connection: sqlite3.Connection) -> int:
+        """Inside the write lock: make the schema of an empty database, or convert schema 1.
+
+        Returns the schema version found. The checks before opening read the file's bytes;
+        these read what SQLite reads, the last word on what the file holds.
+        """
+        application_id, version = _pragmas(connection)
+        entries = connection.execute("SELECT count(*) FROM sqlite_schema").fetchone()[0]
+        if application_id == 0 and version == 0 and entries == 0:
+            statements: tuple[str, ...] = _SCHEMA
+        elif application_id != APPLICATION_ID:
+            raise self._refusal(
+                f"it is another application's SQLite database (application_id {application_id})"
+            )
+        elif version == 1 and _has_table(connection):
+            statements = _FROM_SCHEMA_1
+        else:
+            self._check_version(version)
+            raise UnusableStoreError(f"{self.path} is a damaged meeting_rules store: no table.")
+        for statement in statements:
+            connection.execute(statement)
+        return int(version)
 
     def _give_back_space(self, connection: sqlite3.Connection) -> None:
         """After a conversion, return the old table's pages to the file system, if no one else
@@ -263,6 +364,8 @@ class SqliteMeetingRepository:
         for holder in holders:
             holder.close()
         self._local = threading.local()
+        if self._release is not None:
+            self._release()
 
     def __enter__(self) -> SqliteMeetingRepository:
         return self
