@@ -5,9 +5,16 @@
 - ``validate FILE|-`` reads a body and prints it as the rules read it, with the ignored members
   listed.
 
-A refused request prints Graph's error JSON on stdout and its status on stderr. Exit codes: 0
-success, 1 a rule refused the request, 2 the command could not run (bad arguments, unreadable file,
-a store file that is not a meeting_rules store).
+Exit codes, each documented in README.md:
+
+- 0: the exchange succeeded (201 or 200; for ``validate``, the body is valid).
+- 1: the exchange ran and Graph answers an error: Graph's error JSON on stdout, its status on
+  stderr. A rule's refusal (4xx), and a store that cannot take the call now (503: busy, or its
+  disk full; on opening it too), which may be retried.
+- 2: the command could not run, one line on stderr, nothing on stdout: bad arguments, an
+  unreadable input, a store that cannot be used (not a meeting_rules store, a missing directory,
+  a read-only or damaged file), or an answer that could not be written (stdout closed, a broken
+  pipe, a full device). In the last case the exchange did run: a meeting it created is stored.
 """
 
 from __future__ import annotations
@@ -15,14 +22,20 @@ from __future__ import annotations
 import argparse
 import datetime as _dt
 import json
+import os
 import sys
 import uuid
 from http import HTTPStatus
-from typing import BinaryIO, TextIO
+from typing import TYPE_CHECKING, BinaryIO, TextIO
 
 from .enums import ApiVersion
 from .errors import GraphError, quoted
 from .instant import Instant
+from .settings import DEFAULT_MAX_BODY_BYTES
+
+if TYPE_CHECKING:
+    from .meeting import MeetingKey, OnlineMeeting
+    from .ports import MeetingRepository
 
 __all__ = ["DEFAULT_ORGANIZER", "DEFAULT_TENANT", "DEFAULT_UPN", "main"]
 
@@ -37,6 +50,12 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="meeting-rules",
         description="Microsoft Graph onlineMeeting createOrGet rules.",
+    )
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"meeting-rules {_package_version()}",
+        help="print the package's version (a command's --version is the Graph API version)",
     )
     commands = parser.add_subparsers(dest="command", required=True)
     resolve = commands.add_parser(
@@ -120,11 +139,28 @@ def _add_version(command: argparse.ArgumentParser) -> None:
     )
 
 
-def _read_body(name: str, stdin: BinaryIO) -> bytes:
-    if name == "-":
-        return stdin.read()
-    with open(name, "rb") as file:
-        return file.read()
+def _package_version() -> str:
+    from . import __version__
+
+    return str(__version__)
+
+
+class _CannotRun(Exception):
+    """The command cannot run: one line on stderr, exit 2."""
+
+
+def _read_body(name: str, stdin: BinaryIO | None) -> bytes:
+    """The body, at most one byte more than the limit (the rules refuse a longer one, 413)."""
+    limit = DEFAULT_MAX_BODY_BYTES + 1
+    try:
+        if name != "-":
+            with open(name, "rb") as file:
+                return file.read(limit)
+        if stdin is None:
+            raise _CannotRun("cannot read -: standard input is closed")
+        return stdin.read(limit)
+    except OSError as error:
+        raise _CannotRun(f"cannot read {name}: {error.strerror or error}") from None
 
 
 def _write_json(out: TextIO, obj: object) -> None:
@@ -153,25 +189,33 @@ def _now() -> Instant:
 
 
 def _validate(args: argparse.Namespace, body: bytes, out: TextIO, err: TextIO) -> int:
-    from .graph_json import (
-        IGNORED_MEMBERS_ANNOTATION,
-        error_to_json,
-        parse_create_or_get,
-        request_to_json,
-    )
+    from .graph_json import IGNORED_MEMBERS_ANNOTATION, parse_create_or_get, request_to_json
 
     try:
         request = parse_create_or_get(body, version=args.version, strict=args.strict)
     except GraphError as error:
-        body_json = error_to_json(error, request_id=str(uuid.uuid4()), date=_now())
-        _write_json(out, body_json)
-        err.write(_status_line(error.status) + "\n")
+        _answer(out, err, _error_json(error), _status_line(error.status))
         return 1
     result = request_to_json(request, version=args.version)
     result[IGNORED_MEMBERS_ANNOTATION] = list(request.ignored_members)
-    _write_json(out, result)
-    err.write("valid\n")
+    _answer(out, err, result, "valid")
     return 0
+
+
+def _error_json(error: GraphError) -> object:
+    from .graph_json import error_to_json
+
+    return error_to_json(error, request_id=str(uuid.uuid4()), date=_now())
+
+
+class _NoStream:
+    """Where a closed stream's writes go: nowhere."""
+
+    def write(self, text: str) -> int:
+        return len(text)
+
+    def flush(self) -> None:
+        pass
 
 
 def main(
@@ -181,23 +225,67 @@ def main(
     stdout: TextIO | None = None,
     stderr: TextIO | None = None,
 ) -> int:
-    """Run the command; returns the exit code."""
+    """Run the command; returns the exit code (0, 1 or 2, as the module says)."""
     out = stdout if stdout is not None else sys.stdout
-    err = stderr if stderr is not None else sys.stderr
+    err: TextIO = stderr if stderr is not None else sys.stderr or _NoStream()  # type: ignore[assignment]
     args = _parser().parse_args(argv)
     try:
-        body = _read_body(args.file, stdin if stdin is not None else sys.stdin.buffer)
-    except OSError as error:
-        err.write(f"meeting-rules: cannot read {args.file}: {error.strerror or error}\n")
+        if out is None:  # closed before the command ran: refuse before anything is stored
+            raise _CannotRun("cannot write the answer: standard output is closed")
+        body = _read_body(
+            args.file, stdin if stdin is not None else getattr(sys.stdin, "buffer", None)
+        )
+        if args.command == "validate":
+            return _validate(args, body, out, err)
+        return _create_or_get(args, body, out, err)
+    except _CannotRun as error:
+        _say(err, f"meeting-rules: {error}")
         return 2
-    if args.command == "validate":
-        return _validate(args, body, out, err)
-    return _create_or_get(args, body, out, err)
+
+
+def _say(err: TextIO, line: str) -> None:
+    """One line on stderr, if stderr can still take it."""
+    try:
+        err.write(line + "\n")
+        err.flush()
+    except (OSError, ValueError):
+        pass
+
+
+def _answer(out: TextIO, err: TextIO, obj: object, status_line: str) -> None:
+    """The answer's JSON on stdout, then its status on stderr.
+
+    Raises:
+        _CannotRun: stdout is closed, a broken pipe or a full device; the exchange has run.
+    """
+    try:
+        _write_json(out, obj)
+    except (OSError, ValueError) as error:
+        _silence(out)
+        reason = getattr(error, "strerror", None) or str(error) or type(error).__name__
+        raise _CannotRun(
+            f"cannot write the answer ({status_line}) to standard output: {reason}"
+        ) from None
+    _say(err, status_line)
+
+
+def _silence(out: TextIO) -> None:
+    """Point a failed stdout at /dev/null, so that the interpreter's last flush stays quiet."""
+    try:
+        descriptor = out.fileno()
+    except (OSError, ValueError, AttributeError):
+        return
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, descriptor)
+    finally:
+        os.close(null)
 
 
 def _create_or_get(args: argparse.Namespace, body: bytes, out: TextIO, err: TextIO) -> int:
     from .adapters import SqliteMeetingRepository, UnusableStoreError
     from .clocks import SystemClock
+    from .errors import ServiceUnavailableError
     from .http import DELEGATED_SCOPE, HttpRequest, InMemoryDirectory, handle
     from .ids import RandomIdFactory
 
@@ -212,25 +300,57 @@ def _create_or_get(args: argparse.Namespace, body: bytes, out: TextIO, err: Text
     try:
         repository = SqliteMeetingRepository(args.store, busy_timeout=args.busy_timeout)
     except UnusableStoreError as error:
-        err.write(f"meeting-rules: {error.message}\n")
-        return 2
-    except (GraphError, OSError) as error:
-        err.write(f"meeting-rules: cannot open the store {args.store}: {error}\n")
-        return 2
+        raise _CannotRun(error.message) from None
+    except ServiceUnavailableError as error:  # busy at open: as busy during the call
+        _answer(out, err, _error_json(error), _status_line(error.status))
+        return 1
+    except OSError as error:
+        raise _CannotRun(f"cannot open the store {args.store}: {error}") from None
     request = HttpRequest(
         method="POST",
         path=f"/{args.version}/me/onlineMeetings/createOrGet",
         headers={"Authorization": f"Bearer {_TOKEN}", "Content-Type": "application/json"},
         body=body,
     )
+    watched = _Watched(repository)
     with repository:
         response = handle(
             request,
             directory=directory,
-            repository=repository,
+            repository=watched,
             clock=SystemClock(),
             ids=RandomIdFactory(),
         )
-    _write_json(out, json.loads(response.body))
-    err.write(_status_line(response.status) + "\n")
+    if watched.unusable is not None:  # handle answered 500; for the command, it cannot run
+        raise _CannotRun(watched.unusable)
+    _answer(out, err, json.loads(response.body), _status_line(response.status))
     return 0 if response.status < 400 else 1
+
+
+class _Watched:
+    """The store, passed through, noting a failure that says the store itself cannot be used
+    (read-only, damaged) among those ``handle`` answers as Graph errors."""
+
+    def __init__(self, store: MeetingRepository) -> None:
+        self.store = store
+        self.unusable: str | None = None
+
+    def get(self, key: MeetingKey) -> OnlineMeeting | None:
+        try:
+            return self.store.get(key)
+        except Exception as error:
+            self._note(error)
+            raise
+
+    def add_if_absent(self, key: MeetingKey, meeting: OnlineMeeting) -> tuple[OnlineMeeting, bool]:
+        try:
+            return self.store.add_if_absent(key, meeting)
+        except Exception as error:
+            self._note(error)
+            raise
+
+    def _note(self, error: Exception) -> None:
+        from .adapters import UnusableStoreError
+
+        if isinstance(error, UnusableStoreError):
+            self.unusable = error.message

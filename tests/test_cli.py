@@ -7,6 +7,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
@@ -222,3 +223,154 @@ def test_bad_options_are_usage_errors(tmp_path: Path, options: list[str]) -> Non
     assert result.returncode == 2
     assert b"Traceback" not in result.stderr
     assert not store.exists()
+
+
+def shell(command: str, cwd: Path) -> subprocess.CompletedProcess[bytes]:
+    """``command`` in bash, with ``MR`` standing for this Python's ``-m meeting_rules``."""
+    env = {**os.environ, "MR": f"{sys.executable} -m meeting_rules"}
+    return subprocess.run(
+        ["bash", "-c", command], capture_output=True, check=False, cwd=cwd, env=env, timeout=60
+    )
+
+
+def stored(store: Path) -> int:
+    with SqliteMeetingRepository(store) as repository:
+        return len(repository)
+
+
+class TestStreams:
+    """Closed, broken and full standard streams: one line saying what failed, exit 2."""
+
+    def test_closed_stdin(self, tmp_path: Path) -> None:
+        result = shell("$MR create-or-get - --store s.sqlite3 <&-", tmp_path)
+        assert result.returncode == 2
+        assert result.stderr == b"meeting-rules: cannot read -: standard input is closed\n"
+        assert not (tmp_path / "s.sqlite3").exists()
+
+    def test_closed_stdout_stores_nothing(self, tmp_path: Path) -> None:
+        example = EXAMPLES / "create-meeting.json"
+        result = shell(f"$MR create-or-get {example} --store s.sqlite3 >&-", tmp_path)
+        assert result.returncode == 2
+        assert result.stderr == (
+            b"meeting-rules: cannot write the answer: standard output is closed\n"
+        )
+        assert not (tmp_path / "s.sqlite3").exists()
+
+    @pytest.mark.parametrize(
+        ("redirect", "reason"),
+        [("| true", b"Broken pipe"), ("> /dev/full", b"No space left on device")],
+    )
+    def test_failed_stdout_after_the_exchange(
+        self, tmp_path: Path, redirect: str, reason: bytes
+    ) -> None:
+        """The exchange has run: the line says so, and the meeting it created is stored."""
+        # An answer bigger than a pipe's buffer: the write meets the pipe closed by `true`.
+        body = json.dumps({"externalId": "e", "subject": "s" * 300_000})
+        (tmp_path / "body.json").write_text(body)
+        command = f"set -o pipefail; $MR create-or-get body.json --store s.sqlite3 {redirect}"
+        result = shell(command, tmp_path)
+        assert result.returncode == 2, result
+        lines = result.stderr.decode().splitlines()
+        assert len(lines) == 1, lines
+        assert lines[0].startswith("meeting-rules: cannot write the answer (201 Created)")
+        assert reason.decode() in lines[0]
+        assert stored(tmp_path / "s.sqlite3") == 1
+
+    def test_closed_stderr_still_answers(self, tmp_path: Path) -> None:
+        example = EXAMPLES / "create-meeting.json"
+        result = shell(f"$MR create-or-get {example} --store s.sqlite3 2>&-", tmp_path)
+        assert result.returncode == 0
+        assert json.loads(result.stdout)["externalId"]
+
+
+def test_version_is_the_package_version() -> None:
+    """``meeting-rules --version``: the package's version; a command's ``--version`` stays the
+    Graph API version."""
+    import meeting_rules
+
+    result = run("--version")
+    assert result.returncode == 0
+    assert result.stdout.decode() == f"meeting-rules {meeting_rules.__version__}\n"
+    assert meeting_rules.__version__ != "0+unknown"
+    assert run("validate", "-", "--version", "v1.0", stdin=b'{"externalId": "e"}').returncode == 0
+
+
+class TestUnusableStore:
+    """A store that cannot be used is one line and exit 2; an exchange that fails is Graph's
+    error body and exit 1 (README, "Exit status")."""
+
+    def test_missing_directory_is_one_line_without_a_graph_status(self, tmp_path: Path) -> None:
+        result = run("create-or-get", str(EXAMPLES / "create-meeting.json"), "--store",
+                     str(tmp_path / "no" / "s.sqlite3"))  # fmt: skip
+        assert result.returncode == 2
+        assert result.stdout == b""
+        line = result.stderr.decode()
+        assert line.count("\n") == 1
+        assert "there is no directory" in line
+        assert "500" not in line
+        assert "InternalServerError" not in line
+
+    def test_read_only_store_on_a_create(self, tmp_path: Path) -> None:
+        """A store the command may read but not write: a get still answers 200; a create cannot
+        run (exit 2, one line), and nothing changes."""
+        store = tmp_path / "s.sqlite3"
+        assert run("create-or-get", "-", "--store", str(store),
+                   stdin=b'{"externalId": "a"}').returncode == 0  # fmt: skip
+        connection = sqlite3.connect(store)
+        connection.execute("PRAGMA journal_mode = DELETE")  # no -wal or -shm to write
+        connection.close()
+        store.chmod(0o444)
+        tmp_path.chmod(0o555)
+        before = store.read_bytes()
+        try:
+            prefix = []
+            if os.geteuid() == 0:  # root writes anyway: drop the capabilities that let it
+                prefix = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search", "--"]
+
+            def run_read_only(body: bytes) -> subprocess.CompletedProcess[bytes]:
+                return subprocess.run(
+                    [*prefix, sys.executable, "-m", "meeting_rules", "create-or-get", "-",
+                     "--store", str(store)],
+                    input=body, capture_output=True, check=False,
+                )  # fmt: skip
+
+            got = run_read_only(b'{"externalId": "a"}')
+            assert got.returncode == 0, got.stderr
+            assert got.stderr == b"200 OK\n"
+            created = run_read_only(b'{"externalId": "b"}')
+        finally:
+            tmp_path.chmod(0o755)
+            store.chmod(0o644)
+        assert created.returncode == 2, created.stderr
+        assert created.stdout == b""
+        line = created.stderr.decode()
+        assert line.count("\n") == 1
+        assert "read-only" in line
+        assert store.read_bytes() == before
+
+    def test_busy_at_open_is_a_graph_503(self, tmp_path: Path) -> None:
+        """Busy while the store is set up is what busy during a call is: 503 body, exit 1."""
+        store = tmp_path / "blank.sqlite3"
+        blocker = sqlite3.connect(store, isolation_level=None)
+        blocker.execute("BEGIN IMMEDIATE")
+        try:
+            result = run("create-or-get", "-", "--store", str(store), "--busy-timeout", "0.05",
+                         stdin=b'{"externalId": "b"}')  # fmt: skip
+        finally:
+            blocker.execute("ROLLBACK")
+            blocker.close()
+        assert result.returncode == 1
+        assert result.stderr == b"503 Service Unavailable\n"
+        ERROR_SCHEMA.validate(json.loads(result.stdout))
+        assert json.loads(result.stdout)["error"]["code"] == "ServiceUnavailable"
+
+
+def test_body_over_the_limit_is_a_413_unread(tmp_path: Path) -> None:
+    """A body over 4 MB: Graph's 413 before anything is decoded; nothing stored."""
+    body = b'{"externalId": "e", "x": "' + b"a" * (4 * 1024 * 1024) + b'"}'
+    result = run("create-or-get", "-", "--store", str(tmp_path / "s.sqlite3"), stdin=body)
+    assert result.returncode == 1
+    assert result.stderr.decode() == f"413 {HTTPStatus(413).phrase}\n"
+    error = json.loads(result.stdout)["error"]
+    assert error["message"] == "The maximum request length supported is 4MB."
+    assert stored(tmp_path / "s.sqlite3") == 0
