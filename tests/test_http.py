@@ -377,3 +377,96 @@ class TestRobustness:
         error = error_of(Exchange().post("/beta/me\n\x00/x"), 404)
         assert "\n" not in error["message"]
         assert "\x00" not in error["message"]
+
+
+class TestHeadersAndNamesInAscii:
+    """Header values that are not text count as absent; route, method and media type compare in
+    ASCII only, so no Unicode look-alike passes (R-HTTP-3, R-HTTP-4, R-HTTP-5)."""
+
+    def test_r_http_4_bytes_authorization_is_absent(self) -> None:
+        exchange = Exchange()
+        response = exchange.post(token=None, headers={**JSON, "Authorization": b"Bearer alice"})  # type: ignore[dict-item]
+        assert error_of(response, 401)["message"] == "Access token is empty."
+        assert len(exchange.repository) == 0
+
+    def test_r_http_5_bytes_content_type_is_absent(self) -> None:
+        response = Exchange().post(headers={"Content-Type": b"application/json"})  # type: ignore[dict-item]
+        assert error_of(response, 400)["message"].startswith("Unable to read JSON")
+
+    @pytest.mark.parametrize(
+        "path",
+        [
+            "/beta/me/onlineMeeting\u017f/createOrGet",  # LATIN SMALL LETTER LONG S
+            "/beta/me/onlineMeetings/createOrGe\u0074\u0307",
+            "/beta/me/online\u212aeetings/createOrGet",  # KELVIN SIGN
+            "/beta/me/onlinemeetings/createorget\u00a0",
+            "/\u0432eta/me/onlineMeetings/createOrGet",
+        ],
+    )
+    def test_r_http_3_look_alike_paths_are_404(self, path: str) -> None:
+        assert error_of(Exchange().post(path), 404)["code"] == "NotFound"
+
+    @pytest.mark.parametrize("method", ["po\u017ft", "\u00a0POST", "POST\u00a0", "P\u039fST"])
+    def test_r_http_3_look_alike_methods_are_405(self, method: str) -> None:
+        assert error_of(Exchange().post(method=method), 405)["code"] == "MethodNotAllowed"
+
+    def test_r_http_3_method_case_is_tolerated(self) -> None:
+        assert Exchange().post(method="post").status == 201
+
+    @pytest.mark.parametrize(
+        "value",
+        ["\u00a0application/json", "application/j\u017fon", "application/json\u2003",
+         "application/\u0135son"],
+    )  # fmt: skip
+    def test_r_http_5_look_alike_content_types_are_refused(self, value: str) -> None:
+        exchange = Exchange()
+        error_of(exchange.post(headers={"Content-Type": value}), 400)
+        assert len(exchange.repository) == 0
+
+    @pytest.mark.parametrize(
+        "value", [" application/json ", "APPLICATION/JSON;charset=utf-8", "\tapplication/json;x"]
+    )
+    def test_r_http_5_ascii_spaces_and_case_are_tolerated(self, value: str) -> None:
+        assert Exchange().post(headers={"Content-Type": value}).status == 201
+
+    def test_non_text_method_and_path_are_graph_errors(self) -> None:
+        exchange = Exchange()
+        assert error_of(exchange.post(method=b"POST"), 405)  # type: ignore[arg-type]
+        assert error_of(exchange.post(b"/beta/me/onlineMeetings/createOrGet"), 404)  # type: ignore[arg-type]
+
+
+class TestLimits:
+    """A body over ``TenantSettings.max_body_bytes`` is a 413, unread; a busy store's 503 says
+    when to try again."""
+
+    def test_body_over_the_limit_is_413_before_decoding(self) -> None:
+        exchange = Exchange(TenantSettings(max_body_bytes=100))
+        body = b'{"externalId": "e", "subject": "' + b"s" * 100 + b'"}'
+        error = error_of(exchange.post(body=body), 413)
+        assert error["code"] == "BadRequest"
+        assert error["message"] == "The maximum request length supported is 100 bytes."
+        assert len(exchange.repository) == 0
+        # Not even decoded: bytes that are not JSON at all are refused for their size alone.
+        assert error_of(exchange.post(body=b"\xff" * 101), 413)
+        assert exchange.post(body=b'{"externalId": "e"}').status == 201
+
+    def test_default_limit_is_graphs_4_mb(self) -> None:
+        exchange = Exchange()
+        padding = 4 * 1024 * 1024 - len(b'{"externalId":"e","x":""}')
+        at_limit = b'{"externalId":"e","x":"' + b"a" * padding + b'"}'
+        assert len(at_limit) == 4 * 1024 * 1024
+        assert exchange.post(body=at_limit).status == 201
+        error = error_of(exchange.post(body=at_limit + b" "), 413)
+        assert error["message"] == "The maximum request length supported is 4MB."
+
+    def test_busy_store_answer_carries_retry_after(self) -> None:
+        exchange = Exchange()
+
+        class Busy(InMemoryMeetingRepository):
+            def get(self, key: MeetingKey) -> OnlineMeeting | None:
+                raise ServiceUnavailableError("busy", retry_after_seconds=7)
+
+        exchange.repository = Busy()
+        response = exchange.post()
+        assert error_of(response, 503)["code"] == "ServiceUnavailable"
+        assert response.header("Retry-After") == "7"
