@@ -5,9 +5,10 @@
 - ``meeting_rules.testing.RepositoryContract``: subclass it, give it a ``repository`` fixture, and
   pytest proves your ``MeetingRepository`` keeps the port's promises.
 
-Needs the ``test`` extra (Hypothesis, pytest). ``import meeting_rules`` never imports this package;
-this package imports Hypothesis and pytest only when a name is first used, so the pytest plugin
-stays cheap to load.
+Needs the ``testing`` extra (Hypothesis and pytest, nothing else): ``pip install
+'meeting_rules[testing]'``, or ``pip install '.[testing]'`` from a clone. Without them, importing
+the kit says so. ``import meeting_rules`` never imports this package; this package imports
+Hypothesis and pytest only when a name is first used, so the pytest plugin stays cheap to load.
 """
 
 from __future__ import annotations
@@ -18,6 +19,18 @@ if TYPE_CHECKING:
     from .contract import RepositoryContract
 
 __all__ = ["RepositoryContract"]
+
+INSTALL_HINT = (
+    "pip install 'meeting_rules[testing]' (from a clone of the project: pip install '.[testing]')"
+)
+
+
+def kit_missing(error: ModuleNotFoundError) -> ModuleNotFoundError:
+    """The error to raise when Hypothesis or pytest is not installed: what to install instead."""
+    return ModuleNotFoundError(
+        f"meeting_rules.testing needs {error.name}, which is not installed: {INSTALL_HINT}",
+        name=error.name,
+    )
 
 
 def __getattr__(name: str) -> Any:

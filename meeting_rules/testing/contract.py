@@ -17,9 +17,14 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from . import kit_missing
+
+try:
+    import pytest
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+except ModuleNotFoundError as missing:  # pragma: no cover (a test runs it in a subprocess)
+    raise kit_missing(missing) from None
 
 from ..enums import ApiVersion, LobbyBypassScope, OnlineMeetingRole
 from ..graph_json import dumps_meeting, meeting_from_json

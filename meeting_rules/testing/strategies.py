@@ -13,16 +13,23 @@ import datetime as dt
 import json
 from typing import Any
 
-from hypothesis import assume
-from hypothesis import strategies as st
-from hypothesis.errors import InvalidArgument
+from . import kit_missing
 
-from .._members import GraphObject, snake_to_camel
+try:
+    from hypothesis import assume
+    from hypothesis import strategies as st
+    from hypothesis.errors import InvalidArgument
+    from hypothesis.strategies import SearchStrategy
+except ModuleNotFoundError as missing:  # pragma: no cover (a test runs it in a subprocess)
+    raise kit_missing(missing) from None
+
+from .._members import GraphObject, JsonValue, snake_to_camel
 from ..enums import ApiVersion, LobbyBypassScope, OnlineMeetingPresenters, OnlineMeetingRole
 from ..graph_json import meeting_to_json, parse_create_or_get
 from ..instant import TICKS_PER_SECOND, Instant
 from ..meeting import AudioConferencing, ChatInfo, LobbyBypassSettings, OnlineMeeting
 from ..participants import Identity, IdentitySet, MeetingParticipantInfo, MeetingParticipants
+from ..request import CreateOrGetRequest
 
 __all__ = [
     "instant_texts",
@@ -69,7 +76,9 @@ def _check_instants(min_value: Instant, max_value: Instant) -> None:
     _check_range("value", min_value, max_value)
 
 
-def instants(*, min_value: Instant = Instant.MIN, max_value: Instant = Instant.MAX) -> Any:
+def instants(
+    *, min_value: Instant = Instant.MIN, max_value: Instant = Instant.MAX
+) -> SearchStrategy[Instant]:
     """Instants in ``[min_value, max_value]``, the whole range by default; shrinks to ``min_value``.
 
     >>> instants(min_value=Instant.parse("2020-01-01T00:00:00Z")).example()  # doctest: +SKIP
@@ -93,7 +102,9 @@ def _local_text(local_ticks: int, digits: int, with_seconds: bool, separator: st
     return text
 
 
-def instant_texts(*, min_value: Instant = Instant.MIN, max_value: Instant = Instant.MAX) -> Any:
+def instant_texts(
+    *, min_value: Instant = Instant.MIN, max_value: Instant = Instant.MAX
+) -> SearchStrategy[tuple[Instant, str]]:
     """``(instant, text)``: an instant written as Graph accepts it, in every form (R-TIME-5).
 
     Any offset from -14:00 to +14:00, ``Z``/``z``/``+00:00``/``-00:00``, ``T`` or ``t``, seconds
@@ -132,7 +143,7 @@ def instant_texts(*, min_value: Instant = Instant.MIN, max_value: Instant = Inst
     return build()
 
 
-def json_values(*, max_leaves: int = 8) -> Any:
+def json_values(*, max_leaves: int = 8) -> SearchStrategy[JsonValue]:
     """Any JSON value Graph could send: null, booleans, integers, finite floats, clean strings,
     arrays and objects; shrinks to ``None``.
 
@@ -191,7 +202,7 @@ def _participant_infos() -> Any:
     )
 
 
-def meetings(*, version: ApiVersion | str = ApiVersion.BETA) -> Any:
+def meetings(*, version: ApiVersion | str = ApiVersion.BETA) -> SearchStrategy[OnlineMeeting]:
     """``OnlineMeeting``s in Graph's default layout holding only what ``version`` writes (no
     ``expiryDateTime`` in beta, no producers in v1.0), with unknown members in every object.
     Shrinks to ``OnlineMeeting(id="")``.
@@ -267,7 +278,7 @@ def _reshaped(draw: st.DrawFn, value: Any) -> Any:
     return value
 
 
-def meeting_json(*, version: ApiVersion | str = ApiVersion.BETA) -> Any:
+def meeting_json(*, version: ApiVersion | str = ApiVersion.BETA) -> SearchStrategy[dict[str, Any]]:
     """onlineMeeting response bodies as Graph may send them: members dropped, reordered, null,
     unknown members in every object, evolvable enum members shown. Reading one with
     ``meeting_from_json`` and writing it with ``dumps_meeting(version=..., include_unknown_enum_
@@ -294,7 +305,7 @@ def request_bodies(
     version: ApiVersion | str = ApiVersion.BETA,
     min_attendees: int = 0,
     max_attendees: int = 2,
-) -> Any:
+) -> SearchStrategy[dict[str, Any]]:
     """Valid createOrGet bodies as decoded JSON dicts: every optional member present or absent,
     times in every accepted form, attendees with and without roles (any case), a channel's
     ``chatInfo`` (beta), unknown members. Shrinks to ``{"externalId": "0"}``.
@@ -345,7 +356,7 @@ def request_bodies(
     return build()
 
 
-def requests(*, version: ApiVersion | str = ApiVersion.BETA) -> Any:
+def requests(*, version: ApiVersion | str = ApiVersion.BETA) -> SearchStrategy[CreateOrGetRequest]:
     """``CreateOrGetRequest``s, as ``parse_create_or_get`` reads ``request_bodies``.
     Shrinks to ``CreateOrGetRequest(external_id="0")``.
 
@@ -431,7 +442,7 @@ _DEFECT_KINDS = [
 ]  # fmt: skip
 
 
-def invalid_request_bodies(*, version: ApiVersion | str = ApiVersion.BETA) -> Any:
+def invalid_request_bodies(*, version: ApiVersion | str = ApiVersion.BETA) -> SearchStrategy[Case]:
     """``(body, status, target)``: a body with one defect of each kind R-BODY-* and R-TIME-* name,
     and the status and target (a JSON path, or ``None`` for the whole body) that
     ``parse_create_or_get(body, version=version)`` must refuse it with. ``body`` is a dict, or
