@@ -16,10 +16,11 @@ project = tomllib.loads((Path(__file__).parent.parent / "pyproject.toml").read_t
 wanted = list(project["dependencies"])
 for extra in sys.argv[1:]:
     wanted += project["optional-dependencies"][extra]
+BOUND = re.compile(r"([A-Za-z0-9_.\-]+)(\[[^\]]*\])?\s*>=\s*([0-9][0-9A-Za-z.]*)")
 for requirement in wanted:
-    match = re.fullmatch(r"([A-Za-z0-9_.\-]+)(\[[^\]]*\])?\s*>=\s*([0-9][0-9A-Za-z.]*)", requirement)
     if requirement.startswith(project["name"]):
         continue  # the package's own extras
+    match = BOUND.fullmatch(requirement)
     if match is None:
         sys.exit(f"no lower bound to pin in {requirement!r}")
     print(f"{match.group(1)}=={match.group(3)}")

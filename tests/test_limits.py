@@ -40,7 +40,8 @@ def test_default_is_graphs_4_mb() -> None:
 
 @pytest.mark.parametrize("kind", [bytes, bytearray, memoryview, str])
 def test_longer_body_is_refused_unread(kind: Callable[[bytes], Any]) -> None:
-    """Every form a body may take is measured in UTF-8 bytes; one byte over is a 413."""
+    """Every form a body may take is measured in UTF-8 bytes; one byte over is a 413, and
+    (R-RES-5) nothing is read."""
     body = b'{"externalId": "' + b"e" * 80 + b'"}'
     value = body.decode() if kind is str else kind(body)
     assert parse_create_or_get(value, max_body_bytes=len(body)).external_id == "e" * 80

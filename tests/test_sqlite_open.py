@@ -201,8 +201,8 @@ KILLED_CHECKPOINTS = """
 
 
 def test_store_opens_after_every_killed_checkpoint(tmp_path: Path) -> None:
-    """Writers killed with SIGKILL at random moments, mostly inside a checkpoint: after each kill
-    the store opens, every acknowledged meeting is there, and SQLite finds the file sound."""
+    """R-RES-5: writers killed with SIGKILL at random moments, often inside a checkpoint: after
+    each kill the store opens, every acknowledged meeting is there, and SQLite finds it sound."""
     path = tmp_path / "m.sqlite3"
     SqliteMeetingRepository(path).close()
     rng = random.Random(7)
@@ -267,8 +267,8 @@ def test_failed_open_keeps_no_connection(tmp_path: Path) -> None:
 
 
 def test_busy_at_open_is_a_503_with_retry_after(tmp_path: Path) -> None:
-    """A store to set up while another process holds the write lock: 503, nothing written, and
-    the open succeeds once the lock is free."""
+    """R-RES-5: a store to set up while another process holds the write lock: 503, nothing
+    written, and the open succeeds once the lock is free."""
     path = tmp_path / "blank.sqlite3"
     blocker = sqlite3.connect(path, isolation_level=None)
     blocker.execute("BEGIN IMMEDIATE")
