@@ -53,8 +53,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--version",
-        action="version",
-        version=f"meeting-rules {_package_version()}",
+        action=_PrintVersion,
         help="print the package's version (a command's --version is the Graph API version)",
     )
     commands = parser.add_subparsers(dest="command", required=True)
@@ -139,10 +138,18 @@ def _add_version(command: argparse.ArgumentParser) -> None:
     )
 
 
-def _package_version() -> str:
-    from . import __version__
+class _PrintVersion(argparse.Action):
+    """``--version``: the package's version, read from its metadata only when asked for."""
 
-    return str(__version__)
+    def __init__(self, option_strings: list[str], dest: str, help: str | None = None) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, help=help)
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: object) -> None:
+        from . import __version__
+
+        if sys.stdout is not None:
+            _say(sys.stdout, f"meeting-rules {__version__}")
+        parser.exit()
 
 
 class _CannotRun(Exception):

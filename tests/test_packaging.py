@@ -132,3 +132,16 @@ def test_pytest_plugin_loads_without_hypothesis() -> None:
         """
     )
     assert result.stdout == "ok\n", result.stderr
+
+
+def test_documented_wheel_commands_name_this_version() -> None:
+    """The install commands of README.md and docs/testing.md name the wheel this version builds
+    (CI's second job builds it and installs it with its extra)."""
+    from pathlib import Path
+
+    root = Path(__file__).parent.parent
+    wheel = f"meeting_rules-{version('meeting_rules')}-py3-none-any.whl[testing]"
+    for doc in ("README.md", "docs/testing.md"):
+        text = (root / doc).read_text()
+        assert "pip install '.[testing]'" in text, doc
+        assert f"dist/{wheel}" in text, doc
