@@ -15,13 +15,24 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from meeting_rules import ApiVersion, CreateOrGetRequest, GraphError, OnlineMeeting
+from meeting_rules import (
+    ApiVersion,
+    CreateOrGetRequest,
+    FixedClock,
+    GraphError,
+    Instant,
+    OnlineMeeting,
+    SeededIdFactory,
+    TenantSettings,
+)
+from meeting_rules.adapters import InMemoryMeetingRepository
 from meeting_rules.graph_json import (
     dumps_meeting,
     meeting_from_json,
     parse_create_or_get,
     request_to_json,
 )
+from meeting_rules.http import DELEGATED_SCOPE, HttpRequest, InMemoryDirectory, handle
 from meeting_rules.testing.strategies import json_values
 from tests.conftest import data_bytes, data_json
 
@@ -224,3 +235,73 @@ class TestResponseFuzz:
 def test_seed_bytes_are_unchanged_by_fuzz_helpers() -> None:
     """The fuzz seeds are the seed files themselves."""
     assert json.loads(data_bytes("seed-example1-request.json")) == SEEDS[0]
+
+
+# --- the whole exchange ---------------------------------------------------------------------------
+
+_header_values = st.one_of(
+    st.text(max_size=40),
+    st.binary(max_size=20),
+    st.integers(),
+    st.none(),
+    st.sampled_from(
+        ["Bearer alice", "bearer  alice ", "Bearer \u00a0alice", "application/json",
+         " application/json; charset=utf-8", "\u00a0application/json", "application/j\u017fon",
+         "include-unknown-enum-members"]
+    ),
+)  # fmt: skip
+_paths = st.one_of(
+    st.sampled_from(
+        ["/beta/me/onlineMeetings/createOrGet", "/v1.0/me/onlinemeetings/createorget",
+         "/beta/me/onlineMeeting\u017f/createOrGet", "/beta/users/%zz/onlineMeetings/createOrGet",
+         "/v1.0/users/8B081EF6-4792-4DEF-B2C9-C363A1BF41D5/onlineMeetings/createOrGet?x=1"]
+    ),
+    st.text(max_size=60),
+    st.binary(max_size=20),
+)  # fmt: skip
+_header_names = ["Authorization", "Content-Type", "Prefer", "client-request-id", "X-Other"]
+_methods = st.one_of(
+    st.sampled_from(["POST", "post", "po\u017ft", "GET", "\u00a0POST"]), st.text(max_size=8)
+)
+
+
+class TestExchangeFuzz:
+    """``handle`` answers anything with a Graph answer, and never a 500: every defect of a request
+    (its method, path, headers of any type, body) is the caller's, so none is the service's."""
+
+    @given(
+        method=_methods,
+        path=_paths,
+        headers=st.dictionaries(
+            st.sampled_from(
+                ["Authorization", "Content-Type", "Prefer", "client-request-id", "X-Other"]
+            ),
+            _header_values,
+        ),
+        body=st.one_of(
+            st.sampled_from([json.dumps(s).encode() for s in SEEDS]),
+            st.binary(max_size=200),
+            st.builds(lambda v: json.dumps(v).encode(), json_values()),
+        ),
+    )
+    def test_any_request_is_a_graph_answer(
+        self, method: Any, path: Any, headers: dict[str, Any], body: bytes
+    ) -> None:
+        directory = InMemoryDirectory()
+        directory.add_delegated_user(
+            token="alice", tenant_id="t", user_id="8b081ef6-4792-4def-b2c9-c363a1bf41d5",
+            upn="a@contoso.com", scopes={DELEGATED_SCOPE},
+        )  # fmt: skip
+        response = handle(
+            HttpRequest(method=method, path=path, headers=headers, body=body),
+            directory=directory,
+            repository=InMemoryMeetingRepository(),
+            clock=FixedClock(Instant.parse("2020-01-01T00:00:00Z")),
+            ids=SeededIdFactory(1),
+            settings=TenantSettings(max_body_bytes=150),
+        )
+        answer = json.loads(response.body)
+        assert response.status in (200, 201, 400, 401, 403, 404, 405, 413), answer
+        if response.status >= 400:
+            assert set(answer) == {"error"}
+            assert isinstance(answer["error"]["code"], str)

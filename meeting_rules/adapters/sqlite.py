@@ -166,7 +166,7 @@ class SqliteMeetingRepository:
         self._local = threading.local()
         self._holders: weakref.WeakSet[_Holder] = weakref.WeakSet()
         self._lock = threading.Lock()
-        self._release: Callable[[], object] | None = None
+        self._forget: Callable[[], object] | None = None
         name = os.path.realpath(self.path)
         with _OPENING:
             # Reading the file's bytes opens and closes it, which would drop the locks of this
@@ -174,7 +174,7 @@ class SqliteMeetingRepository:
             if not _OPEN_HERE.get(name):
                 self._check_file()
             _OPEN_HERE[name] = _OPEN_HERE.get(name, 0) + 1
-            self._release = weakref.finalize(self, _release, name)
+            self._forget = weakref.finalize(self, _release, name)
         try:
             self._prepare()
         except BaseException:
@@ -364,8 +364,8 @@ class SqliteMeetingRepository:
         for holder in holders:
             holder.close()
         self._local = threading.local()
-        if self._release is not None:
-            self._release()
+        if self._forget is not None:
+            self._forget()
 
     def __enter__(self) -> SqliteMeetingRepository:
         return self
