@@ -333,3 +333,22 @@ def test_opening_again_in_the_same_process_keeps_its_locks(tmp_path: Path) -> No
     finally:
         second.close()
         first.close()
+
+
+def test_a_torn_frame_ends_the_log_as_sqlite_reads_it(tmp_path: Path) -> None:
+    """Only frames whose salts and running checksum hold count, up to the last commit: a log whose
+    first frame is torn holds nothing, for SQLite and for the check alike."""
+    path = tmp_path / "other.sqlite3"
+    run_python(WAL_APP, str(path), check=False)
+    assert examine(path).kind is FileKind.DATABASE
+    wal = Path(f"{path}-wal")
+    data = bytearray(wal.read_bytes())
+    data[32 + 24 + 200] ^= 0xFF  # a byte of the first frame's page
+    wal.write_bytes(bytes(data))
+    assert examine(path).kind is FileKind.NEW
+    copy = tmp_path / "copy.sqlite3"  # SQLite agrees (on a copy, which it may write)
+    copy.write_bytes(path.read_bytes())
+    Path(f"{copy}-wal").write_bytes(bytes(data))
+    connection = sqlite3.connect(copy)
+    assert connection.execute("SELECT count(*) FROM sqlite_schema").fetchone()[0] == 0
+    connection.close()
