@@ -147,8 +147,16 @@ class _PrintVersion(argparse.Action):
     def __call__(self, parser: argparse.ArgumentParser, *args: object) -> None:
         from . import __version__
 
-        if sys.stdout is not None:
-            _say(sys.stdout, f"meeting-rules {__version__}")
+        try:
+            if sys.stdout is None:
+                raise OSError("standard output is closed")
+            sys.stdout.write(f"meeting-rules {__version__}\n")
+            sys.stdout.flush()
+        except (OSError, ValueError) as error:
+            if sys.stdout is not None:
+                _silence(sys.stdout)
+            reason = getattr(error, "strerror", None) or str(error)
+            parser.exit(2, f"meeting-rules: cannot write the version: {reason}\n")
         parser.exit()
 
 
@@ -311,6 +319,8 @@ def _create_or_get(args: argparse.Namespace, body: bytes, out: TextIO, err: Text
     except ServiceUnavailableError as error:  # busy at open: as busy during the call
         _answer(out, err, _error_json(error), _status_line(error.status))
         return 1
+    except GraphError as error:  # any other failure to open: the store cannot be used
+        raise _CannotRun(error.message) from None
     except OSError as error:
         raise _CannotRun(f"cannot open the store {args.store}: {error}") from None
     request = HttpRequest(

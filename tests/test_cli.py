@@ -311,16 +311,12 @@ class TestUnusableStore:
         assert "InternalServerError" not in line
 
     def test_read_only_store_on_a_create(self, tmp_path: Path) -> None:
-        """A store the command may read but not write: a get still answers 200; a create cannot
-        run (exit 2, one line), and nothing changes."""
+        """A store file the command may read but not write: a get still answers 200; a create
+        cannot run (exit 2, one line), and the file does not change."""
         store = tmp_path / "s.sqlite3"
         assert run("create-or-get", "-", "--store", str(store),
                    stdin=b'{"externalId": "a"}').returncode == 0  # fmt: skip
-        connection = sqlite3.connect(store)
-        connection.execute("PRAGMA journal_mode = DELETE")  # no -wal or -shm to write
-        connection.close()
-        store.chmod(0o444)
-        tmp_path.chmod(0o555)
+        store.chmod(0o444)  # in a directory that stays writable, for SQLite's -wal and -shm
         before = store.read_bytes()
         try:
             prefix = []
@@ -339,7 +335,6 @@ class TestUnusableStore:
             assert got.stderr == b"200 OK\n"
             created = run_read_only(b'{"externalId": "b"}')
         finally:
-            tmp_path.chmod(0o755)
             store.chmod(0o644)
         assert created.returncode == 2, created.stderr
         assert created.stdout == b""
@@ -374,3 +369,31 @@ def test_body_over_the_limit_is_a_413_unread(tmp_path: Path) -> None:
     error = json.loads(result.stdout)["error"]
     assert error["message"] == "The maximum request length supported is 4MB."
     assert stored(tmp_path / "s.sqlite3") == 0
+
+
+@pytest.mark.parametrize("store", ["/dev/null", "fifo"])
+def test_a_store_that_is_no_file_is_one_line(tmp_path: Path, store: str) -> None:
+    """A device or a FIFO as the store: one line and exit 2, at once, nothing written."""
+    if store == "fifo":
+        os.mkfifo(tmp_path / "fifo")
+        store = str(tmp_path / "fifo")
+    result = subprocess.run(
+        [sys.executable, "-m", "meeting_rules", "create-or-get",
+         str(EXAMPLES / "create-meeting.json"), "--store", store],
+        capture_output=True, check=False, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert result.stdout == b""
+    assert result.stderr.decode().endswith("it is not a regular file.\n")
+    assert result.stderr.count(b"\n") == 1
+    assert not Path(f"{store}-journal").exists()
+
+
+@pytest.mark.parametrize(
+    ("redirect", "reason"),
+    [("> /dev/full", "No space left on device"), (">&-", "standard output is closed")],
+)
+def test_version_that_cannot_be_written_exits_2(tmp_path: Path, redirect: str, reason: str) -> None:
+    result = shell(f"$MR --version {redirect}", tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.decode() == f"meeting-rules: cannot write the version: {reason}\n"

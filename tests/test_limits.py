@@ -2,7 +2,8 @@
 
 The limit is ``TenantSettings.max_body_bytes`` (Graph's 4 MB by default): a longer body is
 refused with 413 before it is decoded, wherever a body enters. Below it, reading a body takes at
-most ``MEMORY_MULTIPLE`` times its size in Python allocations (docs/design.md, "Limits").
+most ``READ_MULTIPLE`` times its size in Python allocations, and a whole exchange at most
+``EXCHANGE_MULTIPLE`` times (docs/design.md, "Limits").
 """
 
 from __future__ import annotations
@@ -14,12 +15,17 @@ from typing import Any
 
 import pytest
 
-from meeting_rules import RequestTooLargeError, TenantSettings
+from meeting_rules import FixedClock, Instant, RequestTooLargeError, SeededIdFactory, TenantSettings
+from meeting_rules.adapters import InMemoryMeetingRepository
 from meeting_rules.graph_json import MAX_DEPTH, meeting_from_json, parse_create_or_get
+from meeting_rules.http import DELEGATED_SCOPE, HttpRequest, InMemoryDirectory, handle
 from meeting_rules.settings import DEFAULT_MAX_BODY_BYTES
 from tests.conftest import data_bytes
 
-MEMORY_MULTIPLE = 48
+READ_MULTIPLE = 80
+"""Reading a body (``parse_create_or_get``) allocates at most this many times its size."""
+EXCHANGE_MULTIPLE = 200
+"""A whole create through ``handle`` allocates at most this many times the body's size."""
 MB = 1024 * 1024
 
 
@@ -101,15 +107,50 @@ def hostile_bodies(size: int) -> dict[str, bytes]:
         bodies[name] = b'{"externalId":"x","ignored":[' + b",".join([unit] * count) + b"]}"
     keys = b",".join(b'"k%d":0' % n for n in range(size // 10))
     bodies["many members"] = b'{"externalId":"x","ignored":{' + keys + b"}}"
+    attendees = {
+        "empty attendees": b"{}",
+        "attendees with an unknown member": b'{"a":0}',
+        "attendees with a upn": b'{"upn":"a"}',
+        "attendees with an identity": b'{"identity":{"user":{}}}',
+    }
+    for name, unit in attendees.items():
+        count = size // (len(unit) + 1)
+        items = b",".join([unit] * count)
+        bodies[name] = b'{"externalId":"x","participants":{"attendees":[' + items + b"]}}"
     return bodies
 
 
 @pytest.mark.parametrize("name", sorted(hostile_bodies(100)))
 def test_memory_stays_within_a_multiple_of_the_body(name: str) -> None:
-    """The worst shapes of JSON take at most MEMORY_MULTIPLE times their size to read."""
+    """The worst shapes of JSON take at most READ_MULTIPLE times their size to read, and a whole
+    exchange that creates their meeting at most EXCHANGE_MULTIPLE times."""
     body = hostile_bodies(MB)[name]
     peak = peak_of(lambda: parse_create_or_get(body))
-    assert peak <= MEMORY_MULTIPLE * len(body), (name, peak / len(body))
+    assert peak <= READ_MULTIPLE * len(body), (name, peak / len(body))
+    directory = InMemoryDirectory()
+    directory.add_delegated_user(
+        token="t", tenant_id="t", user_id="u", upn=None, scopes={DELEGATED_SCOPE}
+    )
+    request = HttpRequest(
+        method="POST",
+        path="/beta/me/onlineMeetings/createOrGet",
+        headers={"Authorization": "Bearer t", "Content-Type": "application/json"},
+        body=body,
+    )
+    statuses = []
+    peak = peak_of(
+        lambda: statuses.append(
+            handle(
+                request,
+                directory=directory,
+                repository=InMemoryMeetingRepository(),
+                clock=FixedClock(Instant.MIN),
+                ids=SeededIdFactory(1),
+            ).status
+        )
+    )
+    assert statuses == [201]
+    assert peak <= EXCHANGE_MULTIPLE * len(body), (name, peak / len(body))
 
 
 def test_an_ordinary_body_takes_a_few_times_its_size() -> None:

@@ -15,6 +15,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -351,4 +352,121 @@ def test_a_torn_frame_ends_the_log_as_sqlite_reads_it(tmp_path: Path) -> None:
     Path(f"{copy}-wal").write_bytes(bytes(data))
     connection = sqlite3.connect(copy)
     assert connection.execute("SELECT count(*) FROM sqlite_schema").fetchone()[0] == 0
+    connection.close()
+
+
+def test_a_link_to_a_wal_application_is_refused_untouched(tmp_path: Path) -> None:
+    """The log beside the real file is read, as SQLite reads it, not one beside the link."""
+    real = tmp_path / "real"
+    real.mkdir()
+    target = real / "other.sqlite3"
+    run_python(WAL_APP, str(target), check=False)
+    link = tmp_path / "link.sqlite3"
+    link.symlink_to(target)
+    before = snapshot(target)
+    with pytest.raises(UnusableStoreError, match="another application's SQLite database"):
+        SqliteMeetingRepository(link)
+    assert snapshot(target) == before
+
+
+HOT_JOURNAL_APP = """
+    import shutil, sqlite3, sys
+    path = sys.argv[1]
+    connection = sqlite3.connect(path, isolation_level=None)
+    connection.execute("PRAGMA synchronous = OFF")
+    connection.execute("CREATE TABLE notes (body TEXT)")
+    connection.execute("INSERT INTO notes VALUES ('restored by the journal')")
+    connection.execute("BEGIN")
+    connection.execute("DROP TABLE notes")
+    shutil.copy(path + "-journal", path + "-saved")  # the journal as a crash would leave it
+    connection.execute("COMMIT")
+    connection.close()
+    shutil.move(path + "-saved", path + "-journal")
+"""
+
+
+def test_a_hot_journal_that_restores_tables_is_refused_untouched(tmp_path: Path) -> None:
+    """A main file that looks empty beside a hot journal whose rollback brings another
+    application's tables back: judged by the journal's page 1, refused, nothing rolled back."""
+    path = tmp_path / "other.sqlite3"
+    run_python(HOT_JOURNAL_APP, str(path))
+    assert looks_empty_alone(path)
+    copy = tmp_path / "copy.sqlite3"  # SQLite itself, on a copy, rolls the table back
+    copy.write_bytes(path.read_bytes())
+    Path(f"{copy}-journal").write_bytes(Path(f"{path}-journal").read_bytes())
+    connection = sqlite3.connect(copy)
+    assert connection.execute("SELECT body FROM notes").fetchall() == [("restored by the journal",)]
+    connection.close()
+    before = snapshot(path)
+    assert examine(path).kind is FileKind.DATABASE
+    with pytest.raises(UnusableStoreError, match="another application's SQLite database"):
+        SqliteMeetingRepository(path)
+    assert snapshot(path) == before
+
+
+def test_files_that_are_not_regular_are_refused_at_once(tmp_path: Path) -> None:
+    """A FIFO (whose open would block for ever), a device, a FIFO posing as the log."""
+    fifo = tmp_path / "pipe.sqlite3"
+    os.mkfifo(fifo)
+    outcome: list[BaseException] = []
+
+    def open_it(path: Path) -> None:
+        try:
+            SqliteMeetingRepository(path)
+        except BaseException as error:
+            outcome.append(error)
+
+    worker = threading.Thread(target=open_it, args=(fifo,), daemon=True)
+    worker.start()
+    worker.join(timeout=20)
+    assert not worker.is_alive()
+    assert isinstance(outcome[0], UnusableStoreError)
+    assert "not a regular file" in outcome[0].message
+    with pytest.raises(UnusableStoreError, match="not a regular file"):
+        SqliteMeetingRepository("/dev/null")
+    assert not Path("/dev/null-journal").exists()
+    beside = tmp_path / "m.sqlite3"
+    SqliteMeetingRepository(beside).close()
+    os.mkfifo(f"{beside}-wal")
+    with pytest.raises(UnusableStoreError, match=r"m\.sqlite3-wal beside it is not a regular"):
+        SqliteMeetingRepository(beside)
+
+
+def test_the_same_file_by_another_path_keeps_its_locks(tmp_path: Path) -> None:
+    """The process knows a file by its device and inode too: a store opened on it by another
+    name (a hard link here; a bind mount alike) does not read it again and drop the first
+    store's locks."""
+    path = tmp_path / "m.sqlite3"
+    first = SqliteMeetingRepository(path)
+    first.add_if_absent(KEY, SEED)
+    wal = Path(f"{path}-wal")
+    other = tmp_path / "other-name.sqlite3"
+    os.link(path, other)
+    SqliteMeetingRepository(other).close()
+    try:
+        run_python(
+            """
+            import sqlite3, sys
+            other = sqlite3.connect(sys.argv[1])
+            other.execute("SELECT count(*) FROM meetings").fetchone()
+            other.close()
+            """,
+            str(path),
+        )
+        assert wal.exists()
+        assert first.get(KEY) == SEED
+    finally:
+        first.close()
+
+
+def test_a_store_left_out_of_wal_mode_is_put_back(tmp_path: Path) -> None:
+    """A process stopped between making the schema and switching to WAL: the next open does it."""
+    path = tmp_path / "m.sqlite3"
+    SqliteMeetingRepository(path).close()
+    connection = sqlite3.connect(path)
+    connection.execute("PRAGMA journal_mode = DELETE")
+    connection.close()
+    SqliteMeetingRepository(path).close()
+    connection = sqlite3.connect(path)
+    assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     connection.close()

@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import threading
@@ -74,6 +75,14 @@ def _pragmas(connection: sqlite3.Connection) -> tuple[int, int]:
     return application_id, connection.execute("PRAGMA user_version").fetchone()[0]
 
 
+def _write_ahead(connection: sqlite3.Connection) -> None:
+    """Put the store in WAL mode, unless it is already (a process may have been stopped between
+    making the schema and this); when the file is busy, the next open tries again."""
+    if connection.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+        with contextlib.suppress(sqlite3.OperationalError):
+            connection.execute("PRAGMA journal_mode = WAL")
+
+
 def _has_table(connection: sqlite3.Connection) -> bool:
     row = connection.execute(
         "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'meetings'"
@@ -82,17 +91,29 @@ def _has_table(connection: sqlite3.Connection) -> bool:
 
 
 _OPENING = threading.Lock()
-_OPEN_HERE: dict[str, int] = {}
-"""Real paths of the files this process has stores open on, with how many."""
+_OPEN_HERE: dict[object, int] = {}
+"""The files this process has stores open on (``_file_keys``), with how many."""
 
 
-def _release(name: str) -> None:
+def _file_keys(path: Path) -> tuple[object, ...]:
+    """The names of a file in ``_OPEN_HERE``: its real path, and its device and inode once it
+    exists (the same file by another path)."""
+    real = os.path.realpath(path)
+    try:
+        status = os.stat(real)
+    except OSError:
+        return (real,)
+    return (real, (status.st_dev, status.st_ino))
+
+
+def _release(keys: tuple[object, ...]) -> None:
     with _OPENING:
-        left = _OPEN_HERE.get(name, 0) - 1
-        if left > 0:
-            _OPEN_HERE[name] = left
-        else:
-            _OPEN_HERE.pop(name, None)
+        for key in keys:
+            left = _OPEN_HERE.get(key, 0) - 1
+            if left > 0:
+                _OPEN_HERE[key] = left
+            else:
+                _OPEN_HERE.pop(key, None)
 
 
 class _Holder:
@@ -167,14 +188,17 @@ class SqliteMeetingRepository:
         self._holders: weakref.WeakSet[_Holder] = weakref.WeakSet()
         self._lock = threading.Lock()
         self._forget: Callable[[], object] | None = None
-        name = os.path.realpath(self.path)
         with _OPENING:
             # Reading the file's bytes opens and closes it, which would drop the locks of this
-            # process's connections to it: a file with a store open here is known to be ours.
-            if not _OPEN_HERE.get(name):
+            # process's connections to it: a file with a store open here (by any path: a link,
+            # a bind mount) is known to be ours and not read again.
+            if not any(_OPEN_HERE.get(key) for key in _file_keys(self.path)):
                 self._check_file()
-            _OPEN_HERE[name] = _OPEN_HERE.get(name, 0) + 1
-            self._forget = weakref.finalize(self, _release, name)
+                self._make_file()  # so that the file has its identity before any connection
+            keys = _file_keys(self.path)
+            for key in keys:
+                _OPEN_HERE[key] = _OPEN_HERE.get(key, 0) + 1
+            self._forget = weakref.finalize(self, _release, keys)
         try:
             self._prepare()
         except BaseException:
@@ -210,6 +234,18 @@ class SqliteMeetingRepository:
             )
         self._check_version(state.user_version)
 
+    def _make_file(self) -> None:
+        """Make a missing store file, empty (SQLite takes it for an empty database)."""
+        try:
+            descriptor = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            return
+        except OSError as error:
+            raise UnusableStoreError(
+                f"The meeting store {self.path} cannot be made: {error.strerror or error}."
+            ) from None
+        os.close(descriptor)
+
     def _check_version(self, version: int) -> None:
         if version > SCHEMA_VERSION:
             raise UnusableStoreError(
@@ -223,6 +259,7 @@ class SqliteMeetingRepository:
         try:
             connection = self._connection()
             if self._ready(connection):
+                _write_ahead(connection)
                 return  # made before: opening takes no write lock
             connection.execute("BEGIN IMMEDIATE")
             try:
@@ -235,7 +272,7 @@ class SqliteMeetingRepository:
                 raise
             if version == 1:
                 self._give_back_space(connection)
-            connection.execute("PRAGMA journal_mode = WAL")
+            _write_ahead(connection)
         except sqlite3.Error as error:
             raise _store_error(error, self.path) from None
 

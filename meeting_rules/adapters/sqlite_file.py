@@ -6,8 +6,9 @@ files, replays a write-ahead log, rolls back a hot journal). A look at the main 
 enough: in WAL mode the newest committed pages, the schema's among them, may live only in the
 ``-wal`` file (the other application is running, or crashed before a checkpoint), and the main
 file may be caught half way through a checkpoint. So ``examine`` reads page 1 (the database
-header and the schema's root page) where SQLite would: the newest copy of it in a committed,
-checksummed frame of the write-ahead log, else the main file.
+header and the schema's root page) where SQLite would: the original kept in a rollback journal,
+else the newest copy of it in a committed, checksummed frame of the write-ahead log, else the
+main file.
 
 Formats: https://www.sqlite.org/fileformat2.html (the database header, b-tree pages, the WAL).
 """
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import enum
 import os
+import stat
 import struct
 from pathlib import Path
 
@@ -25,6 +27,7 @@ __all__ = ["FileKind", "FileState", "examine"]
 
 MAGIC = b"SQLite format 3\x00"
 _WAL_MAGIC = (0x377F0682, 0x377F0683)  # checksums little-endian, big-endian
+_WAL_VERSION = 3007000
 _WAL_HEADER = struct.Struct(">8I")
 _FRAME_HEADER = struct.Struct(">6I")
 _LEAF_TABLE_PAGE = 0x0D
@@ -55,19 +58,28 @@ class FileState:
 
 
 def examine(path: Path) -> FileState:
-    """What the file at ``path`` holds, by reading it and its ``-wal``.
+    """What the file at ``path`` holds, by reading it, its ``-wal`` and its ``-journal``.
 
-    It opens and closes the file, which drops every POSIX lock this process holds on it: call it
-    only when no connection of this process has the file open (``SqliteMeetingRepository`` makes
-    sure).
+    The path is resolved first, as SQLite resolves it, so that the log and journal read are those
+    beside the real file. It opens and closes the file, which drops every POSIX lock this process
+    holds on it: call it only when no connection of this process has the file open
+    (``SqliteMeetingRepository`` makes sure).
 
     Raises:
         OSError: a file exists but cannot be read.
     """
+    path = Path(os.path.realpath(path))
+    wal, journal = Path(f"{path}-wal"), Path(f"{path}-journal")
+    if not _regular_or_absent(path):  # a FIFO would block, a device is no database
+        return FileState(FileKind.NOT_SQLITE, "it is not a regular file")
+    for name in (wal, journal):
+        if not _regular_or_absent(name):
+            return FileState(FileKind.NOT_SQLITE, f"{name.name} beside it is not a regular file")
     main = _read_prefix(path, 65536 + 100)
     if not main:
-        # SQLite would delete a log beside an empty file; one it replays has a main file.
-        if _size(Path(f"{path}-wal")):
+        # SQLite would delete a log beside an empty file; one it replays has a main file. A
+        # journal beside an empty file rolls back to an empty file: nothing is lost.
+        if _size(wal):
             return FileState(
                 FileKind.NOT_SQLITE,
                 "it is empty but has a write-ahead log beside it, which SQLite would delete",
@@ -78,13 +90,73 @@ def examine(path: Path) -> FileState:
     state = _state(main[: _page_size(main)], in_wal=False)
     if state.kind is not FileKind.NEW:
         # Something is there already; an application ID, once set, is never given up, so the
-        # newest pages in the log cannot make it someone else's.
+        # newest pages in the log or the journal cannot make it someone else's.
         return state
-    wal = _newest_page_1(Path(f"{path}-wal"))
-    # The main file looks empty: the log may hold the schema. (A rollback journal needs no look:
-    # it holds pages as they were before a transaction, and the store checks again what SQLite
-    # reads, under the write lock, before it writes anything.)
-    return state if wal is None else _state(wal, in_wal=True)
+    # The main file looks empty. A rollback journal holds the pages as they were before the
+    # transaction it belongs to, which SQLite writes back before reading anything: what was
+    # committed. In WAL mode, the log may hold the schema.
+    original = _original_page_1(journal)
+    if original is _WAS_EMPTY:
+        return state
+    if isinstance(original, bytes):
+        return _state(original, in_wal=False)
+    newest = _newest_page_1(wal)
+    return state if newest is None else _state(newest, in_wal=True)
+
+
+def _regular_or_absent(path: Path) -> bool:
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except FileNotFoundError:
+        return True
+
+
+_JOURNAL_MAGIC = bytes.fromhex("d9d505f920a163d7")
+_JOURNAL_HEADER = struct.Struct(">8s5I")
+_WAS_EMPTY = object()
+
+
+def _original_page_1(path: Path) -> bytes | object | None:
+    """Page 1 as a rollback journal would restore it; ``_WAS_EMPTY`` when the journal would
+    truncate the database to nothing; ``None`` when it would leave page 1 alone (no journal, an
+    empty or finished one, or page 1 not in it).
+
+    A journal is a series of segments, each a header (padded to the sector size) and records of
+    page number, page and checksum; a hot journal's record count is taken as written (0: none).
+    """
+    try:
+        with open(path, "rb") as file:
+            size = os.fstat(file.fileno()).st_size
+            offset, first = 0, True
+            while offset + _JOURNAL_HEADER.size <= size:
+                file.seek(offset)
+                header = file.read(_JOURNAL_HEADER.size)
+                magic, records, nonce, pages, sector, page_size = _JOURNAL_HEADER.unpack(header)
+                if magic != _JOURNAL_MAGIC or not _valid_page_size(page_size) or sector < 32:
+                    return None
+                if first and pages == 0:
+                    return _WAS_EMPTY
+                first = False
+                offset += sector
+                if records == 0xFFFFFFFF:
+                    records = (size - offset) // (page_size + 8)
+                for _ in range(records):
+                    file.seek(offset)
+                    record = file.read(page_size + 8)
+                    if len(record) < page_size + 8:
+                        return None
+                    number = struct.unpack_from(">I", record)[0]
+                    page = record[4 : 4 + page_size]
+                    checksum = struct.unpack_from(">I", record, 4 + page_size)[0]
+                    if checksum != (nonce + sum(page[page_size - 200 :: -200])) & 0xFFFFFFFF:
+                        return None  # SQLite stops its rollback here too
+                    if number == 1:
+                        return page
+                    offset += page_size + 8
+                offset = -(-offset // sector) * sector  # the next header starts a sector
+            return None
+    except FileNotFoundError:
+        return None
 
 
 def _state(page_1: bytes, *, in_wal: bool) -> FileState:
@@ -134,8 +206,14 @@ def _newest_page_1(path: Path) -> bytes | None:
             header = file.read(_WAL_HEADER.size)
             if len(header) < _WAL_HEADER.size:
                 return None
-            magic, _, page_size, _, salt_1, salt_2, check_1, check_2 = _WAL_HEADER.unpack(header)
-            if magic not in _WAL_MAGIC or not _valid_page_size(page_size):
+            magic, version, page_size, _, salt_1, salt_2, check_1, check_2 = _WAL_HEADER.unpack(
+                header
+            )
+            if (
+                magic not in _WAL_MAGIC
+                or version != _WAL_VERSION
+                or not _valid_page_size(page_size)
+            ):
                 return None
             big_endian = magic & 1 == 1
             sums = _checksum(header[:24], 0, 0, big_endian)
@@ -150,7 +228,7 @@ def _newest_page_1(path: Path) -> bytes | None:
                 if len(frame) < _FRAME_HEADER.size + page_size:
                     break
                 number, commit, salt_a, salt_b, frame_1, frame_2 = _FRAME_HEADER.unpack_from(frame)
-                if (salt_a, salt_b) != (salt_1, salt_2):
+                if number == 0 or (salt_a, salt_b) != (salt_1, salt_2):
                     break
                 sums = _checksum(frame[:8], *sums, big_endian)
                 sums = _checksum(frame[_FRAME_HEADER.size :], *sums, big_endian)
