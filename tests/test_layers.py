@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).parent.parent / "meeting_rules"
+import meeting_rules
+
+PACKAGE = Path(meeting_rules.__file__).parent
 EDGE = {"cli.py", "__main__.py", "clocks.py", "ids.py"}
 FORBIDDEN = {"time", "os", "random", "secrets", "uuid", "sqlite3", "socket", "subprocess", "io",
              "pathlib", "threading", "multiprocessing", "hypothesis", "pytest"}  # fmt: skip

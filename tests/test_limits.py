@@ -124,7 +124,7 @@ def hostile_bodies(size: int) -> dict[str, bytes]:
 def test_memory_stays_within_a_multiple_of_the_body(name: str) -> None:
     """The worst shapes of JSON take at most READ_MULTIPLE times their size to read, and a whole
     exchange that creates their meeting at most EXCHANGE_MULTIPLE times."""
-    body = hostile_bodies(MB)[name]
+    body = hostile_bodies(MB // 4)[name]
     peak = peak_of(lambda: parse_create_or_get(body))
     assert peak <= READ_MULTIPLE * len(body), (name, peak / len(body))
     directory = InMemoryDirectory()
