@@ -15,7 +15,7 @@ import attrs
 
 from .enums import ApiVersion
 
-__all__ = ["GraphObject", "JsonValue", "member", "snake_to_camel"]
+__all__ = ["GraphMember", "GraphObject", "JsonValue", "graph_members", "member", "snake_to_camel"]
 
 JsonValue = Any
 """A decoded JSON value: None, bool, int, float, str, list or dict of JSON values."""
@@ -67,3 +67,39 @@ class GraphObject:
         default=None, eq=False, hash=False, repr=False
     )
     """The member names as read from JSON, in order; ``None`` for Graph's default layout."""
+
+
+@attrs.frozen
+class GraphMember:
+    """One Graph member of a class: its JSON name, attribute, type and where it is written."""
+
+    name: str
+    attr: str
+    type: Any
+    nullable: bool
+    versions: frozenset[ApiVersion]
+    omit_if_unset: frozenset[ApiVersion]
+
+
+_MEMBERS: dict[type[GraphObject], tuple[GraphMember, ...]] = {}
+
+
+def graph_members(cls: type[GraphObject]) -> tuple[GraphMember, ...]:
+    """The Graph members of a class, in attribute order (its default layout)."""
+    found = _MEMBERS.get(cls)
+    if found is not None:
+        return found
+    attrs.resolve_types(cls)
+    found = _MEMBERS[cls] = tuple(
+        GraphMember(
+            name=snake_to_camel(field.name),
+            attr=field.name,
+            type=field.type,
+            nullable=field.metadata["nullable"],
+            versions=field.metadata["versions"],
+            omit_if_unset=field.metadata["omit_if_unset"],
+        )
+        for field in attrs.fields(cls)
+        if field.metadata.get("graph")
+    )
+    return found

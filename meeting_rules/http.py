@@ -32,6 +32,7 @@ from .errors import (
 )
 from .graph_json import dumps_json, error_to_json, meeting_to_json, parse_create_or_get
 from .instant import Instant
+from .json_text import UNREADABLE
 from .meeting import Organizer
 from .ports import Clock, IdFactory, MeetingRepository
 from .resolution import DEFAULT_SETTINGS, create_or_get
@@ -69,10 +70,6 @@ _EPOCH = _dt.datetime.min.replace(tzinfo=_dt.UTC)
 # An ID is echoed into headers and bodies only if it is short visible ASCII (no header injection).
 _ECHOABLE = re.compile(r"[\x21-\x7e]{1,200}")
 _NO_REQUEST_ID = "00000000-0000-0000-0000-000000000000"
-_UNREADABLE = (
-    "Unable to read JSON request payload. Please ensure Content-Type header is set and payload "
-    "is of valid JSON format."
-)
 
 
 # --- the exchange as data -----------------------------------------------------------------------
@@ -296,7 +293,7 @@ def _check_content_type(request: HttpRequest) -> None:
     """R-HTTP-5: ``application/json``, parameters allowed; Graph answers 400, not 415."""
     content_type = _text(request, "Content-Type") or ""
     if not _JSON_MEDIA_TYPE.fullmatch(content_type):
-        raise BadRequestError(_UNREADABLE)
+        raise BadRequestError(UNREADABLE)
 
 
 def _http_date(instant: Instant) -> str:

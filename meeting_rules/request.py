@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import attrs
 
+from .enums import ApiVersion
 from .errors import BadRequestError
 from .instant import Instant
 from .meeting import ChatInfo
@@ -35,6 +36,8 @@ class CreateOrGetRequest:
     chat_info: ChatInfo | None = None
     ignored_members: tuple[str, ...] = ()
     """JSON paths of the body's members that have no effect (R-BODY-3, R-BODY-4, R-BODY-5)."""
+    version: ApiVersion = ApiVersion.BETA
+    """The API version the body was read with; ``create_or_get`` creates in its spellings."""
 
     def __attrs_post_init__(self) -> None:
         check_window(self.start_date_time, self.end_date_time)

@@ -18,6 +18,7 @@ __all__ = [
     "MeetingWindow",
     "check_window",
     "expiry",
+    "no_start",
     "normalise_window",
 ]
 
@@ -36,14 +37,17 @@ def check_window(start: Instant | None, end: Instant | None) -> None:
     if end is None:
         return
     if start is None:
-        raise BadRequestError(
-            "endDateTime was provided without startDateTime.", target="endDateTime"
-        )
+        raise no_start()
     if end.ticks < start.ticks:
         raise BadRequestError(
             f"endDateTime ({end}) must not be earlier than startDateTime ({start}).",
             target="endDateTime",
         )
+
+
+def no_start() -> BadRequestError:
+    """R-TIME-3's refusal: an end was given without a start."""
+    return BadRequestError("endDateTime was provided without startDateTime.", target="endDateTime")
 
 
 @attrs.frozen(kw_only=True)

@@ -23,9 +23,8 @@ try:
 except ModuleNotFoundError as missing:  # pragma: no cover (a test runs it in a subprocess)
     raise kit_missing(missing) from None
 
-from .._members import GraphObject, JsonValue, snake_to_camel
 from ..enums import ApiVersion, LobbyBypassScope, OnlineMeetingPresenters, OnlineMeetingRole
-from ..graph_json import meeting_to_json, parse_create_or_get
+from ..graph_json import JsonValue, meeting_to_json, member_names, parse_create_or_get
 from ..instant import TICKS_PER_SECOND, Instant
 from ..meeting import AudioConferencing, ChatInfo, LobbyBypassSettings, OnlineMeeting
 from ..participants import Identity, IdentitySet, MeetingParticipantInfo, MeetingParticipants
@@ -166,10 +165,9 @@ def json_values(*, max_leaves: int = 8) -> SearchStrategy[JsonValue]:
     )
 
 
-def _unknown_members(cls: type[GraphObject]) -> Any:
-    import attrs
+def _unknown_members(cls: type[Any]) -> Any:
 
-    modelled = {snake_to_camel(f.name) for f in attrs.fields(cls) if f.metadata.get("graph")}
+    modelled = set(member_names(cls))
     return st.dictionaries(
         _names.filter(lambda n: n not in modelled), json_values(max_leaves=4), max_size=2
     )
