@@ -20,17 +20,14 @@ Exit codes, each documented in README.md:
 from __future__ import annotations
 
 import argparse
-import datetime as _dt
 import json
 import os
 import sys
-import uuid
 from http import HTTPStatus
 from typing import TYPE_CHECKING, BinaryIO, TextIO
 
 from .enums import ApiVersion
 from .errors import GraphError, quoted
-from .instant import Instant
 from .settings import DEFAULT_MAX_BODY_BYTES
 
 if TYPE_CHECKING:
@@ -42,7 +39,6 @@ __all__ = ["DEFAULT_ORGANIZER", "DEFAULT_TENANT", "DEFAULT_UPN", "main"]
 DEFAULT_TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 DEFAULT_ORGANIZER = "8b081ef6-4792-4def-b2c9-c363a1bf41d5"
 DEFAULT_UPN = "organizer@contoso.com"
-DEFAULT_BUSY_TIMEOUT = 5.0
 _TOKEN = "meeting-rules-cli"
 
 
@@ -93,9 +89,9 @@ def _parser() -> argparse.ArgumentParser:
     resolve.add_argument(
         "--busy-timeout",
         type=_seconds,
-        default=DEFAULT_BUSY_TIMEOUT,
+        default=None,
         metavar="SECONDS",
-        help=f"how long to wait for another writer (default {DEFAULT_BUSY_TIMEOUT:g})",
+        help="how long to wait for another writer (default: the store's own, 30)",
     )
     _add_version(resolve)
     validate = commands.add_parser(
@@ -199,10 +195,6 @@ def _status_line(status: int) -> str:
     return f"{status} {HTTPStatus(status).phrase}"
 
 
-def _now() -> Instant:
-    return Instant.from_pendulum(_dt.datetime.now(_dt.UTC))
-
-
 def _validate(args: argparse.Namespace, body: bytes, out: TextIO, err: TextIO) -> int:
     from .graph_json import IGNORED_MEMBERS_ANNOTATION, parse_create_or_get, request_to_json
 
@@ -218,9 +210,11 @@ def _validate(args: argparse.Namespace, body: bytes, out: TextIO, err: TextIO) -
 
 
 def _error_json(error: GraphError) -> object:
+    from .clocks import SystemClock
     from .graph_json import error_to_json
+    from .ids import RandomIdFactory
 
-    return error_to_json(error, request_id=str(uuid.uuid4()), date=_now())
+    return error_to_json(error, request_id=RandomIdFactory().guid(), date=SystemClock().now())
 
 
 class _NoStream:
@@ -313,7 +307,8 @@ def _create_or_get(args: argparse.Namespace, body: bytes, out: TextIO, err: Text
         scopes={DELEGATED_SCOPE},
     )
     try:
-        repository = SqliteMeetingRepository(args.store, busy_timeout=args.busy_timeout)
+        waits = {} if args.busy_timeout is None else {"busy_timeout": args.busy_timeout}
+        repository = SqliteMeetingRepository(args.store, **waits)
     except UnusableStoreError as error:
         raise _CannotRun(error.message) from None
     except ServiceUnavailableError as error:  # busy at open: as busy during the call

@@ -15,7 +15,7 @@ from .participants import Identity, IdentitySet, MeetingParticipantInfo, Meeting
 from .ports import IdFactory
 from .request import CreateOrGetRequest
 from .settings import TenantSettings
-from .timing import expiry, normalise_window
+from .timing import MeetingWindow, expiry, normalise_window
 
 __all__ = ["build_meeting", "join_web_url", "meeting_id", "new_meeting_thread_id"]
 
@@ -60,13 +60,17 @@ def build_meeting(
     ids: IdFactory,
     settings: TenantSettings,
     version: ApiVersion,
+    window: MeetingWindow | None = None,
 ) -> OnlineMeeting:
     """The new meeting for ``request``, organized by ``organizer``, created at ``now``.
+
+    ``window``: the request's window, normalised at ``now``, when the caller has it already.
 
     Raises:
         BadRequestError: the time rules (R-TIME-3, R-TIME-4, a default end beyond 9999).
     """
-    window = normalise_window(request.start_date_time, request.end_date_time, now=now)
+    if window is None:
+        window = normalise_window(request.start_date_time, request.end_date_time, now=now)
     channel = request.chat_info.thread_id if request.chat_info is not None else None
     if channel is not None:
         thread_id, message_id = channel, str(now.unix_milliseconds)  # seed Example 2

@@ -346,13 +346,12 @@ def handle(
             max_body_bytes=settings.max_body_bytes,
         )
         outcome = create_or_get(
-            parsed,
+            parsed,  # read with the route's version: the meeting is made in its spellings
             organizer=organizer,
             repository=repository,
-            clock=clock,
             ids=ids,
             settings=settings,
-            version=route.version,
+            now=now,  # the clock was read once, above: the Date header and the meeting agree
         )
         body = {
             "@odata.context": (

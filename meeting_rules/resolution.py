@@ -14,12 +14,13 @@ import attrs
 from .creation import build_meeting
 from .enums import ApiVersion
 from .errors import GraphError, InternalServerError, UnprocessableEntityError, quoted
+from .instant import Instant
 from .meeting import MeetingKey, OnlineMeeting, Organizer
 from .participants import MeetingParticipantInfo
 from .ports import Clock, IdFactory, MeetingRepository
 from .request import CreateOrGetRequest
 from .settings import TenantSettings
-from .timing import normalise_window
+from .timing import MeetingWindow, normalise_window
 
 __all__ = ["CreateOrGetOutcome", "create_or_get", "find_mismatches", "meeting_key"]
 
@@ -55,21 +56,24 @@ def _identity_of(participant: MeetingParticipantInfo) -> tuple[object, ...]:
     return (participant.upn, participant.identity)
 
 
-def find_mismatches(request: CreateOrGetRequest, meeting: OnlineMeeting) -> tuple[str, ...]:
+def find_mismatches(
+    request: CreateOrGetRequest, meeting: OnlineMeeting, *, window: MeetingWindow | None = None
+) -> tuple[str, ...]:
     """The members the request gives whose value differs from the stored meeting (R-RES-3).
 
     Only members the request holds are compared. Times are compared after normalisation, and only
     when the request gives a start (with none, the default would be "now", which always differs);
-    attendees by their ``upn`` and ``identity``, in order.
+    attendees by their ``upn`` and ``identity``, in order. ``window``: the request's window
+    normalised already, if the caller has it (with a start given, "now" plays no part in it).
     """
     found: list[str] = []
     if request.subject is not None and request.subject != meeting.subject:
         found.append("subject")
     if request.start_date_time is not None:
-        # The start is given, so "now" plays no part in the window.
-        window = normalise_window(
-            request.start_date_time, request.end_date_time, now=request.start_date_time
-        )
+        if window is None:  # the start is given, so "now" plays no part in the window
+            window = normalise_window(
+                request.start_date_time, request.end_date_time, now=request.start_date_time
+            )
         if window.start != meeting.start_date_time:
             found.append("startDateTime")
         if window.end != meeting.end_date_time:
@@ -106,12 +110,24 @@ def create_or_get(
     *,
     organizer: Organizer,
     repository: MeetingRepository,
-    clock: Clock,
+    clock: Clock | None = None,
     ids: IdFactory,
     settings: TenantSettings = DEFAULT_SETTINGS,
-    version: ApiVersion = ApiVersion.BETA,
+    version: ApiVersion | None = None,
+    now: Instant | None = None,
 ) -> CreateOrGetOutcome:
     """Create the meeting for ``request`` or return the one stored under its key.
+
+    The walk: the key (R-RES-1); the time of the call, read once; the window, normalised once
+    (R-TIME-1..4: refused before the store is touched, on a get as on a create); the store's
+    meeting, or a new one built with that window and offered to the store atomically (R-RES-4);
+    on a get, the request's members compared with the meeting (R-RES-3).
+
+    Args:
+        clock: read once for "now", unless ``now`` is given (a caller that has read its clock
+            already, as ``handle`` has for the ``Date`` header, passes the instant instead).
+        version: the spellings of a new meeting (``None``: the request's own ``version``).
+        now: the time of the call; one of ``clock`` and ``now`` is needed.
 
     Raises:
         BadRequestError: the time rules refuse the request (nothing is stored).
@@ -120,9 +136,11 @@ def create_or_get(
         InternalServerError, ServiceUnavailableError: the store failed; nothing is stored (R-RES-5).
     """
     key = meeting_key(request, organizer)
-    now = clock.now()
-    # The time rules refuse a request before the store is touched, on a get as on a create.
-    normalise_window(request.start_date_time, request.end_date_time, now=now)
+    if now is None:
+        if clock is None:
+            raise TypeError("create_or_get needs a clock or the instant now")
+        now = clock.now()
+    window = normalise_window(request.start_date_time, request.end_date_time, now=now)
     stored = _stored(lambda: repository.get(key))
     if stored is None:
         meeting = build_meeting(
@@ -131,12 +149,13 @@ def create_or_get(
             now=now,
             ids=ids,
             settings=settings,
-            version=version,
+            version=request.version if version is None else version,
+            window=window,
         )
         stored, created = _stored(lambda: repository.add_if_absent(key, meeting))
         if created:
             return CreateOrGetOutcome(meeting=stored, created=True)
-    mismatches = find_mismatches(request, stored)
+    mismatches = find_mismatches(request, stored, window=window)
     if mismatches and settings.strict_mismatch:
         raise UnprocessableEntityError(
             "A meeting with this externalId exists with other values: " + ", ".join(mismatches),

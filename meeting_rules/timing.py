@@ -71,7 +71,7 @@ def normalise_window(start: Instant | None, end: Instant | None, *, now: Instant
         BadRequestError: R-TIME-3, R-TIME-4, or a default end after 9999-12-31 (target
         ``startDateTime`` if it was given).
     """
-    check_window(start, end)
+    check_window(start, end)  # the one check: every window below is in order by construction
     given_start = start is not None
     if start is None:
         start = now
@@ -84,7 +84,10 @@ def normalise_window(start: Instant | None, end: Instant | None, *, now: Instant
                 f"{error.message}",
                 target="startDateTime" if given_start else None,
             ) from None
-    return MeetingWindow(start=start, end=end)
+    window: MeetingWindow = object.__new__(MeetingWindow)  # checked above: not checked again
+    object.__setattr__(window, "start", start)
+    object.__setattr__(window, "end", end)
+    return window
 
 
 def expiry(end: Instant, period: _dt.timedelta | None = DEFAULT_EXPIRY_PERIOD) -> Instant | None:
