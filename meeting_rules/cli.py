@@ -23,8 +23,9 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Callable
 from http import HTTPStatus
-from typing import TYPE_CHECKING, BinaryIO, TextIO
+from typing import TYPE_CHECKING, BinaryIO, TextIO, TypeVar
 
 from .enums import ApiVersion
 from .errors import GraphError, quoted
@@ -40,6 +41,7 @@ DEFAULT_TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 DEFAULT_ORGANIZER = "8b081ef6-4792-4def-b2c9-c363a1bf41d5"
 DEFAULT_UPN = "organizer@contoso.com"
 _TOKEN = "meeting-rules-cli"
+_T = TypeVar("_T")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -348,15 +350,23 @@ class _Watched:
         self.unusable: str | None = None
 
     def get(self, key: MeetingKey) -> OnlineMeeting | None:
-        try:
-            return self.store.get(key)
-        except Exception as error:
-            self._note(error)
-            raise
+        return self._watch(lambda: self.store.get(key))
 
     def add_if_absent(self, key: MeetingKey, meeting: OnlineMeeting) -> tuple[OnlineMeeting, bool]:
+        return self._watch(lambda: self.store.add_if_absent(key, meeting))
+
+    def find_by_id(
+        self, *, tenant_id: str, organizer_id: str, meeting_id: str
+    ) -> OnlineMeeting | None:
+        return self._watch(
+            lambda: self.store.find_by_id(
+                tenant_id=tenant_id, organizer_id=organizer_id, meeting_id=meeting_id
+            )
+        )
+
+    def _watch(self, call: Callable[[], _T]) -> _T:
         try:
-            return self.store.add_if_absent(key, meeting)
+            return call()
         except Exception as error:
             self._note(error)
             raise

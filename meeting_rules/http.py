@@ -5,6 +5,10 @@ Sans-I/O: bytes and headers in, bytes and headers out; the caller does the netwo
 one place a ``GraphError`` becomes a response. The checks run in this order, each answering with
 the first failure: route and method (404, 405), bearer token (401), the caller's right to the route
 (R-AUTH-*: 400, 403, 404), ``Content-Type`` (400), the body (400), then create-or-get.
+
+The module holds the exchange only. The callers (``DelegatedUser``, ``Application``) and the
+``TokenDirectory`` port live in ``ports``, ``InMemoryDirectory`` in ``directory``; all are
+exported from here as well, where users have always found them.
 """
 
 from __future__ import annotations
@@ -13,11 +17,11 @@ import datetime as _dt
 import re
 from collections.abc import Callable, Mapping
 from email.utils import format_datetime
-from typing import Protocol
 from urllib.parse import unquote
 
 import attrs
 
+from .directory import InMemoryDirectory
 from .enums import ApiVersion
 from .errors import (
     BadRequestError,
@@ -34,7 +38,7 @@ from .graph_json import dumps_json, error_to_json, meeting_to_json, parse_create
 from .instant import Instant
 from .json_text import UNREADABLE
 from .meeting import Organizer
-from .ports import Clock, IdFactory, MeetingRepository
+from .ports import Application, Clock, DelegatedUser, IdFactory, MeetingRepository, TokenDirectory
 from .resolution import DEFAULT_SETTINGS, create_or_get
 from .settings import TenantSettings
 
@@ -108,107 +112,6 @@ class HttpResponse:
         """The value of header ``name`` (any case), or ``None``."""
         wanted = name.lower()
         return next((v for k, v in self.headers.items() if k.lower() == wanted), None)
-
-
-# --- callers ------------------------------------------------------------------------------------
-
-
-@attrs.frozen(kw_only=True)
-class DelegatedUser:
-    """A signed-in user's token: work or school, or a personal Microsoft account."""
-
-    tenant_id: str
-    user_id: str
-    upn: str | None
-    scopes: frozenset[str]
-    personal: bool = False
-
-
-@attrs.frozen(kw_only=True)
-class Application:
-    """An application's token, with its roles and the users its access policy is granted to."""
-
-    tenant_id: str
-    app_id: str
-    roles: frozenset[str]
-    policy_users: frozenset[str]
-
-
-class TokenDirectory(Protocol):
-    """Who a bearer token is, and which users a tenant has."""
-
-    def caller(self, token: str) -> DelegatedUser | Application | None:
-        """The caller a token stands for, or ``None`` for an unknown token."""
-        ...
-
-    def user(self, tenant_id: str, user_id: str) -> Organizer | None:
-        """The user with object ID ``user_id`` in the tenant, or ``None``."""
-        ...
-
-
-class InMemoryDirectory:
-    """A ``TokenDirectory`` held in dicts, filled by ``add_*``.
-
-    Each lookup and registration is a single dict operation, atomic in CPython, so the directory
-    may be shared by threads.
-    """
-
-    def __init__(self) -> None:
-        self._callers: dict[str, DelegatedUser | Application] = {}
-        self._users: dict[tuple[str, str], Organizer] = {}
-
-    def add_user(self, *, tenant_id: str, user_id: str, upn: str | None = None) -> Organizer:
-        """Make ``user_id`` a user of the tenant (a delegated user is one already)."""
-        user = Organizer(tenant_id=tenant_id, user_id=user_id, upn=upn)
-        self._users[tenant_id, user_id.lower()] = user
-        return user
-
-    def add_delegated_user(
-        self,
-        *,
-        token: str,
-        tenant_id: str,
-        user_id: str,
-        upn: str | None,
-        scopes: frozenset[str] | set[str] | list[str] | tuple[str, ...],
-        personal: bool = False,
-    ) -> DelegatedUser:
-        """Register a signed-in user's token (R-AUTH-1, R-AUTH-2)."""
-        caller = DelegatedUser(
-            tenant_id=tenant_id,
-            user_id=user_id,
-            upn=upn,
-            scopes=frozenset(scopes),
-            personal=personal,
-        )
-        self.add_user(tenant_id=tenant_id, user_id=user_id, upn=upn)
-        self._callers[token] = caller
-        return caller
-
-    def add_application(
-        self,
-        *,
-        token: str,
-        tenant_id: str,
-        app_id: str,
-        roles: frozenset[str] | set[str] | list[str] | tuple[str, ...],
-        policy_users: frozenset[str] | set[str] | list[str] | tuple[str, ...],
-    ) -> Application:
-        """Register an application's token; ``policy_users`` hold its access policy (R-AUTH-3)."""
-        caller = Application(
-            tenant_id=tenant_id,
-            app_id=app_id,
-            roles=frozenset(roles),
-            policy_users=frozenset(u.lower() for u in policy_users),
-        )
-        self._callers[token] = caller
-        return caller
-
-    def caller(self, token: str) -> DelegatedUser | Application | None:
-        return self._callers.get(token)
-
-    def user(self, tenant_id: str, user_id: str) -> Organizer | None:
-        return self._users.get((tenant_id, user_id.lower()))
 
 
 # --- the rules of the exchange ------------------------------------------------------------------

@@ -1,17 +1,28 @@
-"""The ports the rules run against: storage, time and identifiers, as ``typing.Protocol``s.
+"""The ports the rules run against: storage, time, identifiers and callers, as ``typing.Protocol``s.
 
 The rules never reach for these themselves; a caller passes them in (``repository=``, ``clock=``,
-``ids=``), so every result is reproducible with a fixed clock and seeded identifiers.
+``ids=``, ``directory=``), so every result is reproducible with a fixed clock, seeded identifiers
+and callers registered in advance. The caller types a ``TokenDirectory`` answers with live here
+too: ``DelegatedUser`` and ``Application``.
 """
 
 from __future__ import annotations
 
 from typing import Protocol
 
-from .instant import Instant
-from .meeting import MeetingKey, OnlineMeeting
+import attrs
 
-__all__ = ["Clock", "IdFactory", "MeetingRepository"]
+from .instant import Instant
+from .meeting import MeetingKey, OnlineMeeting, Organizer
+
+__all__ = [
+    "Application",
+    "Clock",
+    "DelegatedUser",
+    "IdFactory",
+    "MeetingRepository",
+    "TokenDirectory",
+]
 
 
 class MeetingRepository(Protocol):
@@ -28,6 +39,14 @@ class MeetingRepository(Protocol):
 
     def add_if_absent(self, key: MeetingKey, meeting: OnlineMeeting) -> tuple[OnlineMeeting, bool]:
         """Store ``meeting`` unless ``key`` holds one; return the stored one and if it is new."""
+        ...
+
+    def find_by_id(
+        self, *, tenant_id: str, organizer_id: str, meeting_id: str
+    ) -> OnlineMeeting | None:
+        """The meeting whose Graph ``id`` is ``meeting_id``, stored under a key of this tenant
+        and organizer (compared exactly, as keys are), or ``None``. Should two meetings of one
+        organizer share an id, the one stored first."""
         ...
 
 
@@ -48,4 +67,37 @@ class IdFactory(Protocol):
 
     def digits(self, count: int) -> str:
         """``count`` decimal digits (conference and video-teleconference IDs)."""
+        ...
+
+
+@attrs.frozen(kw_only=True)
+class DelegatedUser:
+    """A signed-in user's token: work or school, or a personal Microsoft account."""
+
+    tenant_id: str
+    user_id: str
+    upn: str | None
+    scopes: frozenset[str]
+    personal: bool = False
+
+
+@attrs.frozen(kw_only=True)
+class Application:
+    """An application's token, with its roles and the users its access policy is granted to."""
+
+    tenant_id: str
+    app_id: str
+    roles: frozenset[str]
+    policy_users: frozenset[str]
+
+
+class TokenDirectory(Protocol):
+    """Who a bearer token is, and which users a tenant has."""
+
+    def caller(self, token: str) -> DelegatedUser | Application | None:
+        """The caller a token stands for, or ``None`` for an unknown token."""
+        ...
+
+    def user(self, tenant_id: str, user_id: str) -> Organizer | None:
+        """The user with object ID ``user_id`` in the tenant, or ``None``."""
         ...

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from meeting_rules.testing import check_repository
+
 HEADER = """
 import time
 
@@ -13,7 +15,7 @@ import pytest
 
 from meeting_rules import Instant, MeetingKey, OnlineMeeting
 from meeting_rules.adapters import InMemoryMeetingRepository, SqliteMeetingRepository
-from meeting_rules.testing import RepositoryContract
+from meeting_rules.testing import RepositoryContract, check_repository
 """
 
 BROKEN = {
@@ -63,6 +65,22 @@ class Store(InMemoryMeetingRepository):
     def add_if_absent(self, key, meeting):
         return super().add_if_absent(self._fold(key), meeting)
 """,
+    # Finds a meeting by its id in any organizer's meetings of the tenant.
+    "find_ignores_organizer": """
+class Store(InMemoryMeetingRepository):
+    def find_by_id(self, *, tenant_id, organizer_id, meeting_id):
+        with self._lock:
+            return next((m for k, m in self._meetings.items()
+                         if k.tenant_id == tenant_id and m.id == meeting_id), None)
+""",
+    # Remembers the latest meeting offered under an id, stored or not.
+    "find_gives_the_last_offered": """
+class Store(InMemoryMeetingRepository):
+    def add_if_absent(self, key, meeting):
+        with self._lock:
+            self._by_id[key.tenant_id, key.organizer_id, meeting.id] = meeting
+        return super().add_if_absent(key, meeting)
+""",
 }
 
 REAL = {
@@ -103,7 +121,7 @@ def test_contract_passes_real_adapters(pytester: pytest.Pytester, name: str) -> 
     outcomes = run_contract(pytester, REAL[name])
     assert outcomes.get("failed", 0) == 0, outcomes
     assert outcomes.get("error", 0) == 0, outcomes
-    assert outcomes["passed"] >= 14
+    assert outcomes["passed"] >= 15
 
 
 def test_contract_without_repository_fixture_fails_clearly(pytester: pytest.Pytester) -> None:
@@ -111,3 +129,32 @@ def test_contract_without_repository_fixture_fails_clearly(pytester: pytest.Pyte
     pytester.makepyfile(test_store=HEADER + "class TestStore(RepositoryContract):\n    pass\n")
     result = pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider")
     result.stdout.fnmatch_lines(["*must provide `repository`*"])
+
+
+def store_class(source: str) -> type:
+    namespace: dict[str, object] = {}
+    exec(HEADER + source, namespace)
+    store = namespace["Store"]
+    assert isinstance(store, type)
+    return store
+
+
+@pytest.mark.parametrize("name", sorted(REAL))
+def test_check_repository_passes_real_adapters(name: str) -> None:
+    """The plain function runs the same checks, each on a fresh store, and passes the library's
+    own stores (closing each SQLite store after its check)."""
+    made: list[object] = []
+
+    def make() -> object:
+        made.append(store_class(REAL[name])())
+        return made[-1]
+
+    check_repository(make, race_rounds=2, examples=10)  # type: ignore[arg-type]
+    assert len(made) >= 15  # one fresh store per check
+
+
+@pytest.mark.parametrize("name", sorted(BROKEN))
+def test_check_repository_fails_broken_adapters(name: str) -> None:
+    store = store_class(BROKEN[name])
+    with pytest.raises(AssertionError, match="repository contract, "):
+        check_repository(store, examples=10)

@@ -249,11 +249,14 @@ def test_schema_1_store_is_converted_when_opened(tmp_path: Path) -> None:
         )
         assert store.get(seed_key) == SEED
         assert store.add_if_absent(seed_key, OnlineMeeting(id="other")) == (SEED, False)
+        assert SEED.id is not None
+        assert store.find_by_id(tenant_id="t", organizer_id="o", meeting_id=SEED.id) == SEED
+        assert store.find_by_id(tenant_id="t", organizer_id="o", meeting_id="i") == store.get(KEY)
         assert len(store) == 2
     connection = sqlite3.connect(path)
-    assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+    assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
     names = {row[0] for row in connection.execute("SELECT name FROM sqlite_schema")}
-    assert names == {"meetings", "meetings_key"}
+    assert names == {"meetings", "meetings_key", "meetings_id"}
     connection.close()
 
 
@@ -288,3 +291,51 @@ def test_converted_store_gives_back_the_old_table_space(tmp_path: Path) -> None:
     with SqliteMeetingRepository(path) as store:
         assert len(store) == 300
         assert store.get(MeetingKey(tenant_id="t", organizer_id="o", external_id="299")) == SEED
+
+
+SCHEMA_2_TABLE = (
+    """CREATE TABLE meetings (
+        tenant_id    TEXT NOT NULL,
+        organizer_id TEXT NOT NULL,
+        external_id  TEXT NOT NULL,
+        meeting      BLOB NOT NULL
+    )""",
+    "CREATE UNIQUE INDEX meetings_key ON meetings (tenant_id, organizer_id, external_id)",
+)
+
+
+def test_schema_2_store_is_converted_and_found_by_id(tmp_path: Path) -> None:
+    """A store as version 0.1 wrote it (schema 2: no id column) opens, keeps every meeting, and
+    each is found by id, including a damaged row, which stays reported as damaged by get."""
+    path = tmp_path / "v01.sqlite3"
+    sqlite_file(
+        path, f"PRAGMA application_id = {APPLICATION_ID}", "PRAGMA user_version = 2",
+        *SCHEMA_2_TABLE,
+    )  # fmt: skip
+    connection = sqlite3.connect(path)
+    with connection:
+        connection.executemany(
+            "INSERT INTO meetings VALUES ('t', 'o', ?, ?)",
+            [(str(n), meeting_to_storage(attrs.evolve(SEED, id=f"id-{n}"))) for n in range(50)]
+            + [("damaged", b"{not json")],
+        )
+    connection.close()
+    with SqliteMeetingRepository(path) as store:
+        assert len(store) == 51
+        for n in range(50):
+            found = store.find_by_id(tenant_id="t", organizer_id="o", meeting_id=f"id-{n}")
+            assert found == attrs.evolve(SEED, id=f"id-{n}")
+            assert (
+                store.get(MeetingKey(tenant_id="t", organizer_id="o", external_id=str(n))) == found
+            )
+        assert store.find_by_id(tenant_id="t", organizer_id="x", meeting_id="id-1") is None
+        with pytest.raises(InternalServerError, match="damaged"):
+            store.get(MeetingKey(tenant_id="t", organizer_id="o", external_id="damaged"))
+    connection = sqlite3.connect(path)
+    assert connection.execute("PRAGMA user_version").fetchone()[0] == 3
+    plan = connection.execute(
+        "EXPLAIN QUERY PLAN SELECT meeting FROM meetings "
+        "WHERE tenant_id = 't' AND organizer_id = 'o' AND meeting_id = 'id-1'"
+    ).fetchall()
+    assert "meetings_id" in str(plan)  # found through the index, not a scan
+    connection.close()

@@ -163,7 +163,8 @@ def test_store_opens_after_a_checkpoint_cut_short_by_a_file_size_limit(tmp_path:
         connection.execute("PRAGMA wal_autocheckpoint = 0")
         connection.execute("BEGIN")
         connection.executemany(
-            "INSERT INTO meetings VALUES ('t', 'o', ?, ?)",
+            "INSERT INTO meetings (tenant_id, organizer_id, external_id, meeting) "
+            "VALUES ('t', 'o', ?, ?)",
             [(str(n), sys.argv[2]) for n in range(2000)],
         )
         connection.execute("COMMIT")
@@ -191,7 +192,8 @@ KILLED_CHECKPOINTS = """
     while True:
         connection.execute("BEGIN IMMEDIATE")
         connection.executemany(
-            "INSERT INTO meetings VALUES ('t', 'o', ?, ?)",
+            "INSERT INTO meetings (tenant_id, organizer_id, external_id, meeting) "
+            "VALUES ('t', 'o', ?, ?)",
             [(str(n), stored) for n in range(number, number + 400)],
         )
         connection.execute("COMMIT")

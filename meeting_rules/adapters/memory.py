@@ -14,6 +14,7 @@ class InMemoryMeetingRepository:
 
     def __init__(self) -> None:
         self._meetings: dict[MeetingKey, OnlineMeeting] = {}
+        self._by_id: dict[tuple[str, str, str | None], OnlineMeeting] = {}
         self._lock = threading.Lock()
 
     def get(self, key: MeetingKey) -> OnlineMeeting | None:
@@ -26,7 +27,14 @@ class InMemoryMeetingRepository:
             if stored is not None:
                 return stored, False
             self._meetings[key] = meeting
+            self._by_id.setdefault((key.tenant_id, key.organizer_id, meeting.id), meeting)
             return meeting, True
+
+    def find_by_id(
+        self, *, tenant_id: str, organizer_id: str, meeting_id: str
+    ) -> OnlineMeeting | None:
+        with self._lock:
+            return self._by_id.get((tenant_id, organizer_id, meeting_id))
 
     def __len__(self) -> int:
         with self._lock:

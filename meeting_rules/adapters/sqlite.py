@@ -33,22 +33,28 @@ from .sqlite_file import FileKind, examine
 __all__ = ["APPLICATION_ID", "SCHEMA_VERSION", "SqliteMeetingRepository", "UnusableStoreError"]
 
 APPLICATION_ID = 0x4D52_4D31  # "MRM1": this file is a meeting_rules store
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 DEFAULT_BUSY_TIMEOUT = 30.0
 RETRY_AFTER_SECONDS = 1
 """What a 503 of a busy or full store suggests as ``Retry-After``."""
 
 _MAGIC = b"SQLite format 3\x00"
+# Schema 3 adds the meeting's Graph id, indexed under its tenant and organizer, for find_by_id.
+_ID_INDEX = (
+    "CREATE INDEX meetings_id ON meetings (tenant_id, organizer_id, meeting_id)",
+    f"PRAGMA user_version = {SCHEMA_VERSION}",
+)
 # Run one by one inside BEGIN IMMEDIATE (executescript would commit first): all or nothing.
 _TABLE = (
     """CREATE TABLE meetings (
         tenant_id    TEXT NOT NULL,
         organizer_id TEXT NOT NULL,
         external_id  TEXT NOT NULL,
-        meeting      BLOB NOT NULL
+        meeting      BLOB NOT NULL,
+        meeting_id   TEXT
     )""",
     "CREATE UNIQUE INDEX meetings_key ON meetings (tenant_id, organizer_id, external_id)",
-    f"PRAGMA user_version = {SCHEMA_VERSION}",
+    *_ID_INDEX,
 )
 _SCHEMA = (f"PRAGMA application_id = {APPLICATION_ID}", *_TABLE)
 # Schema 1 kept each row in its key's B-tree (WITHOUT ROWID), where rows overflowed into pages of
@@ -56,18 +62,38 @@ _SCHEMA = (f"PRAGMA application_id = {APPLICATION_ID}", *_TABLE)
 _FROM_SCHEMA_1 = (
     "ALTER TABLE meetings RENAME TO meetings_schema_1",
     *_TABLE[:1],
-    "INSERT INTO meetings (tenant_id, organizer_id, external_id, meeting) "
-    "SELECT tenant_id, organizer_id, external_id, meeting FROM meetings_schema_1",
+    "INSERT INTO meetings (tenant_id, organizer_id, external_id, meeting, meeting_id) "
+    "SELECT tenant_id, organizer_id, external_id, meeting, stored_meeting_id(meeting) "
+    "FROM meetings_schema_1",
     "DROP TABLE meetings_schema_1",
     *_TABLE[1:],
 )
+# Schema 2 is schema 3 without the id: the column is added and filled from each stored meeting.
+_FROM_SCHEMA_2 = (
+    "ALTER TABLE meetings ADD COLUMN meeting_id TEXT",
+    "UPDATE meetings SET meeting_id = stored_meeting_id(meeting)",
+    *_ID_INDEX,
+)
 _INSERT = (
-    "INSERT INTO meetings (tenant_id, organizer_id, external_id, meeting) VALUES (?, ?, ?, ?) "
-    "ON CONFLICT DO NOTHING"
+    "INSERT INTO meetings (tenant_id, organizer_id, external_id, meeting, meeting_id) "
+    "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
 )
 _SELECT = (
     "SELECT meeting FROM meetings WHERE tenant_id = ? AND organizer_id = ? AND external_id = ?"
 )
+_SELECT_BY_ID = (
+    "SELECT meeting FROM meetings WHERE tenant_id = ? AND organizer_id = ? AND meeting_id = ? "
+    "ORDER BY rowid LIMIT 1"
+)
+
+
+def _stored_meeting_id(data: bytes) -> str | None:
+    """The Graph id of a meeting in the store's form, for converting an older schema; a meeting
+    without an id, or a row that cannot be read (``get`` reports it, as before), has none."""
+    try:
+        return meeting_from_storage(data).id
+    except GraphError:
+        return None
 
 
 def _pragmas(connection: sqlite3.Connection) -> tuple[int, int]:
@@ -250,7 +276,7 @@ class SqliteMeetingRepository:
         if version > SCHEMA_VERSION:
             raise UnusableStoreError(
                 f"{self.path} is a meeting_rules store of schema version {version}; this version "
-                f"of meeting_rules reads versions 1 and {SCHEMA_VERSION} only."
+                f"of meeting_rules reads versions 1 to {SCHEMA_VERSION} only."
             )
 
     def _prepare(self) -> None:
@@ -286,7 +312,7 @@ class SqliteMeetingRepository:
         return True
 
     def _setup(self, connection: sqlite3.Connection) -> int:
-        """Inside the write lock: make the schema of an empty database, or convert schema 1.
+        """Inside the write lock: make the schema of an empty database, or convert schema 1 or 2.
 
         Returns the schema version found. The checks before opening read the file's bytes;
         these read what SQLite reads, the last word on what the file holds.
@@ -299,8 +325,11 @@ class SqliteMeetingRepository:
             raise self._refusal(
                 f"it is another application's SQLite database (application_id {application_id})"
             )
-        elif version == 1 and _has_table(connection):
-            statements = _FROM_SCHEMA_1
+        elif version in (1, 2) and _has_table(connection):
+            statements = _FROM_SCHEMA_1 if version == 1 else _FROM_SCHEMA_2
+            connection.create_function(
+                "stored_meeting_id", 1, _stored_meeting_id, deterministic=True
+            )
         else:
             self._check_version(version)
             raise UnusableStoreError(f"{self.path} is a damaged meeting_rules store: no table.")
@@ -365,7 +394,8 @@ class SqliteMeetingRepository:
             connection = self._connection()
             connection.execute("BEGIN IMMEDIATE")
             try:
-                created = connection.execute(_INSERT, (*parts, data)).rowcount == 1
+                row_values = (*parts, data, meeting.id)
+                created = connection.execute(_INSERT, row_values).rowcount == 1
                 row = None if created else connection.execute(_SELECT, parts).fetchone()
                 connection.execute("COMMIT")
             except BaseException:
@@ -378,6 +408,19 @@ class SqliteMeetingRepository:
             return meeting, True
         assert row is not None
         return self._meeting(row[0]), False
+
+    def find_by_id(
+        self, *, tenant_id: str, organizer_id: str, meeting_id: str
+    ) -> OnlineMeeting | None:
+        try:
+            row = (
+                self._connection()
+                .execute(_SELECT_BY_ID, (tenant_id, organizer_id, meeting_id))
+                .fetchone()
+            )
+        except sqlite3.Error as error:
+            raise _store_error(error, self.path) from None
+        return None if row is None else self._meeting(row[0])
 
     def _meeting(self, data: bytes) -> OnlineMeeting:
         try:

@@ -3,7 +3,8 @@
 - ``meeting_rules.testing.strategies``: ``instants()``, ``instant_texts()``, ``request_bodies()``,
   ``invalid_request_bodies()``, ``requests()``, ``meetings()``, ``meeting_json()``, ...
 - ``meeting_rules.testing.RepositoryContract``: subclass it, give it a ``repository`` fixture, and
-  pytest proves your ``MeetingRepository`` keeps the port's promises.
+  pytest proves your ``MeetingRepository`` keeps the port's promises;
+  ``meeting_rules.testing.check_repository(make_repository)`` runs the same checks as a function.
 
 Needs the ``testing`` extra (Hypothesis and pytest, nothing else): ``pip install
 'meeting_rules[testing]'``, or ``pip install '.[testing]'`` from a clone. Without them, importing
@@ -16,9 +17,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .contract import RepositoryContract
+    from .contract import RepositoryContract, check_repository
 
-__all__ = ["RepositoryContract"]
+__all__ = ["RepositoryContract", "check_repository"]
 
 INSTALL_HINT = (
     "pip install 'meeting_rules[testing]' (from a clone of the project: pip install '.[testing]')"
@@ -34,8 +35,8 @@ def kit_missing(error: ModuleNotFoundError) -> ModuleNotFoundError:
 
 
 def __getattr__(name: str) -> Any:
-    if name == "RepositoryContract":
-        from .contract import RepositoryContract
+    if name in ("RepositoryContract", "check_repository"):
+        from . import contract
 
-        return RepositoryContract
+        return getattr(contract, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

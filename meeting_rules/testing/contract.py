@@ -1,14 +1,20 @@
-"""``RepositoryContract``: the promises of the ``MeetingRepository`` port, as a pytest class.
+"""The promises of the ``MeetingRepository`` port, as checks a store is run through.
 
-Subclass it in a test module and give it a ``repository`` fixture that returns a fresh, empty
-store; every test below then runs against that store::
+Two ways to run them, the same checks either way:
 
-    class TestMyStore(RepositoryContract):
-        @pytest.fixture
-        def repository(self, tmp_path):
-            return MyStore(tmp_path / "db")
+- ``RepositoryContract``, a pytest class: subclass it in a test module and give it a
+  ``repository`` fixture that returns a fresh, empty store; each check is then a test::
 
-The ``meeting_keys`` fixture comes from this package's pytest plugin, loaded by its entry point.
+      class TestMyStore(RepositoryContract):
+          @pytest.fixture
+          def repository(self, tmp_path):
+              return MyStore(tmp_path / "db")
+
+  (The ``meeting_keys`` fixture comes from this package's pytest plugin, loaded by its entry
+  point.)
+- ``check_repository(make_repository)``, a plain function for any test runner:
+  ``make_repository()`` takes no argument and returns a fresh, empty store; a broken promise
+  raises ``AssertionError`` naming the check.
 """
 
 from __future__ import annotations
@@ -16,6 +22,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from typing import Any
+
+import attrs
 
 from . import kit_missing
 
@@ -32,9 +40,10 @@ from ..instant import Instant
 from ..meeting import ChatInfo, LobbyBypassSettings, MeetingKey, OnlineMeeting
 from ..participants import Identity, IdentitySet, MeetingParticipantInfo, MeetingParticipants
 from ..ports import MeetingRepository
+from .plugin import key_factory
 from .strategies import meetings
 
-__all__ = ["RepositoryContract", "sample_meeting"]
+__all__ = ["RepositoryContract", "check_repository", "sample_meeting"]
 
 Keys = Callable[..., MeetingKey]
 
@@ -91,10 +100,187 @@ def _same(stored: OnlineMeeting | None, meeting: OnlineMeeting) -> None:
         )
 
 
+# --- the checks: each takes a fresh, empty store and a factory of keys it has never seen ---------
+
+OTHER_KEYS: tuple[dict[str, str], ...] = (
+    {"tenant_id": "Tenant"},
+    {"tenant_id": "tenant2"},
+    {"organizer_id": "Organizer"},
+    {"external_id": "Standup"},
+    {"external_id": "standup "},
+    {"external_id": "stand\u00fcp"},
+    {"external_id": "standu\u0308p"},
+    {"external_id": "\U0001f389 standup"},
+)
+"""Keys that differ from tenant/organizer/standup in one part, by case, spaces, Unicode forms."""
+
+
+def check_get_of_an_absent_key_is_none(repository: MeetingRepository, keys: Keys) -> None:
+    """A key never added gives ``None``."""
+    assert repository.get(keys()) is None
+
+
+def check_add_then_get(repository: MeetingRepository, keys: Keys) -> None:
+    """The first add under a key stores the meeting and returns it with ``True``."""
+    key, meeting = keys(), sample_meeting()
+    stored, created = repository.add_if_absent(key, meeting)
+    assert created is True
+    _same(stored, meeting)
+    _same(repository.get(key), meeting)
+
+
+def check_second_add_returns_the_first_unchanged(repository: MeetingRepository, keys: Keys) -> None:
+    """A second add under the key stores nothing and returns the first meeting, ``False``."""
+    key, first, second = keys(), sample_meeting("first"), sample_meeting("second")
+    repository.add_if_absent(key, first)
+    stored, created = repository.add_if_absent(key, second)
+    assert created is False
+    _same(stored, first)
+    _same(repository.get(key), first)
+
+
+def check_keys_differ(repository: MeetingRepository, keys: Keys, other: dict[str, str]) -> None:
+    """Tenant, organizer and externalId each count, compared exactly: case, spaces and Unicode
+    normalisation forms make other keys (R-RES-1)."""
+    base = {"tenant_id": "tenant", "organizer_id": "organizer", "external_id": "standup"}
+    key, other_key = keys(**base), keys(**{**base, **other})
+    repository.add_if_absent(key, sample_meeting("one"))
+    assert repository.get(other_key) is None
+    stored, created = repository.add_if_absent(other_key, sample_meeting("two"))
+    assert created is True
+    assert stored.subject == "two"
+    _same(repository.get(key), sample_meeting("one"))
+
+
+def check_library_built_meeting_comes_back_exact(repository: MeetingRepository, keys: Keys) -> None:
+    """A meeting in the default layout comes back equal, to 100 ns, writing the same JSON."""
+    key, meeting = keys(), _built_meeting()
+    repository.add_if_absent(key, meeting)
+    _same(repository.get(key), meeting)
+
+
+def check_any_meeting_comes_back_exact(
+    repository: MeetingRepository, keys: Keys, examples: int = 25
+) -> None:
+    """Any meeting, unknown members and all, comes back equal and writes the same JSON."""
+
+    @settings(max_examples=examples, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(data=st.data())
+    def round_trip(data: st.DataObject) -> None:
+        meeting = data.draw(meetings(version=data.draw(st.sampled_from(list(ApiVersion)))))
+        key = keys()
+        assert repository.add_if_absent(key, meeting)[1] is True
+        _same(repository.get(key), meeting)
+
+    round_trip()
+
+
+def check_find_by_id(repository: MeetingRepository, keys: Keys) -> None:
+    """A stored meeting is found by its Graph id under its key's tenant and organizer, and by no
+    other tenant or organizer; an id never stored finds nothing; a second add under the key
+    leaves the first meeting the one found."""
+    key = keys(tenant_id="tenant", organizer_id="organizer")
+    meeting = sample_meeting()
+    assert meeting.id is not None
+    found = {"tenant_id": "tenant", "organizer_id": "organizer", "meeting_id": meeting.id}
+    assert repository.find_by_id(**found) is None
+    repository.add_if_absent(key, meeting)
+    repository.add_if_absent(key, attrs.evolve(sample_meeting("second"), id="second-id"))
+    _same(repository.find_by_id(**found), meeting)
+    for other in ({"tenant_id": "Tenant"}, {"organizer_id": "organizer2"},
+                  {"meeting_id": meeting.id.lower()}, {"meeting_id": "second-id"}):  # fmt: skip
+        assert repository.find_by_id(**{**found, **other}) is None, other
+    built = _built_meeting()
+    assert built.id is not None
+    repository.add_if_absent(keys(tenant_id="tenant", organizer_id="organizer"), built)
+    _same(
+        repository.find_by_id(tenant_id="tenant", organizer_id="organizer", meeting_id=built.id),
+        built,
+    )
+
+
+def check_add_if_absent_is_atomic_across_threads(
+    repository: MeetingRepository, keys: Keys, threads: int = 8, rounds: int = 5, per_round: int = 3
+) -> None:
+    """Racing threads on a few keys: exactly one add per key wins, every thread gets the
+    winner's meeting, and the store holds it (R-RES-4)."""
+    for _ in range(rounds):
+        _race(repository, [keys() for _ in range(per_round)], threads)
+
+
+def _race(repository: MeetingRepository, keys: list[MeetingKey], threads: int) -> None:
+    barrier = threading.Barrier(threads)
+    answers: list[list[tuple[OnlineMeeting, bool]]] = [[] for _ in range(threads)]
+    errors: list[BaseException] = []
+
+    def race(index: int) -> None:
+        try:
+            barrier.wait(timeout=60)
+            for key in keys:
+                answers[index].append(repository.add_if_absent(key, sample_meeting(f"t{index}")))
+        except BaseException as error:
+            errors.append(error)
+
+    workers = [threading.Thread(target=race, args=(i,)) for i in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=120)
+    assert errors == []
+    for position, key in enumerate(keys):
+        results = [answers[i][position] for i in range(threads)]
+        winners = [meeting for meeting, created in results if created]
+        assert len(winners) == 1, f"{len(winners)} adds of {key} said they created it"
+        assert all(meeting == winners[0] for meeting, _ in results)
+        _same(repository.get(key), winners[0])
+
+
+# --- the two ways to run them -------------------------------------------------------------------
+
+
+def check_repository(
+    make_repository: Callable[[], MeetingRepository],
+    *,
+    threads: int = 8,
+    race_rounds: int = 5,
+    race_keys: int = 3,
+    examples: int = 25,
+) -> None:
+    """Run every check of the contract, each on a fresh store from ``make_repository()``.
+
+    A store with a ``close()`` method is closed after its check. ``threads``, ``race_rounds``
+    and ``race_keys`` size the race; ``examples`` the Hypothesis round trip.
+
+    Raises:
+        AssertionError: the first check that failed, named, with its own message.
+    """
+    race = {"threads": threads, "rounds": race_rounds, "per_round": race_keys}
+    runs: list[tuple[str, Callable[..., None], dict[str, Any]]] = [
+        ("get of an absent key is None", check_get_of_an_absent_key_is_none, {}),
+        ("add then get", check_add_then_get, {}),
+        ("second add returns the first", check_second_add_returns_the_first_unchanged, {}),
+        *((f"keys differ: {other}", check_keys_differ, {"other": other}) for other in OTHER_KEYS),
+        ("library-built meeting", check_library_built_meeting_comes_back_exact, {}),
+        ("any meeting", check_any_meeting_comes_back_exact, {"examples": examples}),
+        ("find by id", check_find_by_id, {}),
+        ("atomic across threads", check_add_if_absent_is_atomic_across_threads, race),
+    ]
+    for name, check, arguments in runs:
+        repository = make_repository()
+        try:
+            check(repository, key_factory(), **arguments)
+        except AssertionError as error:
+            raise AssertionError(f"repository contract, {name}: {error}") from error
+        finally:
+            close = getattr(repository, "close", None)
+            if callable(close):
+                close()
+
+
 class RepositoryContract:
-    """The ``MeetingRepository`` contract: get, add_if_absent, exact keys, exact meetings, and
-    atomicity under real threads (R-RES-1, R-RES-4). Override ``threads`` and ``race_rounds`` to
-    race harder."""
+    """The ``MeetingRepository`` contract as pytest tests: get, add_if_absent, find_by_id, exact
+    keys, exact meetings, and atomicity under real threads (R-RES-1, R-RES-4). Override
+    ``threads`` and ``race_rounds`` to race harder."""
 
     threads = 8
     race_rounds = 5
@@ -108,113 +294,38 @@ class RepositoryContract:
     def test_get_of_an_absent_key_is_none(
         self, repository: MeetingRepository, meeting_keys: Keys
     ) -> None:
-        """A key never added gives ``None``."""
-        assert repository.get(meeting_keys()) is None
+        check_get_of_an_absent_key_is_none(repository, meeting_keys)
 
     def test_add_then_get(self, repository: MeetingRepository, meeting_keys: Keys) -> None:
-        """The first add under a key stores the meeting and returns it with ``True``."""
-        key, meeting = meeting_keys(), sample_meeting()
-        stored, created = repository.add_if_absent(key, meeting)
-        assert created is True
-        _same(stored, meeting)
-        _same(repository.get(key), meeting)
+        check_add_then_get(repository, meeting_keys)
 
     def test_second_add_returns_the_first_unchanged(
         self, repository: MeetingRepository, meeting_keys: Keys
     ) -> None:
-        """A second add under the key stores nothing and returns the first meeting, ``False``."""
-        key, first, second = meeting_keys(), sample_meeting("first"), sample_meeting("second")
-        repository.add_if_absent(key, first)
-        stored, created = repository.add_if_absent(key, second)
-        assert created is False
-        _same(stored, first)
-        _same(repository.get(key), first)
+        check_second_add_returns_the_first_unchanged(repository, meeting_keys)
 
-    @pytest.mark.parametrize(
-        "other",
-        [
-            {"tenant_id": "Tenant"},
-            {"tenant_id": "tenant2"},
-            {"organizer_id": "Organizer"},
-            {"external_id": "Standup"},
-            {"external_id": "standup "},
-            {"external_id": "stand\u00fcp"},
-            {"external_id": "standu\u0308p"},
-            {"external_id": "\U0001f389 standup"},
-        ],
-    )
+    @pytest.mark.parametrize("other", OTHER_KEYS)
     def test_keys_differ_by_tenant_organizer_and_external_id(
         self, repository: MeetingRepository, meeting_keys: Keys, other: dict[str, str]
     ) -> None:
-        """Tenant, organizer and externalId each count, compared exactly: case, spaces and
-        Unicode normalisation forms make other keys (R-RES-1)."""
-        base = {"tenant_id": "tenant", "organizer_id": "organizer", "external_id": "standup"}
-        key, other_key = meeting_keys(**base), meeting_keys(**{**base, **other})
-        repository.add_if_absent(key, sample_meeting("one"))
-        assert repository.get(other_key) is None
-        stored, created = repository.add_if_absent(other_key, sample_meeting("two"))
-        assert created is True
-        assert stored.subject == "two"
-        _same(repository.get(key), sample_meeting("one"))
+        check_keys_differ(repository, meeting_keys, other)
 
     def test_library_built_meeting_comes_back_exact(
         self, repository: MeetingRepository, meeting_keys: Keys
     ) -> None:
-        """A meeting in the default layout comes back equal, to 100 ns, writing the same JSON."""
-        key, meeting = meeting_keys(), _built_meeting()
-        repository.add_if_absent(key, meeting)
-        _same(repository.get(key), meeting)
+        check_library_built_meeting_comes_back_exact(repository, meeting_keys)
 
-    @settings(
-        max_examples=25,
-        deadline=None,
-        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-    )
-    @given(data=st.data())
     def test_any_meeting_comes_back_exact(
-        self, repository: MeetingRepository, meeting_keys: Keys, data: st.DataObject
+        self, repository: MeetingRepository, meeting_keys: Keys
     ) -> None:
-        """Any meeting, unknown members and all, comes back equal and writes the same JSON."""
-        meeting = data.draw(meetings(version=data.draw(st.sampled_from(list(ApiVersion)))))
-        key = meeting_keys()
-        assert repository.add_if_absent(key, meeting)[1] is True
-        _same(repository.get(key), meeting)
+        check_any_meeting_comes_back_exact(repository, meeting_keys)
+
+    def test_find_by_id(self, repository: MeetingRepository, meeting_keys: Keys) -> None:
+        check_find_by_id(repository, meeting_keys)
 
     def test_add_if_absent_is_atomic_across_threads(
         self, repository: MeetingRepository, meeting_keys: Keys
     ) -> None:
-        """Racing threads on a few keys: exactly one add per key wins, every thread gets the
-        winner's meeting, and the store holds it (R-RES-4)."""
-        for _ in range(self.race_rounds):
-            keys = [meeting_keys() for _ in range(self.race_keys)]
-            barrier = threading.Barrier(self.threads)
-            answers: list[list[tuple[OnlineMeeting, bool]]] = [[] for _ in range(self.threads)]
-            errors: list[BaseException] = []
-
-            def race(
-                index: int,
-                keys: list[MeetingKey] = keys,
-                barrier: Any = barrier,
-                answers: list[list[tuple[OnlineMeeting, bool]]] = answers,
-                errors: list[BaseException] = errors,
-            ) -> None:
-                try:
-                    barrier.wait(timeout=60)
-                    for key in keys:
-                        mine = sample_meeting(f"thread {index}")
-                        answers[index].append(repository.add_if_absent(key, mine))
-                except BaseException as error:
-                    errors.append(error)
-
-            workers = [threading.Thread(target=race, args=(i,)) for i in range(self.threads)]
-            for worker in workers:
-                worker.start()
-            for worker in workers:
-                worker.join(timeout=120)
-            assert errors == []
-            for position, key in enumerate(keys):
-                results = [answers[i][position] for i in range(self.threads)]
-                winners = [meeting for meeting, created in results if created]
-                assert len(winners) == 1, f"{len(winners)} adds of {key} said they created it"
-                assert all(meeting == winners[0] for meeting, _ in results)
-                _same(repository.get(key), winners[0])
+        check_add_if_absent_is_atomic_across_threads(
+            repository, meeting_keys, self.threads, self.race_rounds, self.race_keys
+        )

@@ -10,7 +10,7 @@ import pytest
 
 from ..meeting import MeetingKey
 
-__all__ = ["meeting_keys"]
+__all__ = ["key_factory", "meeting_keys"]
 
 _FRESH = itertools.count()
 
@@ -18,6 +18,12 @@ _FRESH = itertools.count()
 @pytest.fixture
 def meeting_keys() -> Callable[..., MeetingKey]:
     """A factory of keys no other call of it has made in this process (unless asked for one)."""
+    return key_factory()
+
+
+def key_factory() -> Callable[..., MeetingKey]:
+    """A factory of keys no other call of any factory has made in this process; a part given
+    (``tenant_id=``, ``organizer_id=``, ``external_id=``) is used as it is."""
 
     def make(
         *,
