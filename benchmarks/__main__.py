@@ -1,6 +1,174 @@
-"""``python -m benchmarks``: run every workload and print the table."""
+"""``python -m benchmarks``: run every workload and print the tables (docs/performance.md)."""
 
-from benchmarks.bench_core import main
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from contextlib import ExitStack
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from benchmarks import bench_memory, bench_start
+from benchmarks.bench_core import workloads
+from benchmarks.bench_store import StoreBench
+from benchmarks.harness import (
+    DEFAULT_ROUNDS,
+    QUICK_ROUND_SECONDS,
+    QUICK_ROUNDS,
+    REQUEST_FILE,
+    RESPONSE_FILE,
+    RETRIES,
+    ROUND_SECONDS,
+    STORE_GROUPS,
+    Result,
+    compare,
+    disturbed,
+    environment,
+    given,
+    measure,
+    table,
+    workload_bytes,
+)
+
+
+def add_refuse_vs_accept(results: Sequence[Result]) -> None:
+    """Refusal cost over acceptance cost (workload a); both use ``json.loads(request)`` as floor."""
+    accept = next((r for r in results if r.key == "a"), None)
+    if accept is None:
+        return
+    for result in results:
+        if result.group == "refuse":
+            result.refuse_vs_accept = accept.ratio / result.ratio
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the workloads, print the table, optionally write JSON, compare and profile."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("--json", type=Path, metavar="PATH", help="write the results as JSON")
+    parser.add_argument("--rounds", type=int, metavar="N", help="rounds per side (default 5)")
+    parser.add_argument("--round-time", type=float, metavar="S", help="seconds per round (0.2)")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="3 rounds of 0.05 s, none added, no 100,000 in-memory creates: a smoke run",
+    )
+    parser.add_argument("--only", metavar="PREFIX", help="workloads whose key starts so")
+    parser.add_argument("--compare", type=Path, metavar="PATH", help="an earlier --json file")
+    parser.add_argument(
+        "--profile", action="store_true", help="then profile a, c, SQLite create/get, handle"
+    )
+    args = parser.parse_args(argv)
+    rounds = args.rounds or (QUICK_ROUNDS if args.quick else DEFAULT_ROUNDS)
+    round_seconds = args.round_time or (QUICK_ROUND_SECONDS if args.quick else ROUND_SECONDS)
+    if rounds < 1 or round_seconds <= 0:
+        parser.error("--rounds and --round-time must be positive")
+
+    env = environment()
+    request = workload_bytes(REQUEST_FILE)
+    response = workload_bytes(RESPONSE_FILE)
+    with ExitStack() as stack:
+        return run(args, rounds, round_seconds, env, request, response, stack)
+
+
+def run(
+    args: argparse.Namespace,
+    rounds: int,
+    round_seconds: float,
+    env: dict[str, Any],
+    request: bytes,
+    response: bytes,
+    stack: ExitStack,
+) -> int:
+    """Measure the selected workloads, print the tables; ``stack`` holds the stores' resources."""
+
+    def wanted(key: str) -> bool:
+        return key.startswith(args.only or "")
+
+    stores = StoreBench(request, stack)
+    builders = [given(w) for w in workloads(request, response) if wanted(w.key)]
+    builders += stores.builders(wanted)
+    print(
+        f"request {REQUEST_FILE.name}: {len(request)} bytes; "
+        f"response {RESPONSE_FILE.name}: {len(response)} bytes"
+    )
+    print(
+        f"best of {rounds} interleaved rounds of ~{round_seconds:g} s; ratio = subject ops/s / "
+        f"floor ops/s; Python {sys.version.split()[0]}, {os.cpu_count()} CPUs; "
+        f"meeting_rules {env['git'] or 'no git'} sha256:{env['meeting_rules_sha256']}"
+    )
+    results: list[Result] = []
+    for build in builders:  # a store workload is made just before it is measured
+        results.append(measure(build(), rounds, round_seconds))
+        print(f"  measured {results[-1].key}", file=sys.stderr, flush=True)
+    for _ in range(0 if args.quick else RETRIES):
+        for index in disturbed(results, len(request)):
+            results[index] = measure(builders[index](), rounds, round_seconds, results[index])
+            print(f"  measured {results[index].key} again", file=sys.stderr, flush=True)
+    start_info: dict[str, Any] | None = None
+    if wanted("t.cold"):
+        cold, start_info = bench_start.cold_start(rounds)
+        results.append(cold)
+        print(f"  measured {cold.key}", file=sys.stderr, flush=True)
+    sizes: list[bench_memory.Size] = []
+    for build_size in bench_memory.builders(stores, wanted, args.quick):
+        sizes.append(build_size())
+        print(f"  measured {sizes[-1].key}", file=sys.stderr, flush=True)
+    add_refuse_vs_accept(results)
+    core = [r for r in results if r.group not in (*STORE_GROUPS, bench_start.GROUP)]
+    store = [r for r in results if r.group in STORE_GROUPS]
+    start = [r for r in results if r.group == bench_start.GROUP]
+    if core:
+        print(table(core))
+    if store:
+        print(
+            f"\nstores and HTTP; 'vs loads' = subject ops/s / json.loads(request) ops/s, timed in "
+            f"the same rounds; stores start from {stores.info['base_meetings']:,} meetings"
+        )
+        print(table(store))
+    if any(r.remeasured for r in results):
+        print(
+            "* floor disturbed (best below 90% of the same floor's best in this run): rounds added"
+        )
+    if start and start_info is not None:
+        print("\ncold start: fresh processes; ratio = floor seconds / subject seconds")
+        print(table(start))
+        print(bench_start.summary(start_info))
+    if sizes:
+        print(
+            "\nmemory: sizes, measured once (m.mem.*: traced growth of the process per create); "
+            "ratio = bytes / compact Graph JSON bytes (dumps_meeting) of the same meetings"
+        )
+        print(bench_memory.table(sizes))
+    if args.json is not None:
+        document = {
+            "schema": 2,
+            "environment": env,
+            "method": {"rounds": rounds, "round_seconds": round_seconds},
+            "inputs": {
+                "request_bytes": len(request),
+                "response_bytes": len(response),
+                "stores": stores.info,
+                "cold_start": start_info,
+            },
+            "results": [asdict(r) for r in results],
+            "memory": bench_memory.documents(sizes),
+        }
+        args.json.write_text(json.dumps(document, indent=2) + "\n")
+        print(f"wrote {args.json}")
+    if args.compare is not None and results:
+        print(compare(args.compare, results))
+    if args.compare is not None and sizes:
+        print(bench_memory.compare(args.compare, sizes))
+    if args.profile:
+        from benchmarks.profile_core import main as profile_main
+
+        profile_main([])
+    return 0
+
 
 if __name__ == "__main__":  # spawned worker processes import this module too
     raise SystemExit(main())

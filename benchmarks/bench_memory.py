@@ -28,7 +28,6 @@ from typing import Any
 
 import attrs
 
-from benchmarks.bench_core import render
 from benchmarks.bench_store import (
     BASE,
     LARGE,
@@ -38,6 +37,7 @@ from benchmarks.bench_store import (
     external_id,
     meeting_key,
 )
+from benchmarks.harness import render
 from meeting_rules import CreateOrGetRequest
 from meeting_rules.adapters import InMemoryMeetingRepository
 from meeting_rules.graph_json import dumps_meeting, parse_create_or_get

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchmarks.bench_core import PACKAGE, REQUEST_FILE, Result
 from benchmarks.bench_store import NotAsClaimed
+from benchmarks.harness import PACKAGE, REQUEST_FILE, Result
 from meeting_rules import cli
 
 DEPENDENCIES = "import attrs, cattrs, pendulum, json, sqlite3, argparse"

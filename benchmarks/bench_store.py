@@ -38,7 +38,7 @@ from typing import Any
 
 import attrs
 
-from benchmarks.bench_core import Call, Prepare, Workload
+from benchmarks.harness import Call, Prepare, Workload
 from meeting_rules import (
     CreateOrGetOutcome,
     CreateOrGetRequest,
@@ -69,19 +69,22 @@ BUSY_TIMEOUT = 30.0  # seconds; the repository's default
 Key = tuple[str, str, str]
 
 # The floor's own table, written out here rather than taken from the repository, in the same
-# shape: three TEXT key columns with a unique index on them, the meeting as a BLOB.
+# shape: three TEXT key columns with a unique index on them, the meeting as a BLOB, its id in a
+# TEXT column with an index of its own (the floor stores the externalId there: ``?3``).
 BARE_SCHEMA = """
 CREATE TABLE meetings (
     tenant_id    TEXT NOT NULL,
     organizer_id TEXT NOT NULL,
     external_id  TEXT NOT NULL,
-    meeting      BLOB NOT NULL
+    meeting      BLOB NOT NULL,
+    meeting_id   TEXT
 );
 CREATE UNIQUE INDEX meetings_key ON meetings (tenant_id, organizer_id, external_id);
+CREATE INDEX meetings_id ON meetings (tenant_id, organizer_id, meeting_id);
 """
 BARE_INSERT = (
-    "INSERT INTO meetings (tenant_id, organizer_id, external_id, meeting) VALUES (?, ?, ?, ?) "
-    "ON CONFLICT DO NOTHING"
+    "INSERT INTO meetings (tenant_id, organizer_id, external_id, meeting, meeting_id) "
+    "VALUES (?1, ?2, ?3, ?4, ?3) ON CONFLICT DO NOTHING"
 )
 BARE_SELECT = (
     "SELECT meeting FROM meetings WHERE tenant_id = ? AND organizer_id = ? AND external_id = ?"

@@ -23,17 +23,17 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from benchmarks.bench_core import (
+from benchmarks.bench_core import round_trip
+from benchmarks.bench_store import StoreBench
+from benchmarks.harness import (
     REQUEST_FILE,
     RESPONSE_FILE,
     Call,
     Prepare,
     calibrate,
-    round_trip,
     time_loops,
     workload_bytes,
 )
-from benchmarks.bench_store import StoreBench
 from meeting_rules.graph_json import parse_create_or_get
 
 ROOT = str(Path(__file__).resolve().parent.parent) + "/"

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import ast
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -138,3 +140,54 @@ def test_no_clock_calls_in_the_core() -> None:
 def test_no_module_is_over_500_lines() -> None:
     long = {n: len(p.read_text().splitlines()) for n, p in MODULES.items()}
     assert {n: size for n, size in long.items() if size > 500} == {}
+
+
+BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+
+
+def benchmark_imports() -> dict[str, set[str]]:
+    """For each benchmark module, the benchmark modules it imports."""
+    graph: dict[str, set[str]] = {}
+    for path in sorted(BENCHMARKS.glob("*.py")):
+        found: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("benchmarks"):
+                parts = (node.module or "").split(".")
+                if len(parts) > 1:
+                    found.add(parts[1])
+                else:
+                    found.update(alias.name for alias in node.names)
+        graph[path.stem] = found - {path.stem}
+    return graph
+
+
+def test_benchmarks_import_without_a_circle() -> None:
+    """The shared harness is a module of its own: the benchmark modules' imports form no cycle."""
+    graph = benchmark_imports()
+    assert "harness" in graph
+    assert graph["harness"] == set()
+    done: set[str] = set()
+
+    def visit(name: str, trail: tuple[str, ...]) -> None:
+        assert name not in trail, " -> ".join((*trail, name))
+        if name not in done:
+            for imported in graph.get(name, set()):
+                visit(imported, (*trail, name))
+            done.add(name)
+
+    for name in graph:
+        visit(name, ())
+
+
+def test_benchmarks_run() -> None:
+    """``python -m benchmarks`` runs (a smoke run of one workload; nothing about its speed)."""
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--quick", "--only", "a+dict"],
+        cwd=BENCHMARKS.parent,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "parse_create_or_get(loads)" in result.stdout
