@@ -13,8 +13,8 @@ EXAMPLES = re.findall(
 
 
 def test_the_guide_has_its_examples() -> None:
-    """The guide shows an oracle test and a contract test."""
-    assert len(EXAMPLES) == 2
+    """The guide shows an oracle test, a contract test class and the contract as a function."""
+    assert len(EXAMPLES) == 3
 
 
 @pytest.mark.parametrize("index", range(len(EXAMPLES)))
