@@ -135,28 +135,22 @@ def cold_start(rounds: int) -> tuple[Result, dict[str, Any]]:
             seconds[side].append(timed(sides[side], env))
     floor_ops = [1 / s for s in seconds[0]]
     subject_ops = [1 / s for s in seconds[1]]
-    pairs = [s / f for f, s in zip(floor_ops, subject_ops, strict=True)]
-    result = Result(
+    result = Result.of_rounds(
+        floor_ops,
+        subject_ops,
         key="t.cold",
         title=subject.title,
         group=GROUP,
         size=REQUEST_FILE.stat().st_size,
         floor_title=floor.title,
         floor_size=0,
-        floor_ops=max(floor_ops),
-        subject_ops=max(subject_ops),
-        ratio=max(subject_ops) / max(floor_ops),
-        round_ratio_min=min(pairs),
-        round_ratio_max=max(pairs),
-        floor_rounds=floor_ops,
-        subject_rounds=subject_ops,
     )
     info = {
         "subject": list(subject.argv),
         "floor": list(floor.argv),
         "cwd": str(PACKAGE.parent),
         "unset": list(UNSET),
-        "rounds": len(pairs),
+        "rounds": len(floor_ops),
         "floor_seconds": min(seconds[0]),
         "subject_seconds": min(seconds[1]),
         "time_multiple": min(seconds[1]) / min(seconds[0]),

@@ -162,6 +162,22 @@ class Result:
     core_ratio: float | None = None  # subject ops/s over core_ops: comparable with workload a
     core_rounds: list[float] = field(default_factory=list)
 
+    @classmethod
+    def of_rounds(cls, floor_ops: list[float], subject_ops: list[float], **fields: Any) -> Result:
+        """A result from its rounds: the best of each side, their ratio and the rounds' spread;
+        ``fields`` gives the rest (key, titles, sizes, ...)."""
+        pairs = [s / f for f, s in zip(floor_ops, subject_ops, strict=True)]
+        return cls(
+            floor_ops=max(floor_ops),
+            subject_ops=max(subject_ops),
+            ratio=max(subject_ops) / max(floor_ops),
+            round_ratio_min=min(pairs),
+            round_ratio_max=max(pairs),
+            floor_rounds=floor_ops,
+            subject_rounds=subject_ops,
+            **fields,
+        )
+
 
 def given(work: Workload) -> Callable[[], Workload]:
     """A maker of a workload already made."""
@@ -200,23 +216,17 @@ def measure(
             elapsed = time_loops(fn, arg, loops[side], prepare)
             ops = work.ops_per_call if side < 2 else 1  # the core floor is one json.loads
             outs[side].append(loops[side] * ops / elapsed)
-    pairs = [s / f for f, s in zip(floor_ops, subject_ops, strict=True)]
     if not timed_core and work.core_arg is not None:
         core_ops = floor_ops
-    return Result(
+    return Result.of_rounds(
+        floor_ops,
+        subject_ops,
         key=work.key,
         title=work.title,
         group=work.group,
         size=work.size,
         floor_title=work.floor_title,
         floor_size=work.floor_size,
-        floor_ops=max(floor_ops),
-        subject_ops=max(subject_ops),
-        ratio=max(subject_ops) / max(floor_ops),
-        round_ratio_min=min(pairs),
-        round_ratio_max=max(pairs),
-        floor_rounds=floor_ops,
-        subject_rounds=subject_ops,
         remeasured=0 if earlier is None else earlier.remeasured + 1,
         core_ops=max(core_ops) if core_ops else None,
         core_ratio=max(subject_ops) / max(core_ops) if core_ops else None,

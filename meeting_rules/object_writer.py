@@ -46,6 +46,13 @@ def _value_code(index: int, tp: Any, converter: cattrs.Converter, namespace: dic
     return f"w{index}(v)"
 
 
+def _member_line(name: str, code: str) -> str:
+    """The line writing the member ``name`` from ``v``, null as null."""
+    if code == "v":
+        return f"        out[{name!r}] = v"
+    return f"        out[{name!r}] = None if v is None else {code}"
+
+
 def _object_writer(
     cls: type[GraphObject], converter: cattrs.Converter, form: Form, include: bool, copy: bool
 ) -> Callable[[GraphObject], dict[str, JsonValue]]:
@@ -89,20 +96,14 @@ def _object_writer(
                 "        if v:" if empty == "[]" else "        if v is not None:",
                 f"            out[{m.name!r}] = {code}",
             ]
-        elif code == "v":
-            lines.append(f"        out[{m.name!r}] = v")
         else:
-            lines.append(f"        out[{m.name!r}] = None if v is None else {code}")
+            lines.append(_member_line(m.name, code))
     lines += [
         "    elif order == _DEFAULT_NAMES:",
         "        out = {}",
     ]
     for m, code in zip(members, codes, strict=True):
-        lines.append(f"        v = obj.{m.attr}")
-        if code == "v":
-            lines.append(f"        out[{m.name!r}] = v")
-        else:
-            lines.append(f"        out[{m.name!r}] = None if v is None else {code}")
+        lines += [f"        v = obj.{m.attr}", _member_line(m.name, code)]
     lines += [
         "    else:",
         "        out = {}",

@@ -45,6 +45,20 @@ def run_python(code: str, *args: str, check: bool = True) -> subprocess.Complete
     )
 
 
+def read_and_close_in_another_process(path: Path) -> None:
+    """Another process opens the store, reads it and closes its last connection (which would
+    checkpoint and delete the log, were no one else using the file)."""
+    run_python(
+        """
+        import sqlite3, sys
+        other = sqlite3.connect(sys.argv[1])
+        other.execute("SELECT count(*) FROM meetings").fetchone()
+        other.close()
+        """,
+        str(path),
+    )
+
+
 def snapshot(path: Path) -> dict[str, bytes]:
     """The bytes of the file and of every file beside it that SQLite would use."""
     return {
@@ -321,15 +335,7 @@ def test_opening_again_in_the_same_process_keeps_its_locks(tmp_path: Path) -> No
     assert wal.exists()
     second = SqliteMeetingRepository(path)
     try:
-        run_python(
-            """
-            import sqlite3, sys
-            other = sqlite3.connect(sys.argv[1])
-            other.execute("SELECT count(*) FROM meetings").fetchone()
-            other.close()
-            """,
-            str(path),
-        )
+        read_and_close_in_another_process(path)
         assert wal.exists()  # still in use here: not checkpointed away and deleted
         assert first.get(KEY) == SEED
         assert second.get(KEY) == SEED
@@ -446,15 +452,7 @@ def test_the_same_file_by_another_path_keeps_its_locks(tmp_path: Path) -> None:
     os.link(path, other)
     SqliteMeetingRepository(other).close()
     try:
-        run_python(
-            """
-            import sqlite3, sys
-            other = sqlite3.connect(sys.argv[1])
-            other.execute("SELECT count(*) FROM meetings").fetchone()
-            other.close()
-            """,
-            str(path),
-        )
+        read_and_close_in_another_process(path)
         assert wal.exists()
         assert first.get(KEY) == SEED
     finally:

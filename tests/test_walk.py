@@ -92,39 +92,30 @@ def test_create_or_get_needs_a_clock_or_now() -> None:
         )
 
 
-def test_r_meet_3_a_v1_request_creates_in_v1_spellings_without_repeating_the_version() -> None:
-    """The version is given once, when the body is read; the request carries it to the create."""
-    request = parse_create_or_get(b'{"externalId": "e"}', version=ApiVersion.V1_0)
-    assert request.version is ApiVersion.V1_0
+def created_with(request: CreateOrGetRequest, **version: ApiVersion) -> str | None:
+    """The ``autoAdmittedUsers`` spelling of the meeting ``request`` creates."""
     outcome = create_or_get(
         request,
         organizer=ORGANIZER,
         repository=InMemoryMeetingRepository(),
         clock=FixedClock(START),
         ids=SeededIdFactory(1),
+        **version,
     )
-    assert outcome.meeting.auto_admitted_users == "everyoneInCompany"  # v1.0's spelling
+    return outcome.meeting.auto_admitted_users
+
+
+def test_r_meet_3_a_v1_request_creates_in_v1_spellings_without_repeating_the_version() -> None:
+    """The version is given once, when the body is read; the request carries it to the create."""
+    request = parse_create_or_get(b'{"externalId": "e"}', version=ApiVersion.V1_0)
+    assert request.version is ApiVersion.V1_0
+    assert created_with(request) == "everyoneInCompany"  # v1.0's spelling
     beta = parse_create_or_get(b'{"externalId": "e"}')
     assert beta.version is ApiVersion.BETA
     assert CreateOrGetRequest(external_id="e").version is ApiVersion.BETA
-    built = create_or_get(
-        beta,
-        organizer=ORGANIZER,
-        repository=InMemoryMeetingRepository(),
-        clock=FixedClock(START),
-        ids=SeededIdFactory(1),
-    )
-    assert built.meeting.auto_admitted_users == "EveryoneInCompany"
+    assert created_with(beta) == "EveryoneInCompany"
     # An explicit version still wins over the request's.
-    chosen = create_or_get(
-        beta,
-        organizer=ORGANIZER,
-        repository=InMemoryMeetingRepository(),
-        clock=FixedClock(START),
-        ids=SeededIdFactory(1),
-        version=ApiVersion.V1_0,
-    )
-    assert chosen.meeting.auto_admitted_users == "everyoneInCompany"
+    assert created_with(beta, version=ApiVersion.V1_0) == "everyoneInCompany"
 
 
 def test_request_to_json_writes_the_requests_own_version() -> None:
