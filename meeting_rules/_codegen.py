@@ -32,7 +32,7 @@ def compile_function(name: str, lines: list[str], namespace: dict[str, Any], *, 
 
     ``form`` says what the function is for (``response``, ``storage``, ``v1.0``, ...): with the
     name it makes the file name, ``<meeting_rules generated {name} {form}>``; a second function
-    of the same name and form with other source is given ``-2``, ``-3``, ... before the ``>``.
+    of the same name and form is given ``-2``, ``-3``, ... before the ``>``.
     """
     source = "\n".join(lines) + "\n"
     filename = _register(f"<meeting_rules generated {name} {form}", source)

@@ -24,6 +24,13 @@ def _external_id(instance: object, attribute: attrs.Attribute[str], value: str) 
         raise BadRequestError("externalId must be a non-empty string.", target="externalId")
 
 
+def _version(instance: object, attribute: attrs.Attribute[ApiVersion], value: object) -> None:
+    if not isinstance(value, ApiVersion):
+        raise TypeError(
+            f"version must be an ApiVersion, not {value!r} (ApiVersion({value!r}) reads a text)"
+        )
+
+
 @attrs.frozen(kw_only=True)
 class CreateOrGetRequest:
     """A valid createOrGet request body; times are as given (defaults need a clock, R-TIME-1/2)."""
@@ -36,7 +43,7 @@ class CreateOrGetRequest:
     chat_info: ChatInfo | None = None
     ignored_members: tuple[str, ...] = ()
     """JSON paths of the body's members that have no effect (R-BODY-3, R-BODY-4, R-BODY-5)."""
-    version: ApiVersion = ApiVersion.BETA
+    version: ApiVersion = attrs.field(default=ApiVersion.BETA, validator=_version)
     """The API version the body was read with; ``create_or_get`` creates in its spellings."""
 
     def __attrs_post_init__(self) -> None:

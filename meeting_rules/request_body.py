@@ -167,7 +167,8 @@ class _Table:
             arguments.setdefault(f.name, f"a_{f.name}" if f.name in read else defaults[f.name])
         # The time window was checked above, once: the request's own check is not run again.
         lines += construction(cls, namespace, arguments, post_init=not body)
-        form = REQUEST.name if self.version is None else self.version.value
+        # The body's own readers, apart from the object readers of the request form.
+        form = "body" if self.version is None else f"body {self.version.value}"
         return compile_function(function, lines, namespace, form=form)  # type: ignore[no-any-return]
 
 
@@ -240,7 +241,7 @@ def _rule_code(
                     "try:",
                     f"    {target} = _parse_instant(item)",
                     "except _GraphError as error:",
-                    "    problem = MemberError(error.message)",
+                    "    problem = MemberError(error.message, subject=None)",
                     f"    raise problem.graph_error({where}) from None",
                 ],
             )

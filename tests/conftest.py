@@ -1,7 +1,9 @@
 """Shared fixtures and Hypothesis profiles.
 
-Profiles, picked by ``HYPOTHESIS_PROFILE``: ``default`` (CI and README's test command) and
-``thorough`` (at least 10,000 examples a property, for fuzzing before a release).
+Profiles, picked by ``HYPOTHESIS_PROFILE``: ``default`` (CI and README's test command),
+``quick`` (50 examples a property: CI's second run, on the lowest versions, whose point is that
+they install and work, the depth being the first run's) and ``thorough`` (at least 10,000
+examples a property, for fuzzing before a release).
 """
 
 from __future__ import annotations
@@ -25,6 +27,9 @@ DATA = Path(__file__).parent / "data"
 
 settings.register_profile(
     "default", max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile(
+    "quick", max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 settings.register_profile(
     "thorough", max_examples=10_000, deadline=None, suppress_health_check=list(HealthCheck)

@@ -866,3 +866,16 @@ def test_reserved_annotations_are_refused_in_kept_objects() -> None:
     assert (
         refused(body).target == 'participants.attendees[0].identity["@meetingRules.defaultLayout"]'
     )
+
+
+@pytest.mark.parametrize("version", list(ApiVersion))
+def test_r_body_6_a_bad_time_keeps_graphs_message_first(version: ApiVersion) -> None:
+    """A time that is not a DateTimeOffset is told in Graph's words first, then the member: a
+    client matching Graph's message prefix still matches (R-BODY-6, R-TIME-5)."""
+    with pytest.raises(BadRequestError) as info:
+        parse_create_or_get({"externalId": "x", "startDateTime": "nope"}, version=version)
+    assert info.value.message == (
+        "Cannot convert the literal 'nope' to the expected type 'Edm.DateTimeOffset'. "
+        "(member 'startDateTime')"
+    )
+    assert info.value.target == "startDateTime"

@@ -100,6 +100,13 @@ def test_no_core_module_imports_an_edge(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", CORE)
+def test_no_core_module_imports_the_facade(name: str) -> None:
+    """The package's ``__init__`` re-exports edges (the clocks, the identifier factories): a core
+    module that imported names from it would reach them."""
+    assert {imported for module, imported in imports(name) if module == FACADE} == set()
+
+
+@pytest.mark.parametrize("name", CORE)
 def test_core_modules_touch_nothing_outside(name: str) -> None:
     """Core modules import no clock, randomness, environment, files, sockets or test tools."""
     top = {m.split(".")[0] for m in imported_modules(name)}

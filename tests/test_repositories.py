@@ -22,7 +22,7 @@ from meeting_rules import (
     ServiceUnavailableError,
 )
 from meeting_rules.adapters import SCHEMA_VERSION, SqliteMeetingRepository, UnusableStoreError
-from meeting_rules.adapters.sqlite import APPLICATION_ID
+from meeting_rules.adapters.sqlite import _SELECT_BY_ID, APPLICATION_ID
 from meeting_rules.graph_json import dumps_meeting, meeting_from_json, meeting_to_storage
 from tests.conftest import data_bytes
 
@@ -306,7 +306,8 @@ SCHEMA_2_TABLE = (
 
 def test_schema_2_store_is_converted_and_found_by_id(tmp_path: Path) -> None:
     """A store as version 0.1 wrote it (schema 2: no id column) opens, keeps every meeting, and
-    each is found by id, including a damaged row, which stays reported as damaged by get."""
+    each readable one is found by id; a damaged row (bad JSON, or TEXT that is not UTF-8) does
+    not stop the conversion and stays reported as damaged by get."""
     path = tmp_path / "v01.sqlite3"
     sqlite_file(
         path, f"PRAGMA application_id = {APPLICATION_ID}", "PRAGMA user_version = 2",
@@ -319,23 +320,44 @@ def test_schema_2_store_is_converted_and_found_by_id(tmp_path: Path) -> None:
             [(str(n), meeting_to_storage(attrs.evolve(SEED, id=f"id-{n}"))) for n in range(50)]
             + [("damaged", b"{not json")],
         )
+        connection.execute(
+            "INSERT INTO meetings VALUES ('t', 'o', 'not-utf8', CAST(X'7bff22' AS TEXT))"
+        )
     connection.close()
     with SqliteMeetingRepository(path) as store:
-        assert len(store) == 51
+        assert len(store) == 52
         for n in range(50):
             found = store.find_by_id(tenant_id="t", organizer_id="o", meeting_id=f"id-{n}")
             assert found == attrs.evolve(SEED, id=f"id-{n}")
-            assert (
-                store.get(MeetingKey(tenant_id="t", organizer_id="o", external_id=str(n))) == found
-            )
+            key = MeetingKey(tenant_id="t", organizer_id="o", external_id=str(n))
+            assert store.get(key) == found
         assert store.find_by_id(tenant_id="t", organizer_id="x", meeting_id="id-1") is None
-        with pytest.raises(InternalServerError, match="damaged"):
-            store.get(MeetingKey(tenant_id="t", organizer_id="o", external_id="damaged"))
+        assert store.find_by_id(tenant_id="t", organizer_id="o", meeting_id="none") is None
+        for damaged in ("damaged", "not-utf8"):
+            with pytest.raises(InternalServerError, match=r"damaged|decode"):
+                store.get(MeetingKey(tenant_id="t", organizer_id="o", external_id=damaged))
     connection = sqlite3.connect(path)
     assert connection.execute("PRAGMA user_version").fetchone()[0] == 3
-    plan = connection.execute(
-        "EXPLAIN QUERY PLAN SELECT meeting FROM meetings "
-        "WHERE tenant_id = 't' AND organizer_id = 'o' AND meeting_id = 'id-1'"
-    ).fetchall()
+    plan = connection.execute(f"EXPLAIN QUERY PLAN {_SELECT_BY_ID}", ("t", "o", "id-1")).fetchall()
     assert "meetings_id" in str(plan)  # found through the index, not a scan
     connection.close()
+
+
+def test_rows_of_a_version_01_writer_are_found_by_id(tmp_path: Path) -> None:
+    """A process of version 0.1 still writing to a converted file inserts rows without an id:
+    find_by_id still finds them (reading them to see their id)."""
+    path = tmp_path / "m.sqlite3"
+    with SqliteMeetingRepository(path) as store:
+        store.add_if_absent(KEY, SEED)
+    connection = sqlite3.connect(path)
+    with connection:  # what 0.1's insert writes: the four columns it knows
+        connection.execute(
+            "INSERT INTO meetings (tenant_id, organizer_id, external_id, meeting) "
+            "VALUES ('t', 'o', 'late', ?)",
+            (meeting_to_storage(attrs.evolve(SEED, id="late-id")),),
+        )
+    connection.close()
+    with SqliteMeetingRepository(path) as store:
+        found = store.find_by_id(tenant_id="t", organizer_id="o", meeting_id="late-id")
+        assert found == attrs.evolve(SEED, id="late-id")
+        assert store.find_by_id(tenant_id="t", organizer_id="o", meeting_id="other") is None

@@ -20,6 +20,7 @@ from meeting_rules import (
     SteppingClock,
     create_or_get,
 )
+from meeting_rules import request as request_module
 from meeting_rules import timing as timing_module
 from meeting_rules.adapters import InMemoryMeetingRepository
 from meeting_rules.graph_json import parse_create_or_get, request_to_json
@@ -118,6 +119,11 @@ def test_r_meet_3_a_v1_request_creates_in_v1_spellings_without_repeating_the_ver
     assert created_with(beta, version=ApiVersion.V1_0) == "everyoneInCompany"
 
 
+def test_a_version_must_be_an_api_version() -> None:
+    with pytest.raises(TypeError, match="ApiVersion"):
+        CreateOrGetRequest(external_id="e", version="v1.0")  # type: ignore[arg-type]
+
+
 def test_request_to_json_writes_the_requests_own_version() -> None:
     body = b'{"externalId": "e", "chatInfo": {"threadId": "19:x@thread.v2"}}'
     assert "chatInfo" in request_to_json(parse_create_or_get(body))
@@ -137,7 +143,15 @@ def window_checks(monkeypatch: pytest.MonkeyPatch) -> list[object]:
         check(start, end)
 
     monkeypatch.setattr(timing_module, "check_window", counted)
+    monkeypatch.setattr(request_module, "check_window", counted)  # the request's own check
     return calls
+
+
+def test_the_counter_sees_every_check(window_checks: list[object]) -> None:
+    """A request built by hand runs its own check; the counter sees it (so a reader that ran it
+    again would be seen too)."""
+    CreateOrGetRequest(external_id="e", start_date_time=START, end_date_time=START)
+    assert len(window_checks) == 1
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,7 @@ class InMemoryMeetingRepository:
 
     def __init__(self) -> None:
         self._meetings: dict[MeetingKey, OnlineMeeting] = {}
-        self._by_id: dict[tuple[str, str, str | None], OnlineMeeting] = {}
+        self._by_id: dict[tuple[str, str, str], OnlineMeeting] = {}
         self._lock = threading.Lock()
 
     def get(self, key: MeetingKey) -> OnlineMeeting | None:
@@ -27,7 +27,8 @@ class InMemoryMeetingRepository:
             if stored is not None:
                 return stored, False
             self._meetings[key] = meeting
-            self._by_id.setdefault((key.tenant_id, key.organizer_id, meeting.id), meeting)
+            if meeting.id is not None:
+                self._by_id.setdefault((key.tenant_id, key.organizer_id, meeting.id), meeting)
             return meeting, True
 
     def find_by_id(

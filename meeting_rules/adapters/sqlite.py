@@ -3,8 +3,10 @@
 - WAL journal with ``synchronous=FULL``: a create that returned survives a power cut.
 - One table of meetings, in the order they were stored, with a unique index on (tenant,
   organizer, externalId), compared byte for byte (R-RES-1). A meeting's row fits in a page, so a
-  store takes about 1.4 times its meetings' compact JSON (schema 2; a schema-1 file, which kept
-  the rows in the key's own B-tree, where they overflowed, is converted when opened).
+  store takes about 1.4 times its meetings' compact JSON. Each row keeps the meeting's Graph id
+  too, indexed under its tenant and organizer, for ``find_by_id`` (schema 3; a schema-2 file, as
+  version 0.1 wrote it, and a schema-1 file, which kept the rows in the key's own B-tree, where
+  they overflowed, are converted when opened; a converted file is not readable by 0.1 again).
 - ``add_if_absent`` inserts if absent and reads back in one ``BEGIN IMMEDIATE`` transaction, so of
   any number of racing threads or processes exactly one creates (R-RES-4); a failure rolls back
   and stores nothing (R-RES-5).
@@ -63,7 +65,8 @@ _FROM_SCHEMA_1 = (
     "ALTER TABLE meetings RENAME TO meetings_schema_1",
     *_TABLE[:1],
     "INSERT INTO meetings (tenant_id, organizer_id, external_id, meeting, meeting_id) "
-    "SELECT tenant_id, organizer_id, external_id, meeting, stored_meeting_id(meeting) "
+    "SELECT tenant_id, organizer_id, external_id, meeting, "
+    "stored_meeting_id(CAST(meeting AS BLOB)) "
     "FROM meetings_schema_1",
     "DROP TABLE meetings_schema_1",
     *_TABLE[1:],
@@ -71,7 +74,7 @@ _FROM_SCHEMA_1 = (
 # Schema 2 is schema 3 without the id: the column is added and filled from each stored meeting.
 _FROM_SCHEMA_2 = (
     "ALTER TABLE meetings ADD COLUMN meeting_id TEXT",
-    "UPDATE meetings SET meeting_id = stored_meeting_id(meeting)",
+    "UPDATE meetings SET meeting_id = stored_meeting_id(CAST(meeting AS BLOB))",
     *_ID_INDEX,
 )
 _INSERT = (
@@ -81,18 +84,24 @@ _INSERT = (
 _SELECT = (
     "SELECT meeting FROM meetings WHERE tenant_id = ? AND organizer_id = ? AND external_id = ?"
 )
+# Rows without an id are read too: a process of version 0.1 may still be writing to a converted
+# file, and its rows carry no id (for a store of this version, they are meetings without one).
 _SELECT_BY_ID = (
-    "SELECT meeting FROM meetings WHERE tenant_id = ? AND organizer_id = ? AND meeting_id = ? "
-    "ORDER BY rowid LIMIT 1"
+    "SELECT meeting_id, CAST(meeting AS BLOB) FROM meetings "
+    "WHERE tenant_id = ?1 AND organizer_id = ?2 AND (meeting_id = ?3 OR meeting_id IS NULL) "
+    "ORDER BY rowid"
 )
 
 
 def _stored_meeting_id(data: bytes) -> str | None:
     """The Graph id of a meeting in the store's form, for converting an older schema; a meeting
-    without an id, or a row that cannot be read (``get`` reports it, as before), has none."""
+    without an id, or a row that cannot be read (``get`` reports it, as before), has none.
+
+    Given the row as bytes (``CAST(meeting AS BLOB)``): a TEXT row that is not UTF-8 would
+    otherwise fail before this is called, and with it the whole conversion."""
     try:
         return meeting_from_storage(data).id
-    except GraphError:
+    except Exception:  # any row that cannot be read: it keeps no id, and the conversion goes on
         return None
 
 
@@ -413,14 +422,21 @@ class SqliteMeetingRepository:
         self, *, tenant_id: str, organizer_id: str, meeting_id: str
     ) -> OnlineMeeting | None:
         try:
-            row = (
+            rows = (
                 self._connection()
                 .execute(_SELECT_BY_ID, (tenant_id, organizer_id, meeting_id))
-                .fetchone()
+                .fetchall()
             )
         except sqlite3.Error as error:
             raise _store_error(error, self.path) from None
-        return None if row is None else self._meeting(row[0])
+        for found_id, data in rows:
+            if found_id is not None:
+                return self._meeting(data)
+            with contextlib.suppress(GraphError):  # a row without an id: read to see its id
+                meeting = meeting_from_storage(data)
+                if meeting.id == meeting_id:
+                    return meeting
+        return None
 
     def _meeting(self, data: bytes) -> OnlineMeeting:
         try:
