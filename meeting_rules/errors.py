@@ -8,13 +8,16 @@ The tree::
     ├── ForbiddenError              403 Forbidden
     ├── NotFoundError               404 NotFound
     ├── MethodNotAllowedError       405 MethodNotAllowed
+    ├── RequestTimeoutError         408 RequestTimeout
     ├── RequestTooLargeError        413 BadRequest (Graph's code for it)
     ├── UnprocessableEntityError    422 UnprocessableEntity
     ├── InternalServerError         500 InternalServerError
-    └── ServiceUnavailableError     503 ServiceUnavailable
+    └── RetryLaterError             (retry_after_seconds, written as Retry-After)
+        ├── TooManyRequestsError    429 TooManyRequests
+        └── ServiceUnavailableError 503 ServiceUnavailable
 
 ``target`` is the JSON path of the offending member (``participants.attendees[0].upn``) or ``None``
-when the defect is not in one member. ``ServiceUnavailableError`` also says when to try again
+when the defect is not in one member. A ``RetryLaterError`` also says when to try again
 (``retry_after_seconds``, written as ``Retry-After``). Every error pickles, so it can cross a
 process boundary.
 """
@@ -32,8 +35,11 @@ __all__ = [
     "InternalServerError",
     "MethodNotAllowedError",
     "NotFoundError",
+    "RequestTimeoutError",
     "RequestTooLargeError",
+    "RetryLaterError",
     "ServiceUnavailableError",
+    "TooManyRequestsError",
     "UnauthorizedError",
     "UnprocessableEntityError",
 ]
@@ -121,6 +127,13 @@ class MethodNotAllowedError(GraphError):
     default_code = "MethodNotAllowed"
 
 
+class RequestTimeoutError(GraphError):
+    """408: the request's body did not arrive in time (a server's limit, not a rule's)."""
+
+    status = 408
+    default_code = "RequestTimeout"
+
+
 class RequestTooLargeError(GraphError):
     """413: the body is longer than the limit; it was not read. Graph answers this status with
     the code ``BadRequest`` ("The maximum request length supported is 4MB.")."""
@@ -143,14 +156,11 @@ class InternalServerError(GraphError):
     default_code = "InternalServerError"
 
 
-class ServiceUnavailableError(GraphError):
-    """503: the store is busy or unreachable; the call may be retried, after
-    ``retry_after_seconds`` where it is not ``None``."""
+class RetryLaterError(GraphError):
+    """A refusal the caller may retry: ``retry_after_seconds`` (an int, or ``None`` where the
+    service does not say) is written as the ``Retry-After`` header."""
 
     __slots__ = ("retry_after_seconds",)
-
-    status = 503
-    default_code = "ServiceUnavailable"
 
     retry_after_seconds: int | None
 
@@ -167,12 +177,29 @@ class ServiceUnavailableError(GraphError):
 
     def __reduce__(self) -> tuple[Any, ...]:
         retry = self.retry_after_seconds
-        return (_rebuild_unavailable, (self.message, self.code, self.target, retry))
+        return (_rebuild_retry, (type(self), self.message, self.code, self.target, retry))
 
 
-def _rebuild_unavailable(
-    message: str, code: str, target: str | None, retry_after_seconds: int | None
-) -> ServiceUnavailableError:
-    return ServiceUnavailableError(
-        message, code=code, target=target, retry_after_seconds=retry_after_seconds
-    )
+def _rebuild_retry(
+    cls: type[RetryLaterError],
+    message: str,
+    code: str,
+    target: str | None,
+    retry_after_seconds: int | None,
+) -> RetryLaterError:
+    return cls(message, code=code, target=target, retry_after_seconds=retry_after_seconds)
+
+
+class TooManyRequestsError(RetryLaterError):
+    """429: the service is throttling the caller; retry after ``retry_after_seconds``."""
+
+    status = 429
+    default_code = "TooManyRequests"
+
+
+class ServiceUnavailableError(RetryLaterError):
+    """503: the store is busy or unreachable; the call may be retried, after
+    ``retry_after_seconds`` where it is not ``None``."""
+
+    status = 503
+    default_code = "ServiceUnavailable"

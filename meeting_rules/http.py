@@ -1,10 +1,18 @@
 """One whole createOrGet exchange as data: ``handle(HttpRequest) -> HttpResponse`` (R-HTTP-*,
-R-AUTH-*).
+R-AUTH-*), and the read-back of a stored meeting by its ``id``.
 
 Sans-I/O: bytes and headers in, bytes and headers out; the caller does the networking. This is the
 one place a ``GraphError`` becomes a response. The checks run in this order, each answering with
 the first failure: route and method (404, 405), bearer token (401), the caller's right to the route
-(R-AUTH-*: 400, 403, 404), ``Content-Type`` (400), the body (400), then create-or-get.
+(R-AUTH-*: 400, 403, 404), then for createOrGet ``Content-Type`` (400), the body (400) and
+create-or-get; for a read-back, the stored meeting (200) or 404.
+
+The routes, each under ``/v1.0`` and ``/beta``:
+
+- ``POST /me/onlineMeetings/createOrGet``, ``POST /users/{userId}/onlineMeetings/createOrGet``;
+- ``GET /me/onlineMeetings/{meetingId}``, ``GET /users/{userId}/onlineMeetings/{meetingId}``:
+  the same callers' rules, with the reading permissions Graph's GET also accepts
+  (``OnlineMeetings.Read``, ``OnlineMeetings.Read.All``).
 
 The module holds the exchange only. The callers (``DelegatedUser``, ``Application``) and the
 ``TokenDirectory`` port live in ``ports``, ``InMemoryDirectory`` in ``directory``; all are
@@ -16,7 +24,7 @@ from __future__ import annotations
 import datetime as _dt
 import re
 from collections.abc import Callable, Mapping
-from email.utils import format_datetime
+from email.utils import format_datetime, parsedate_to_datetime
 from urllib.parse import unquote
 
 import attrs
@@ -30,14 +38,14 @@ from .errors import (
     InternalServerError,
     MethodNotAllowedError,
     NotFoundError,
-    ServiceUnavailableError,
+    RetryLaterError,
     UnauthorizedError,
     quoted,
 )
 from .graph_json import dumps_json, error_to_json, meeting_to_json, parse_create_or_get
 from .instant import Instant
 from .json_text import UNREADABLE
-from .meeting import Organizer
+from .meeting import OnlineMeeting, Organizer
 from .ports import Application, Clock, DelegatedUser, IdFactory, MeetingRepository, TokenDirectory
 from .resolution import DEFAULT_SETTINGS, create_or_get
 from .settings import TenantSettings
@@ -53,11 +61,15 @@ __all__ = [
     "InMemoryDirectory",
     "TokenDirectory",
     "handle",
+    "is_create_or_get",
+    "refuse",
 ]
 
 GRAPH_ROOT = "https://graph.microsoft.com"
 DELEGATED_SCOPE = "OnlineMeetings.ReadWrite"
 APPLICATION_ROLE = "OnlineMeetings.ReadWrite.All"
+_READ_SCOPES = frozenset({DELEGATED_SCOPE, "OnlineMeetings.Read"})
+_READ_ROLES = frozenset({APPLICATION_ROLE, "OnlineMeetings.Read.All"})
 _JSON_TYPE = (
     "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;"
     "charset=utf-8"
@@ -65,8 +77,12 @@ _JSON_TYPE = (
 # Names on the wire are ASCII: case is folded in ASCII only, so that no look-alike (U+017F LATIN
 # SMALL LETTER LONG S for "s", U+212A KELVIN SIGN for "k") passes for a letter of a route or method.
 _ASCII_ANY_CASE = re.ASCII | re.IGNORECASE
-_ME = re.compile(r"/(v1\.0|beta)/me/onlinemeetings/createorget", _ASCII_ANY_CASE)
-_USERS = re.compile(r"/(v1\.0|beta)/users/([^/]+)/onlinemeetings/createorget", _ASCII_ANY_CASE)
+_CREATE_OR_GET = re.compile(
+    r"/(v1\.0|beta)(?:/me|/users/([^/]+))/onlinemeetings/createorget", _ASCII_ANY_CASE
+)
+_MEETING = re.compile(
+    r"/(v1\.0|beta)(?:/me|/users/([^/]+))/onlinemeetings/([!-.0-~]+)", _ASCII_ANY_CASE
+)
 _GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", _ASCII_ANY_CASE)
 _BEARER = re.compile(r"Bearer +([\x21-\x7e]+) *", _ASCII_ANY_CASE)
 _JSON_MEDIA_TYPE = re.compile(r"[ \t]*application/json[ \t]*(?:;.*)?", _ASCII_ANY_CASE | re.DOTALL)
@@ -121,24 +137,60 @@ class HttpResponse:
 class _Route:
     version: ApiVersion
     user_id: str | None  # None: /me
+    meeting_id: str | None  # None: createOrGet; else the read-back of this meeting
+
+    @property
+    def method(self) -> str:
+        return "POST" if self.meeting_id is None else "GET"
 
 
 def _route(request: HttpRequest) -> _Route:
-    """R-HTTP-1..3: the two createOrGet routes under /v1.0 and /beta; POST only."""
+    """R-HTTP-1..3: the createOrGet routes (POST) and the read-back (GET) under /v1.0 and /beta."""
     path = request.path.partition("?")[0] if isinstance(request.path, str) else ""
-    me = _ME.fullmatch(path)
-    users = None if me is not None else _USERS.fullmatch(path)
-    if me is None and users is None:
+    found = _CREATE_OR_GET.fullmatch(path)
+    meeting = None if found is not None else _MEETING.fullmatch(path)
+    if found is None and meeting is None:
         raise NotFoundError(f"Resource not found for the segment in '{quoted(path, 200)}'.")
+    if found is not None:
+        version, user_id = found.groups()
+        route = _Route(ApiVersion(version), _unquoted(user_id), None)
+    else:
+        assert meeting is not None
+        version, user_id, meeting_id = meeting.groups()
+        route = _Route(ApiVersion(version), _unquoted(user_id), unquote(meeting_id))
     method = request.method if isinstance(request.method, str) else ""
-    if not (method.isascii() and method.upper() == "POST"):
-        raise MethodNotAllowedError(
-            f"The HTTP method '{quoted(method, 20)}' is not allowed for createOrGet; use POST."
+    if not (method.isascii() and method.upper() == route.method):
+        what = "createOrGet" if route.meeting_id is None else "an online meeting"
+        raise _WrongMethod(
+            f"The HTTP method '{quoted(method, 20)}' is not allowed for {what}; "
+            f"use {route.method}.",
+            allow=route.method,
         )
-    if me is not None:
-        return _Route(ApiVersion(me.group(1)), None)
-    assert users is not None
-    return _Route(ApiVersion(users.group(1)), unquote(users.group(2)))
+    return route
+
+
+class _WrongMethod(MethodNotAllowedError):
+    """A 405 that knows the one method its route allows (the ``Allow`` header)."""
+
+    __slots__ = ("allow",)
+
+    def __init__(self, message: str, *, allow: str) -> None:
+        super().__init__(message)
+        self.allow = allow
+
+
+def is_create_or_get(method: str, path: str) -> bool:
+    """Whether a request of this method and path (query allowed) is a createOrGet POST: what a
+    server counts when it numbers createOrGet requests (``meeting_rules.asgi.Fault``)."""
+    return (
+        method.isascii()
+        and method.upper() == "POST"
+        and _CREATE_OR_GET.fullmatch(path.partition("?")[0]) is not None
+    )
+
+
+def _unquoted(segment: str | None) -> str | None:
+    return None if segment is None else unquote(segment)
 
 
 def _caller(request: HttpRequest, directory: TokenDirectory) -> DelegatedUser | Application:
@@ -158,13 +210,15 @@ def _caller(request: HttpRequest, directory: TokenDirectory) -> DelegatedUser | 
 def _organizer(
     route: _Route, caller: DelegatedUser | Application, directory: TokenDirectory
 ) -> Organizer:
-    """R-AUTH-1..5, R-HTTP-1, R-HTTP-2: may this caller use this route, and for whom."""
+    """R-AUTH-1..5, R-HTTP-1, R-HTTP-2: may this caller use this route, and for whom. A read-back
+    also accepts the reading permissions."""
+    reading = route.meeting_id is not None
     if isinstance(caller, DelegatedUser):
         if caller.personal:
             raise ForbiddenError(
                 "Error authenticating with resource", code="AuthenticationError"
             )  # R-AUTH-2
-        if DELEGATED_SCOPE not in caller.scopes:
+        if DELEGATED_SCOPE not in caller.scopes and not (reading and caller.scopes & _READ_SCOPES):
             raise ForbiddenError(
                 f"The token lacks the delegated permission {DELEGATED_SCOPE}."
             )  # R-AUTH-1
@@ -177,7 +231,7 @@ def _organizer(
         raise BadRequestError(
             "/me request is only valid with delegated authentication flow."
         )  # R-AUTH-4
-    if APPLICATION_ROLE not in caller.roles:
+    if APPLICATION_ROLE not in caller.roles and not (reading and caller.roles & _READ_ROLES):
         raise ForbiddenError(f"The token lacks the application permission {APPLICATION_ROLE}.")
     user = (
         directory.user(caller.tenant_id, route.user_id) if _GUID.fullmatch(route.user_id) else None
@@ -227,12 +281,7 @@ def handle(
 
     Never raises: every failure, expected or not, is a Graph error response (R-HTTP-6, R-JSON-5).
     """
-    now = _safely(clock.now)
-    request_id = _safely(ids.guid)
-    if not isinstance(request_id, str) or not _ECHOABLE.fullmatch(request_id):
-        request_id = _NO_REQUEST_ID
-    echoed = _text(request, "client-request-id")
-    client_request_id = echoed if echoed and _ECHOABLE.fullmatch(echoed) else request_id
+    now, request_id, client_request_id = _answer_ids(request, clock, ids)
     date = now if isinstance(now, Instant) else Instant.MIN
     headers = _base_headers(request_id, client_request_id, date)
     try:
@@ -241,6 +290,18 @@ def handle(
         prefer = (_text(request, "Prefer") or "").lower()
         route = _route(request)
         organizer = _organizer(route, _caller(request, directory), directory)
+        if route.meeting_id is not None:
+            found = repository.find_by_id(
+                tenant_id=organizer.tenant_id,
+                organizer_id=organizer.user_id,
+                meeting_id=route.meeting_id,
+            )
+            if found is None:
+                raise NotFoundError(
+                    f"The online meeting '{quoted(route.meeting_id, 200)}' was not found."
+                )
+            body = _meeting_body(found, route, organizer, prefer)
+            return HttpResponse(status=200, headers=headers, body=dumps_json(body))
         _check_content_type(request)
         parsed = parse_create_or_get(
             request.body,
@@ -256,17 +317,7 @@ def handle(
             settings=settings,
             now=now,  # the clock was read once, above: the Date header and the meeting agree
         )
-        body = {
-            "@odata.context": (
-                f"{GRAPH_ROOT}/{route.version.value}/$metadata#users('{organizer.user_id}')"
-                "/onlineMeetings/$entity"
-            ),
-            **meeting_to_json(
-                outcome.meeting,
-                version=route.version,
-                include_unknown_enum_members="include-unknown-enum-members" in prefer,
-            ),
-        }
+        body = _meeting_body(outcome.meeting, route, organizer, prefer)
         if outcome.created:
             headers["Location"] = (
                 f"{GRAPH_ROOT}/{route.version.value}/users('{organizer.user_id}')"
@@ -278,6 +329,70 @@ def handle(
     except Exception as error:  # a defect: still a Graph answer, never a traceback
         failure = InternalServerError(f"Unexpected failure: {quoted(type(error).__name__)}.")
         return _error_response(failure, headers, request_id, client_request_id, date)
+
+
+def refuse(
+    request: HttpRequest,
+    error: GraphError,
+    *,
+    clock: Clock,
+    ids: IdFactory,
+    instead_of: HttpResponse | None = None,
+) -> HttpResponse:
+    """The Graph error answer to ``request`` for a refusal made outside the exchange: a server's
+    own (throttled, unavailable, a body too slow to arrive, a failure of the server itself).
+
+    With ``instead_of``, the answer replaces that one (a lost response): it keeps its
+    ``request-id``, ``client-request-id`` and ``Date``, and the clock is not read again.
+    """
+    if instead_of is not None:
+        request_id = instead_of.header("request-id") or _NO_REQUEST_ID
+        client_request_id = instead_of.header("client-request-id") or request_id
+        date = _instant_of_http_date(instead_of.header("Date"))
+    else:
+        now, request_id, client_request_id = _answer_ids(request, clock, ids)
+        date = now if isinstance(now, Instant) else Instant.MIN
+    headers = _base_headers(request_id, client_request_id, date)
+    return _error_response(error, headers, request_id, client_request_id, date)
+
+
+def _answer_ids(request: HttpRequest, clock: Clock, ids: IdFactory) -> tuple[object, str, str]:
+    """The one clock read of an exchange, its ``request-id`` and its ``client-request-id``
+    (R-HTTP-6). A failing clock gives ``None``; failing identifiers, the all-zero ID."""
+    now = _safely(clock.now)
+    request_id = _safely(ids.guid)
+    if not isinstance(request_id, str) or not _ECHOABLE.fullmatch(request_id):
+        request_id = _NO_REQUEST_ID
+    echoed = _text(request, "client-request-id")
+    client_request_id = echoed if echoed and _ECHOABLE.fullmatch(echoed) else request_id
+    return now, request_id, client_request_id
+
+
+def _instant_of_http_date(text: str | None) -> Instant:
+    try:
+        moment = parsedate_to_datetime(text or "")
+    except (TypeError, ValueError):
+        return Instant.MIN
+    if moment.tzinfo is None:
+        return Instant.MIN
+    return Instant.from_pendulum(moment)
+
+
+def _meeting_body(
+    meeting: OnlineMeeting, route: _Route, organizer: Organizer, prefer: str
+) -> dict[str, object]:
+    """The answer's body: the meeting in the route's version, after its ``@odata.context``."""
+    return {
+        "@odata.context": (
+            f"{GRAPH_ROOT}/{route.version.value}/$metadata#users('{organizer.user_id}')"
+            "/onlineMeetings/$entity"
+        ),
+        **meeting_to_json(
+            meeting,
+            version=route.version,
+            include_unknown_enum_members="include-unknown-enum-members" in prefer,
+        ),
+    }
 
 
 def _safely(call: Callable[[], object]) -> object:
@@ -302,9 +417,9 @@ def _error_response(
     client_request_id: str,
     now: Instant,
 ) -> HttpResponse:
-    if isinstance(error, MethodNotAllowedError):
-        headers["Allow"] = "POST"
-    elif isinstance(error, ServiceUnavailableError) and error.retry_after_seconds is not None:
+    if isinstance(error, _WrongMethod):
+        headers["Allow"] = error.allow
+    elif isinstance(error, RetryLaterError) and error.retry_after_seconds is not None:
         headers["Retry-After"] = str(error.retry_after_seconds)
     body = error_to_json(
         error, request_id=request_id, client_request_id=client_request_id, date=now

@@ -1,0 +1,382 @@
+"""``create_app``: the createOrGet exchange served as an ASGI 3 application.
+
+The application is transport only: it turns an ASGI request into an ``HttpRequest``, runs
+``meeting_rules.http.handle`` on a worker thread (the store's calls block) and sends back the
+``HttpResponse``. The rules, the routes and every Graph error body are ``handle``'s; what this
+module adds is what only a server has:
+
+- ``GET /openapi.json``, the OpenAPI document of the routes (``meeting_rules.openapi``);
+- reading the body: at most ``max_body_bytes + 1`` bytes are read (``handle`` answers 413 from
+  them), and a body that has not arrived after ``BODY_SECONDS`` is a 408;
+- a client that goes away before its body has arrived: nothing runs, nothing is answered;
+- faults (``Fault``), by the number of the createOrGet POST the application has received;
+- lifespan: a store given as a factory is opened at startup and closed at shutdown.
+
+Every answer, a failure of the server itself included, is a Graph answer (``http.refuse``).
+Importing this module needs nothing beyond the library; uvicorn (extra ``serve``) is one server
+that runs it (``meeting-rules serve``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping
+from typing import Any, Final
+
+import attrs
+
+from .clocks import SystemClock
+from .errors import (
+    GraphError,
+    InternalServerError,
+    MethodNotAllowedError,
+    RequestTimeoutError,
+    ServiceUnavailableError,
+    TooManyRequestsError,
+    quoted,
+)
+from .graph_json import dumps_json
+from .http import HttpRequest, HttpResponse, handle, is_create_or_get, refuse
+from .ids import RandomIdFactory
+from .openapi import openapi_document
+from .ports import Clock, IdFactory, MeetingRepository, TokenDirectory
+from .resolution import DEFAULT_SETTINGS
+from .settings import TenantSettings
+
+__all__ = [
+    "BODY_SECONDS",
+    "FAULT_HEADER",
+    "FAULT_KINDS",
+    "MAX_LATENCY_MS",
+    "Fault",
+    "create_app",
+    "faults_from_json",
+]
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+FAULT_KINDS: Final = ("throttle", "unavailable", "lost-response", "latency")
+FAULT_HEADER: Final = "x-meeting-rules-fault"
+MAX_LATENCY_MS: Final = 60_000
+"""The longest ``latency`` a fault may add: a minute."""
+MAX_RETRY_AFTER_SECONDS: Final = 3_600
+BODY_SECONDS: Final = 30.0
+"""How long a request's body may take to arrive, from the start of the request: then 408."""
+
+
+def _non_negative_at_most(limit: int) -> Callable[[Any, attrs.Attribute[Any], Any], None]:
+    def check(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if type(value) is not int or not 0 <= value <= limit:
+            raise ValueError(f"{attribute.name} must be an int in 0..{limit}, not {value!r}")
+
+    return check
+
+
+def _request_numbers(instance: Fault, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if any(type(n) is not int or n < 1 for n in value):
+        raise ValueError(f"requests must be 1-based request numbers, not {value!r}")
+
+
+def _kind(instance: Fault, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if value not in FAULT_KINDS:
+        raise ValueError(f"a fault's kind is one of {', '.join(FAULT_KINDS)}, not {value!r}")
+
+
+@attrs.frozen
+class Fault:
+    """A fault the application injects into the createOrGet POSTs whose 1-based numbers are in
+    ``requests`` (every one when empty), counted from the application's start, refused requests
+    included.
+
+    Kinds: ``throttle`` (429 ``TooManyRequests``, the store untouched), ``unavailable`` (503
+    ``ServiceUnavailable``, the store untouched), ``lost-response`` (the exchange runs, then its
+    answer is replaced by a 503, as when a response is lost after the commit) and ``latency``
+    (the answer is delayed by ``latency_ms``). The 429 and 503s carry ``Retry-After:
+    retry_after_seconds``; every answer a fault touched carries ``x-meeting-rules-fault``.
+    """
+
+    kind: str = attrs.field(validator=_kind)
+    requests: tuple[int, ...] = attrs.field(
+        default=(), converter=tuple, kw_only=True, validator=_request_numbers
+    )
+    retry_after_seconds: int = attrs.field(
+        default=1, kw_only=True, validator=_non_negative_at_most(MAX_RETRY_AFTER_SECONDS)
+    )
+    latency_ms: int = attrs.field(
+        default=0, kw_only=True, validator=_non_negative_at_most(MAX_LATENCY_MS)
+    )
+
+    def applies_to(self, number: int) -> bool:
+        """Whether this fault touches the createOrGet POST numbered ``number``."""
+        return not self.requests or number in self.requests
+
+
+_FAULT_MEMBERS = {
+    "kind": "kind",
+    "requests": "requests",
+    "retryAfterSeconds": "retry_after_seconds",
+    "latencyMs": "latency_ms",
+}
+
+
+def faults_from_json(value: object) -> tuple[Fault, ...]:
+    """The faults of a ``--faults`` file's JSON: a list of ``{"kind", "requests",
+    "retryAfterSeconds", "latencyMs"}`` (all but ``kind`` optional).
+
+    Raises:
+        ValueError: naming the JSON path of the first defect.
+    """
+    if not isinstance(value, list):
+        raise ValueError("$: the faults are a JSON array")
+    faults = []
+    for index, item in enumerate(value):
+        where = f"$[{index}]"
+        if not isinstance(item, dict):
+            raise ValueError(f"{where}: a fault is a JSON object")
+        unknown = sorted(set(item) - set(_FAULT_MEMBERS))
+        if unknown:
+            raise ValueError(f"{where}.{unknown[0]}: not a member of a fault")
+        if not isinstance(item.get("requests", []), list):
+            raise ValueError(f"{where}.requests: a list of 1-based request numbers")
+        try:
+            faults.append(Fault(**{_FAULT_MEMBERS[name]: v for name, v in item.items()}))
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"{where}: {error}") from None
+    return tuple(faults)
+
+
+def create_app(
+    *,
+    repository: MeetingRepository | Callable[[], MeetingRepository],
+    directory: TokenDirectory,
+    clock: Clock | None = None,
+    ids: IdFactory | None = None,
+    settings: TenantSettings | None = None,
+    faults: Iterable[Fault] = (),
+) -> Callable[[Scope, Receive, Send], Awaitable[None]]:
+    """An ASGI 3 application serving createOrGet, the read-back and ``/openapi.json``.
+
+    Args:
+        repository: a store, or a function of no argument that opens one. A store given as such
+            is the caller's: the application never closes it. A factory is called at lifespan
+            startup (or at the first request, under a server that sends no lifespan events) and
+            the store it returned is closed at lifespan shutdown.
+        directory: who the bearer tokens are.
+        clock, ids: ``SystemClock()`` and ``RandomIdFactory()`` when not given.
+        settings: the tenant's settings (``max_body_bytes`` bounds the body read).
+        faults: the faults to inject (``Fault``).
+    """
+    return _App(
+        repository=repository,
+        directory=directory,
+        clock=clock if clock is not None else SystemClock(),
+        ids=ids if ids is not None else RandomIdFactory(),
+        settings=settings if settings is not None else DEFAULT_SETTINGS,
+        faults=tuple(faults),
+    )
+
+
+class _BodyGone(Exception):
+    """The client went away before its body had arrived."""
+
+
+class _App:
+    def __init__(
+        self,
+        *,
+        repository: MeetingRepository | Callable[[], MeetingRepository],
+        directory: TokenDirectory,
+        clock: Clock,
+        ids: IdFactory,
+        settings: TenantSettings,
+        faults: tuple[Fault, ...],
+    ) -> None:
+        given = hasattr(repository, "add_if_absent")
+        self._store: MeetingRepository | None = repository if given else None  # type: ignore[assignment]
+        self._factory: Callable[[], MeetingRepository] | None = (
+            None if given else repository  # type: ignore[assignment]
+        )
+        self._owned: MeetingRepository | None = None
+        self._opening = asyncio.Lock()
+        self._directory = directory
+        self._clock = clock
+        self._ids = ids
+        self._settings = settings
+        self._faults = faults
+        self._posts = 0  # createOrGet POSTs received; changed on the event loop only
+        self._openapi: bytes | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            await self._http(scope, receive, send)
+        elif scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+        elif scope["type"] == "websocket":
+            await receive()  # websocket.connect
+            await send({"type": "websocket.close", "code": 1003})
+
+    # --- lifespan: a store made by a factory is the application's own ---------------------
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    await self._repository()
+                except Exception as error:
+                    await send({"type": "lifespan.startup.failed", "message": str(error)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                owned, self._owned = self._owned, None
+                close = getattr(owned, "close", None)
+                if close is not None:
+                    await asyncio.to_thread(close)
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def _repository(self) -> MeetingRepository:
+        if self._store is not None:
+            return self._store
+        async with self._opening:
+            if self._store is None:
+                assert self._factory is not None
+                self._owned = self._store = await asyncio.to_thread(self._factory)
+        return self._store
+
+    # --- one request ---------------------------------------------------------------------
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        method = str(scope.get("method", ""))
+        raw_path = scope.get("raw_path") or str(scope.get("path", "")).encode("utf-8")
+        path = bytes(raw_path).decode("latin-1")
+        query = bytes(scope.get("query_string", b""))
+        if query:
+            path = f"{path}?{query.decode('latin-1')}"
+        request = HttpRequest(method=method, path=path, headers=_headers(scope.get("headers", ())))
+        number = None
+        if is_create_or_get(method, path):
+            self._posts += 1
+            number = self._posts
+        faults = [f for f in self._faults if number is not None and f.applies_to(number)]
+        try:
+            body = await asyncio.wait_for(
+                _read_body(receive, self._settings.max_body_bytes + 1), BODY_SECONDS
+            )
+        except _BodyGone:
+            return  # nobody to answer; nothing ran
+        except TimeoutError:
+            message = f"The request's body did not arrive within {BODY_SECONDS:g} seconds."
+            response = self._refuse(request, RequestTimeoutError(message))
+        else:
+            response = await self._answer(attrs.evolve(request, body=body), path, faults)
+        latency = sum(f.latency_ms for f in faults if f.kind == "latency")
+        if latency:
+            await asyncio.sleep(latency / 1000)
+        headers = [
+            (name.lower().encode("latin-1"), value.encode("latin-1"))
+            for name, value in response.headers.items()
+        ]
+        if faults:
+            kinds = ", ".join(dict.fromkeys(f.kind for f in faults))
+            headers.append((FAULT_HEADER.encode(), kinds.encode()))
+        headers.append((b"content-length", str(len(response.body)).encode()))
+        await send({"type": "http.response.start", "status": response.status, "headers": headers})
+        await send({"type": "http.response.body", "body": response.body})
+
+    async def _answer(self, request: HttpRequest, path: str, faults: list[Fault]) -> HttpResponse:
+        """The answer to a request whose body has arrived: a fault's, the document's or
+        ``handle``'s. Never raises."""
+        try:
+            for fault in faults:
+                if fault.kind == "throttle":
+                    return self._refuse(request, _throttled(fault))
+                if fault.kind == "unavailable":
+                    return self._refuse(request, _unavailable(fault))
+            if path.partition("?")[0] == "/openapi.json":
+                return self._document(request)
+            repository = await self._repository()
+            exchange = functools.partial(
+                handle,
+                request,
+                directory=self._directory,
+                repository=repository,
+                clock=self._clock,
+                ids=self._ids,
+                settings=self._settings,
+            )
+            response = await asyncio.to_thread(exchange)
+            lost = next((f for f in faults if f.kind == "lost-response"), None)
+            if lost is not None:
+                return self._refuse(request, _unavailable(lost), instead_of=response)
+            return response
+        except GraphError as error:  # opening the store, say
+            return self._refuse(request, error)
+        except Exception as error:  # the server's own defect: still a Graph answer
+            failure = InternalServerError(f"Unexpected failure: {quoted(type(error).__name__)}.")
+            return self._refuse(request, failure)
+
+    def _document(self, request: HttpRequest) -> HttpResponse:
+        if request.method.upper() != "GET":
+            refused = self._refuse(
+                request, MethodNotAllowedError("The OpenAPI document is read with GET.")
+            )
+            return attrs.evolve(refused, headers={**refused.headers, "Allow": "GET"})
+        if self._openapi is None:
+            self._openapi = dumps_json(openapi_document())
+        headers = {"Content-Type": "application/json; charset=utf-8"}
+        return HttpResponse(status=200, headers=headers, body=self._openapi)
+
+    def _refuse(
+        self, request: HttpRequest, error: GraphError, *, instead_of: HttpResponse | None = None
+    ) -> HttpResponse:
+        return refuse(request, error, clock=self._clock, ids=self._ids, instead_of=instead_of)
+
+
+def _throttled(fault: Fault) -> TooManyRequestsError:
+    return TooManyRequestsError(
+        "Too many requests: the service is throttling this caller (an injected fault).",
+        retry_after_seconds=fault.retry_after_seconds,
+    )
+
+
+def _unavailable(fault: Fault) -> ServiceUnavailableError:
+    what = "its answer was lost" if fault.kind == "lost-response" else "it is unavailable"
+    return ServiceUnavailableError(
+        f"The service cannot answer now: {what} (an injected fault).",
+        retry_after_seconds=fault.retry_after_seconds,
+    )
+
+
+def _headers(raw: Iterable[tuple[bytes, bytes]]) -> Mapping[str, str]:
+    """ASGI's header pairs as ``HttpRequest``'s mapping: names in lower case, repeated headers
+    joined by ``, `` (RFC 9110, 5.3); a value that is not UTF-8 is no text header, so it is left
+    out (as ``handle`` treats a header that is not text)."""
+    headers: dict[str, str] = {}
+    for name, value in raw:
+        try:
+            text = bytes(value).decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+        key = bytes(name).decode("latin-1").lower()
+        headers[key] = f"{headers[key]}, {text}" if key in headers else text
+    return headers
+
+
+async def _read_body(receive: Receive, limit: int) -> bytes:
+    """The body, or its first ``limit`` bytes when it is longer (the rest is never read)."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise _BodyGone
+        chunk = bytes(message.get("body", b""))
+        chunks.append(chunk)
+        size += len(chunk)
+        if size >= limit or not message.get("more_body", False):
+            return b"".join(chunks)[:limit]
