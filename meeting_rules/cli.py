@@ -4,6 +4,7 @@
   organizer of ``/me``: Graph's response JSON on stdout, ``201 Created`` or ``200 OK`` on stderr.
 - ``validate FILE|-`` reads a body and prints it as the rules read it, with the ignored members
   listed.
+- ``serve`` serves the routes over HTTP until SIGINT or SIGTERM (``meeting_rules.serve``).
 
 Exit codes, each documented in README.md:
 
@@ -96,6 +97,14 @@ def _parser() -> argparse.ArgumentParser:
         help="how long to wait for another writer (default: the store's own, 30)",
     )
     _add_version(resolve)
+    serve = commands.add_parser(
+        "serve",
+        help="serve createOrGet over HTTP to Graph clients (extra 'serve')",
+        description="Serve createOrGet, the read-back and /openapi.json with uvicorn.",
+    )
+    from .serve import add_arguments
+
+    add_arguments(serve)
     validate = commands.add_parser(
         "validate",
         help="check a createOrGet request body without storing anything",
@@ -243,6 +252,8 @@ def main(
     try:
         if out is None:  # closed before the command ran: refuse before anything is stored
             raise _CannotRun("cannot write the answer: standard output is closed")
+        if args.command == "serve":
+            return _serve(args, out, err)
         body = _read_body(
             args.file, stdin if stdin is not None else getattr(sys.stdin, "buffer", None)
         )
@@ -252,6 +263,15 @@ def main(
     except _CannotRun as error:
         _say(err, f"meeting-rules: {error}")
         return 2
+
+
+def _serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from .serve import CannotServe, serve
+
+    try:
+        return serve(args, out, lambda line: _say(err, line))
+    except CannotServe as error:
+        raise _CannotRun(str(error)) from None
 
 
 def _say(err: TextIO, line: str) -> None:

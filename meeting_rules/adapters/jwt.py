@@ -1,0 +1,156 @@
+"""``JwtDirectory``: a ``TokenDirectory`` whose bearer tokens are JWTs, as Entra ID issues them.
+
+Signatures are checked by PyJWT (extra ``serve``) against the keys of a JWKS; the audience must be
+Microsoft Graph's (``https://graph.microsoft.com`` or its application ID); ``exp`` is required and,
+with ``nbf``, checked against the time. The caller is read from Entra's claims:
+
+- delegated (the token has ``scp``, and ``idtyp`` is not ``app``): ``tid``, ``oid``, ``upn`` or
+  ``preferred_username``, ``scp`` (space-separated scopes); a token of the personal-account
+  tenant (``PERSONAL_TENANT``) is a personal Microsoft account (R-AUTH-2);
+- an application (``idtyp: app``, or no ``scp``): ``tid``, ``appid`` or ``azp``, ``roles``; its
+  access policy's users come from the callers file by ``appId`` (R-AUTH-3).
+
+The issuer is not checked: the keys are. A token that fails any check is an unknown token (401).
+Users of a tenant (``/users/{id}``) are the callers file's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, Final, TypeGuard
+
+import jwt
+
+from ..callers import Callers
+from ..meeting import Organizer
+from ..ports import Application, DelegatedUser
+
+__all__ = ["GRAPH_AUDIENCES", "PERSONAL_TENANT", "JwtDirectory"]
+
+GRAPH_AUDIENCES: Final = ("https://graph.microsoft.com", "00000003-0000-0000-c000-000000000000")
+PERSONAL_TENANT: Final = "9188040d-6c67-4c5b-b112-36a304b66dad"
+MAX_TOKEN_CHARS: Final = 16_384
+"""A longer bearer token is refused unread (Entra's are a few kB)."""
+
+
+class JwtDirectory:
+    """Callers from JWTs signed by a key of ``jwks``; users and access policies from ``callers``.
+
+    Args:
+        jwks: a JSON Web Key Set (``{"keys": [...]}``), as Entra publishes at its
+            ``jwks_uri``. ``None`` only with ``verify_signature=False``.
+        callers: the callers file (``meeting_rules.callers``); its tokens are accepted too.
+        verify_signature: ``False`` reads the claims of unsigned or foreignly signed tokens,
+            still checking audience and expiry: for local tests only.
+        leeway_seconds: clock skew allowed on ``exp`` and ``nbf``.
+
+    Raises:
+        ValueError: the JWKS holds no key PyJWT can use.
+    """
+
+    def __init__(
+        self,
+        *,
+        jwks: Mapping[str, Any] | None,
+        callers: Callers | None = None,
+        audiences: Iterable[str] = GRAPH_AUDIENCES,
+        verify_signature: bool = True,
+        leeway_seconds: int = 0,
+    ) -> None:
+        if verify_signature:
+            if jwks is None:
+                raise ValueError("a JWKS is needed to check signatures")
+            try:
+                self._keys: jwt.PyJWKSet | None = jwt.PyJWKSet.from_dict(dict(jwks))
+            except jwt.PyJWTError as error:
+                raise ValueError(f"the JWKS holds no usable key: {error}") from None
+        else:
+            self._keys = None
+        self._callers = callers
+        self._audiences = list(audiences)
+        self._leeway = leeway_seconds
+
+    def caller(self, token: str) -> DelegatedUser | Application | None:
+        if self._callers is not None:
+            known = self._callers.directory.caller(token)
+            if known is not None:
+                return known
+        claims = self._claims(token)
+        return None if claims is None else self._caller_of(claims)
+
+    def user(self, tenant_id: str, user_id: str) -> Organizer | None:
+        if self._callers is None:
+            return None
+        return self._callers.directory.user(tenant_id, user_id)
+
+    def _claims(self, token: str) -> Mapping[str, Any] | None:
+        if len(token) > MAX_TOKEN_CHARS:
+            return None
+        options: Any = {  # PyJWT's own TypedDict is newer than its lowest supported version
+            "require": ["exp"],
+            "verify_signature": self._keys is not None,
+            "verify_aud": True,
+            "verify_exp": True,
+            "verify_nbf": True,
+        }
+        try:
+            if self._keys is None:
+                key: Any = None
+                algorithms = None
+            else:
+                header = jwt.get_unverified_header(token)
+                found = self._key(header.get("kid"))
+                if found is None:
+                    return None
+                key, algorithms = found.key, [found.algorithm_name]
+            claims = jwt.decode(
+                token,
+                key=key,
+                algorithms=algorithms,
+                audience=self._audiences,
+                options=options,
+                leeway=self._leeway,
+            )
+        except (jwt.PyJWTError, ValueError, TypeError):
+            return None
+        return claims if isinstance(claims, dict) else None
+
+    def _key(self, kid: object) -> jwt.PyJWK | None:
+        assert self._keys is not None
+        keys = self._keys.keys
+        if kid is None:
+            return keys[0] if len(keys) == 1 else None
+        return next((k for k in keys if k.key_id == kid), None)
+
+    def _caller_of(self, claims: Mapping[str, Any]) -> DelegatedUser | Application | None:
+        tenant_id = claims.get("tid")
+        if not _is_text(tenant_id):
+            return None
+        scopes = claims.get("scp")
+        if claims.get("idtyp") != "app" and scopes is not None:
+            user_id = claims.get("oid")
+            upn = claims.get("upn", claims.get("preferred_username"))
+            if not (_is_text(user_id) and isinstance(scopes, str)):
+                return None
+            return DelegatedUser(
+                tenant_id=tenant_id,
+                user_id=user_id,
+                upn=upn if _is_text(upn) else None,
+                scopes=frozenset(scopes.split()),
+                personal=tenant_id == PERSONAL_TENANT,
+            )
+        app_id = claims.get("appid", claims.get("azp"))
+        roles = claims.get("roles", [])
+        if not _is_text(app_id) or not isinstance(roles, list):
+            return None
+        policies = self._callers.policies if self._callers is not None else {}
+        return Application(
+            tenant_id=tenant_id,
+            app_id=app_id,
+            roles=frozenset(r for r in roles if isinstance(r, str)),
+            policy_users=policies.get(app_id, frozenset()),
+        )
+
+
+def _is_text(value: object) -> TypeGuard[str]:
+    return isinstance(value, str) and bool(value)

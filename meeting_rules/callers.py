@@ -1,0 +1,147 @@
+"""The callers file: who may call a server, as JSON (``meeting-rules serve --callers FILE``).
+
+::
+
+    {"delegated": [{"token", "tenantId", "userId", "upn", "scopes": [...], "personal": false}],
+     "applications": [{"token", "tenantId", "appId", "roles": [...], "policyUsers": [...]}],
+     "users": [{"tenantId", "userId", "upn"}]}
+
+The fields are ``InMemoryDirectory.add_delegated_user`` / ``add_application``'s. Every user the
+file names (a delegated entry, a ``policyUsers`` entry, a ``users`` entry) is a known user of its
+tenant. With JWTs (``adapters.JwtDirectory``) a ``token`` may be left out: the caller then comes
+from the token's claims, and an application's access policy from ``policyUsers`` by ``appId``.
+Pure: the JSON comes in decoded; a defect is a ``ValueError`` naming its JSON path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import attrs
+
+from .directory import InMemoryDirectory
+
+__all__ = ["Callers", "callers_from_json"]
+
+
+@attrs.frozen(kw_only=True)
+class Callers:
+    """A callers file, read: ``directory`` holds the entries that have a token and every user the
+    file names; ``policies`` maps each application's ``appId`` to its policy's users (lower
+    case), ``tokens`` is how many entries carry a token."""
+
+    directory: InMemoryDirectory
+    policies: Mapping[str, frozenset[str]]
+    tokens: int
+
+
+_DELEGATED = {"token", "tenantId", "userId", "upn", "scopes", "personal"}
+_APPLICATION = {"token", "tenantId", "appId", "roles", "policyUsers"}
+_USER = {"tenantId", "userId", "upn"}
+
+
+def callers_from_json(value: object, *, tokens_required: bool = True) -> Callers:
+    """Read a callers file's decoded JSON.
+
+    Args:
+        tokens_required: every delegated and application entry must have a ``token`` (false
+            where tokens are JWTs).
+
+    Raises:
+        ValueError: ``"$.delegated[0].scopes: ..."``, the path of the first defect.
+    """
+    root = _object(value, "$", {"delegated", "applications", "users"})
+    directory = InMemoryDirectory()
+    policies: dict[str, frozenset[str]] = {}
+    tokens = 0
+    for index, item in enumerate(_list(root.get("users", []), "$.users")):
+        where = f"$.users[{index}]"
+        entry = _object(item, where, _USER)
+        directory.add_user(
+            tenant_id=_text(entry, where, "tenantId"),
+            user_id=_text(entry, where, "userId"),
+            upn=_maybe_text(entry, where, "upn"),
+        )
+    for index, item in enumerate(_list(root.get("delegated", []), "$.delegated")):
+        where = f"$.delegated[{index}]"
+        entry = _object(item, where, _DELEGATED)
+        tenant_id = _text(entry, where, "tenantId")
+        user_id = _text(entry, where, "userId")
+        upn = _maybe_text(entry, where, "upn")
+        token = _maybe_text(entry, where, "token", optional=not tokens_required)
+        personal = entry.get("personal", False)
+        if not isinstance(personal, bool):
+            raise ValueError(f"{where}.personal: true or false")
+        scopes = _texts(entry, where, "scopes")
+        if token is None:
+            directory.add_user(tenant_id=tenant_id, user_id=user_id, upn=upn)
+            continue
+        tokens += 1
+        directory.add_delegated_user(
+            token=token,
+            tenant_id=tenant_id,
+            user_id=user_id,
+            upn=upn,
+            scopes=scopes,
+            personal=personal,
+        )
+    for index, item in enumerate(_list(root.get("applications", []), "$.applications")):
+        where = f"$.applications[{index}]"
+        entry = _object(item, where, _APPLICATION)
+        tenant_id = _text(entry, where, "tenantId")
+        app_id = _text(entry, where, "appId")
+        users = _texts(entry, where, "policyUsers")
+        for user in users:
+            if directory.user(tenant_id, user) is None:
+                directory.add_user(tenant_id=tenant_id, user_id=user)
+        policies[app_id] = policies.get(app_id, frozenset()) | {u.lower() for u in users}
+        token = _maybe_text(entry, where, "token", optional=not tokens_required)
+        if token is not None:
+            tokens += 1
+            directory.add_application(
+                token=token,
+                tenant_id=tenant_id,
+                app_id=app_id,
+                roles=_texts(entry, where, "roles"),
+                policy_users=users,
+            )
+    return Callers(directory=directory, policies=policies, tokens=tokens)
+
+
+def _object(value: object, where: str, members: set[str]) -> Mapping[str, object]:
+    if not isinstance(value, dict):
+        raise ValueError(f"{where}: a JSON object")
+    unknown = sorted(set(value) - members)
+    if unknown:
+        raise ValueError(f"{where}.{unknown[0]}: not a member here")
+    return value
+
+
+def _list(value: object, where: str) -> list[object]:
+    if not isinstance(value, list):
+        raise ValueError(f"{where}: a JSON array")
+    return value
+
+
+def _text(entry: Mapping[str, object], where: str, name: str) -> str:
+    value = _maybe_text(entry, where, name, optional=False)
+    assert value is not None
+    return value
+
+
+def _maybe_text(
+    entry: Mapping[str, object], where: str, name: str, *, optional: bool = True
+) -> str | None:
+    value = entry.get(name)
+    if value is None and optional:
+        return None
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"{where}.{name}: a non-empty string")
+    return value
+
+
+def _texts(entry: Mapping[str, object], where: str, name: str) -> list[str]:
+    value = entry.get(name, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise ValueError(f"{where}.{name}: an array of non-empty strings")
+    return value

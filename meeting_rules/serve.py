@@ -1,0 +1,241 @@
+"""``meeting-rules serve``: ``asgi.create_app`` under uvicorn (extra ``serve``), from the command.
+
+The command binds its socket itself (``--port 0`` takes a free port), so it can print the base
+URL and a ready-to-paste ``curl`` call before the first request. It stops on SIGINT or SIGTERM:
+uvicorn finishes the requests in flight, the store is closed and the command exits 0. Anything
+that keeps it from starting (a file that cannot be read, a store that cannot be used, an address
+in use, uvicorn not installed) is one line on stderr and exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import socket
+from pathlib import Path
+from types import FrameType
+from typing import Any, TextIO
+
+from .asgi import Fault, create_app, faults_from_json
+from .callers import Callers, callers_from_json
+from .directory import InMemoryDirectory
+from .errors import GraphError
+from .http import DELEGATED_SCOPE
+from .ports import MeetingRepository, TokenDirectory
+
+__all__ = ["DEFAULT_TOKEN", "CannotServe", "add_arguments", "serve"]
+
+DEFAULT_TOKEN = "meeting-rules-local-token"
+"""The bearer token of the default delegated caller, served when no callers and no JWT option
+are given: the organizer of ``create-or-get``'s defaults, with ``OnlineMeetings.ReadWrite``."""
+MAX_FILE_BYTES = 16 * 1024 * 1024
+"""The largest callers, JWKS or faults file the command reads."""
+_EXAMPLE = '{"externalId": "example-1", "subject": "Served by meeting-rules"}'
+
+
+class CannotServe(Exception):
+    """The server cannot start: the one line the command prints (exit 2)."""
+
+
+def add_arguments(command: argparse.ArgumentParser) -> None:
+    """The options of ``serve``."""
+    command.add_argument("--host", default="127.0.0.1", help="the address (default: 127.0.0.1)")
+    command.add_argument(
+        "--port", type=_port, default=8000, help="the port (default: 8000; 0: a free port)"
+    )
+    command.add_argument(
+        "--store",
+        default="meetings.sqlite3",
+        metavar="PATH",
+        help="the SQLite store (default: ./meetings.sqlite3; made if missing)",
+    )
+    command.add_argument("--callers", metavar="FILE", help="the callers file (JSON)")
+    tokens = command.add_mutually_exclusive_group()
+    tokens.add_argument(
+        "--jwks", metavar="FILE", help="bearer tokens are JWTs signed by a key of this JWKS"
+    )
+    tokens.add_argument(
+        "--jwt-insecure",
+        action="store_true",
+        help="read JWTs' claims without checking signatures (local tests only)",
+    )
+    command.add_argument("--faults", metavar="FILE", help="faults to inject (JSON)")
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or not 0 <= int(text) <= 65_535:
+        raise argparse.ArgumentTypeError("a port number, 0 to 65535")
+    return int(text)
+
+
+def serve(args: argparse.Namespace, out: TextIO, say: Any) -> int:
+    """Serve until SIGINT or SIGTERM; returns the exit code (0).
+
+    Raises:
+        CannotServe: the server cannot start; nothing was served.
+    """
+    try:
+        import uvicorn
+    except ImportError:
+        raise CannotServe(
+            "serving needs the 'serve' extra: pip install 'meeting_rules[serve]'"
+        ) from None
+    directory, token, who = _directory(args)
+    faults = _faults(args.faults)
+    store = _store(args.store)
+    try:
+        listener = _listen(args.host, args.port)
+    except CannotServe:
+        store.close()
+        raise
+    host, port = listener.getsockname()[:2]
+    base = f"http://{_url_host(host)}:{port}"
+    app = create_app(repository=store, directory=directory, faults=faults)
+    config = uvicorn.Config(
+        app,
+        lifespan="on",
+        log_level="warning",
+        timeout_graceful_shutdown=30,
+        access_log=False,
+        server_header=False,
+        date_header=False,  # the answers carry their own Date
+    )
+    server = _server(config)
+    print(f"meeting-rules: serving Graph createOrGet at {base}/v1.0 and {base}/beta", file=out)
+    print(f"  store: {args.store}; callers: {who}", file=out)
+    if faults:
+        print(f"  faults: {', '.join(f.kind for f in faults)}", file=out)
+    print(f"  OpenAPI: {base}/openapi.json; stop with Ctrl-C", file=out)
+    print("Try:", file=out)
+    print(
+        f"  curl -sS -X POST {base}/beta/me/onlineMeetings/createOrGet "
+        f'-H "Authorization: Bearer {token}" -H "Content-Type: application/json" '
+        f"-d '{_EXAMPLE}'",
+        file=out,
+    )
+    out.flush()
+    try:
+        server.run(sockets=[listener])
+    finally:
+        listener.close()
+        store.close()
+    say("meeting-rules: stopped")
+    return 0
+
+
+def _server(config: Any) -> Any:
+    """uvicorn's server, stopping on SIGINT and SIGTERM without raising the signal again after
+    the graceful shutdown (uvicorn's own way), so that the command exits 0."""
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            if self.should_exit and sig == signal.SIGINT:
+                self.force_exit = True  # a second Ctrl-C: stop waiting for requests in flight
+            self.should_exit = True
+
+    return Server(config)
+
+
+def _read_json(name: str, what: str) -> Any:
+    path = Path(name)
+    try:
+        with path.open("rb") as file:
+            data = file.read(MAX_FILE_BYTES + 1)
+    except OSError as error:
+        raise CannotServe(f"cannot read the {what} {name}: {error.strerror or error}") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise CannotServe(f"the {what} {name} is larger than {MAX_FILE_BYTES} bytes")
+    try:
+        return json.loads(data)
+    except (ValueError, RecursionError) as error:
+        raise CannotServe(f"the {what} {name} is not JSON: {error}") from None
+
+
+def _directory(args: argparse.Namespace) -> tuple[TokenDirectory, str, str]:
+    """The directory, the token the example call carries and a few words about the callers."""
+    jwt_mode = args.jwks is not None or args.jwt_insecure
+    callers: Callers | None = None
+    if args.callers is not None:
+        try:
+            callers = callers_from_json(
+                _read_json(args.callers, "callers file"), tokens_required=not jwt_mode
+            )
+        except ValueError as error:
+            raise CannotServe(f"the callers file {args.callers}: {error}") from None
+    if jwt_mode:
+        try:
+            from .adapters.jwt import JwtDirectory
+        except ImportError:
+            raise CannotServe(
+                "JWTs need the 'serve' extra: pip install 'meeting_rules[serve]'"
+            ) from None
+        jwks = None if args.jwks is None else _read_json(args.jwks, "JWKS")
+        try:
+            directory = JwtDirectory(
+                jwks=jwks, callers=callers, verify_signature=not args.jwt_insecure
+            )
+        except ValueError as error:
+            raise CannotServe(f"the JWKS {args.jwks}: {error}") from None
+        if args.jwt_insecure:
+            return (
+                directory,
+                "JWT",
+                "JWTs, SIGNATURES NOT CHECKED (--jwt-insecure: local tests only)",
+            )
+        return directory, "JWT", f"JWTs signed by a key of {args.jwks}"
+    if callers is not None:
+        return callers.directory, "TOKEN", f"{args.callers} ({callers.tokens} tokens)"
+    from .cli import DEFAULT_ORGANIZER, DEFAULT_TENANT, DEFAULT_UPN
+
+    default = InMemoryDirectory()
+    default.add_delegated_user(
+        token=DEFAULT_TOKEN,
+        tenant_id=DEFAULT_TENANT,
+        user_id=DEFAULT_ORGANIZER,
+        upn=DEFAULT_UPN,
+        scopes={DELEGATED_SCOPE},
+    )
+    return default, DEFAULT_TOKEN, f"one delegated user, {DEFAULT_UPN}, token {DEFAULT_TOKEN}"
+
+
+def _faults(name: str | None) -> tuple[Fault, ...]:
+    if name is None:
+        return ()
+    try:
+        return faults_from_json(_read_json(name, "faults file"))
+    except ValueError as error:
+        raise CannotServe(f"the faults file {name}: {error}") from None
+
+
+def _store(name: str) -> Any:
+    from .adapters import SqliteMeetingRepository
+
+    if name.startswith(("postgresql://", "postgres://")):
+        raise CannotServe("a PostgreSQL store is not available in this version; use an SQLite path")
+    try:
+        store: MeetingRepository = SqliteMeetingRepository(name)
+    except GraphError as error:  # not ours, damaged, busy at open, ...
+        raise CannotServe(f"cannot use the store {name}: {error.message}") from None
+    except OSError as error:
+        raise CannotServe(f"cannot open the store {name}: {error}") from None
+    return store
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((host, port))
+        listener.listen(2048)
+    except OSError as error:
+        listener.close()
+        raise CannotServe(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
+    listener.setblocking(False)
+    return listener
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
