@@ -19,6 +19,7 @@ from meeting_rules import (
     ServiceUnavailableError,
     SteppingClock,
     TenantSettings,
+    TooManyRequestsError,
 )
 from meeting_rules.adapters import InMemoryMeetingRepository
 from meeting_rules.http import (
@@ -28,6 +29,7 @@ from meeting_rules.http import (
     HttpResponse,
     InMemoryDirectory,
     handle,
+    refuse,
 )
 from tests.conftest import ERROR_SCHEMA, MEETING_SCHEMAS, data_bytes
 
@@ -470,3 +472,114 @@ class TestLimits:
         response = exchange.post()
         assert error_of(response, 503)["code"] == "ServiceUnavailable"
         assert response.header("Retry-After") == "7"
+
+
+class TestReadBack:
+    """GET of a stored meeting by its id: the same callers' rules as createOrGet (R-AUTH-*),
+    with Graph's reading permissions too; 404 for any meeting not the organizer's."""
+
+    def created(
+        self,
+        exchange: Exchange,
+        path: str = "/beta/me/onlineMeetings/createOrGet",
+        token: str = "alice",
+    ) -> Any:
+        response = exchange.post(path, token=token)
+        assert response.status == 201, response.body
+        return json.loads(response.body)
+
+    def test_r_http_1_the_organizer_reads_back_the_same_meeting(self, version: str) -> None:
+        exchange = Exchange()
+        made = self.created(exchange)
+        path = f"/{version}/me/onlineMeetings/{made['id']}"
+        response = exchange.post(path, method="GET", body=b"", headers={})
+        assert response.status == 200, response.body
+        read = json.loads(response.body)
+        MEETING_SCHEMAS[version].validate(read)
+        assert read["id"] == made["id"]
+        assert read["@odata.context"].startswith(f"https://graph.microsoft.com/{version}/")
+        assert response.header("Location") is None
+        if version == "beta":
+            assert read == made  # every member, in order
+        else:
+            assert "expiryDateTime" in read
+            assert "producers" not in read["participants"]
+
+    def test_r_auth_3_an_application_reads_back_for_a_user_of_its_policy(self) -> None:
+        exchange = Exchange()
+        made = self.created(exchange, f"/beta/users/{BOB}/onlineMeetings/createOrGet", "app")
+        mine = exchange.post(f"/beta/users/{BOB}/onlineMeetings/{made['id']}", token="app",
+                             method="GET")  # fmt: skip
+        assert mine.status == 200
+        assert json.loads(mine.body)["id"] == made["id"]
+        error_of(
+            exchange.post(f"/beta/me/onlineMeetings/{made['id']}", token="app", method="GET"), 400
+        )  # fmt: skip  R-AUTH-4
+        error_of(exchange.post(f"/beta/users/{BOB}/onlineMeetings/{made['id']}",
+                               token="app-no-role", method="GET"), 403)  # fmt: skip
+
+    def test_r_auth_5_nobody_reads_another_organizers_meeting(self) -> None:
+        exchange = Exchange()
+        made = self.created(exchange)
+        exchange.directory.add_delegated_user(
+            token="bob", tenant_id=TENANT, user_id=BOB, upn=None, scopes={DELEGATED_SCOPE}
+        )
+        theirs = exchange.post(f"/beta/me/onlineMeetings/{made['id']}", token="bob", method="GET")
+        assert error_of(theirs, 404)["code"] == "NotFound"
+        other = exchange.post(f"/beta/users/{ALICE}/onlineMeetings/{made['id']}", token="bob",
+                              method="GET")  # fmt: skip
+        error_of(other, 403)
+        error_of(exchange.post("/beta/me/onlineMeetings/no-such-id", method="GET"), 404)
+
+    def test_r_auth_1_reading_permissions_read_but_do_not_create(self) -> None:
+        exchange = Exchange()
+        made = self.created(exchange)
+        exchange.directory.add_delegated_user(
+            token="reader", tenant_id=TENANT, user_id=ALICE, upn=None,
+            scopes={"OnlineMeetings.Read"},
+        )  # fmt: skip
+        read = exchange.post(f"/beta/me/onlineMeetings/{made['id']}", token="reader", method="GET")
+        assert read.status == 200
+        error_of(exchange.post(token="reader"), 403)
+
+    def test_r_http_3_each_route_allows_its_one_method(self) -> None:
+        exchange = Exchange()
+        made = self.created(exchange)
+        wrong = exchange.post(f"/beta/me/onlineMeetings/{made['id']}", method="DELETE")
+        error_of(wrong, 405)
+        assert wrong.header("Allow") == "GET"
+        wrong = exchange.post(method="GET")
+        error_of(wrong, 405)
+        assert wrong.header("Allow") == "POST"
+
+    def test_an_id_is_percent_decoded_and_must_be_visible_ascii(self) -> None:
+        exchange = Exchange()
+        made = self.created(exchange)
+        encoded = made["id"].replace("=", "%3D")
+        read = exchange.post(f"/beta/me/onlineMeetings/{encoded}", method="GET")
+        assert read.status == 200
+        error_of(exchange.post("/beta/me/onlineMeetings/caf\u00e9", method="GET"), 404)
+
+
+class TestRefuse:
+    """``refuse``: a server's own refusals as Graph answers (R-HTTP-6)."""
+
+    def test_a_refusal_has_the_headers_of_every_answer(self) -> None:
+        exchange = Exchange()
+        request = HttpRequest(method="POST", path="/beta/me/onlineMeetings/createOrGet",
+                              headers={"client-request-id": "mine"})  # fmt: skip
+        error = TooManyRequestsError("slow down", retry_after_seconds=7)
+        response = refuse(request, error, clock=exchange.clock, ids=exchange.ids)
+        assert error_of(response, 429)["code"] == "TooManyRequests"
+        assert response.header("Retry-After") == "7"
+        assert response.header("client-request-id") == "mine"
+
+    def test_instead_of_keeps_the_lost_answers_ids_and_date(self) -> None:
+        exchange = Exchange()
+        answered = exchange.post()
+        request = HttpRequest(method="POST", path="/beta/me/onlineMeetings/createOrGet")
+        lost = refuse(request, ServiceUnavailableError("lost", retry_after_seconds=1),
+                      clock=exchange.clock, ids=exchange.ids, instead_of=answered)  # fmt: skip
+        error_of(lost, 503)
+        for name in ("request-id", "client-request-id", "Date"):
+            assert lost.header(name) == answered.header(name)
