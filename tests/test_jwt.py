@@ -1,0 +1,190 @@
+"""``JwtDirectory`` (Entra's claims, PyJWT's checks) and the callers file (R-AUTH-*)."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from typing import Any
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from jwt.algorithms import ECAlgorithm, RSAAlgorithm
+
+from meeting_rules.adapters.jwt import MAX_TOKEN_CHARS, PERSONAL_TENANT, JwtDirectory
+from meeting_rules.callers import callers_from_json
+from meeting_rules.http import Application, DelegatedUser
+from tests.serving import ALICE, BOB, TENANT
+
+RSA_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+EC_KEY = ec.generate_private_key(ec.SECP256R1())
+
+
+def jwk(public: Any, kid: str, algorithm: Any) -> dict[str, Any]:
+    found: dict[str, Any] = json.loads(algorithm.to_jwk(public))
+    found["kid"] = kid
+    return found
+
+
+JWKS = {
+    "keys": [
+        jwk(RSA_KEY.public_key(), "rsa", RSAAlgorithm),
+        jwk(EC_KEY.public_key(), "ec", ECAlgorithm),
+    ]
+}
+DELEGATED = {
+    "aud": "https://graph.microsoft.com",
+    "tid": TENANT,
+    "oid": ALICE,
+    "upn": "alice@contoso.com",
+    "scp": "OnlineMeetings.ReadWrite User.Read",
+}
+APP = {"aud": "https://graph.microsoft.com", "tid": TENANT, "idtyp": "app", "appid": "app-1",
+       "roles": ["OnlineMeetings.ReadWrite.All"]}  # fmt: skip
+CALLERS = callers_from_json(
+    {"applications": [{"tenantId": TENANT, "appId": "app-1", "policyUsers": [BOB]}]},
+    tokens_required=False,
+)
+
+
+def token(claims: dict[str, Any], *, kid: str | None = "rsa", expires_in: int = 600) -> str:
+    body = {"exp": int(time.time()) + expires_in, **claims}
+    headers = {} if kid is None else {"kid": kid}
+    if kid == "ec":
+        return jwt.encode(body, EC_KEY, algorithm="ES256", headers=headers)
+    return jwt.encode(body, RSA_KEY, algorithm="RS256", headers=headers)
+
+
+def directory(**kwargs: Any) -> JwtDirectory:
+    return JwtDirectory(jwks=JWKS, callers=CALLERS, **kwargs)
+
+
+def test_r_auth_1_a_delegated_token() -> None:
+    found = directory().caller(token(DELEGATED))
+    scopes = frozenset({"OnlineMeetings.ReadWrite", "User.Read"})
+    assert found == DelegatedUser(
+        tenant_id=TENANT, user_id=ALICE, upn="alice@contoso.com", scopes=scopes
+    )
+    by_ec = directory().caller(token(DELEGATED, kid="ec"))
+    assert by_ec == found
+
+
+def test_preferred_username_when_there_is_no_upn() -> None:
+    claims = {k: v for k, v in DELEGATED.items() if k != "upn"}
+    found = directory().caller(token({**claims, "preferred_username": "alice@outlook.com"}))
+    assert isinstance(found, DelegatedUser)
+    assert found.upn == "alice@outlook.com"
+
+
+def test_r_auth_2_the_personal_account_tenant() -> None:
+    found = directory().caller(token({**DELEGATED, "tid": PERSONAL_TENANT}))
+    assert isinstance(found, DelegatedUser)
+    assert found.personal
+
+
+def test_r_auth_3_an_application_with_its_policy_from_the_callers_file() -> None:
+    found = directory().caller(token(APP))
+    assert found == Application(tenant_id=TENANT, app_id="app-1",
+                                roles=frozenset({"OnlineMeetings.ReadWrite.All"}),
+                                policy_users=frozenset({BOB.lower()}))  # fmt: skip
+    other = directory().caller(token({**APP, "appid": "app-2"}))
+    assert isinstance(other, Application)
+    assert other.policy_users == frozenset()
+    # no idtyp and no scp: an application; azp where there is no appid
+    azp = {k: v for k, v in APP.items() if k not in ("idtyp", "appid")}
+    by_azp = directory().caller(token({**azp, "azp": "app-1"}))
+    assert isinstance(by_azp, Application)
+    assert by_azp.app_id == "app-1"
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        token({**DELEGATED, "aud": "api://someone-else"}),
+        token(DELEGATED, expires_in=-60),
+        token({**DELEGATED, "nbf": int(time.time()) + 600}),
+        token(DELEGATED, kid="unknown"),
+        token(DELEGATED, kid=None),  # two keys: a token must say which
+        jwt.encode(
+            {**DELEGATED, "exp": int(time.time()) + 60},
+            "a shared secret, not a key of the set",
+            algorithm="HS256",
+            headers={"kid": "rsa"},
+        ),
+        jwt.encode(DELEGATED, RSA_KEY, algorithm="RS256", headers={"kid": "rsa"}),  # no exp
+        token({**DELEGATED, "oid": 7}),
+        token({k: v for k, v in DELEGATED.items() if k != "tid"}),
+        token({**APP, "roles": "not a list"}),
+        "not.a.jwt",
+        "",
+        "x" * (MAX_TOKEN_CHARS + 1),
+    ],
+)
+def test_r_http_4_a_token_failing_any_check_is_unknown(bad: str) -> None:
+    assert directory().caller(bad) is None
+
+
+def test_without_signature_checks_audience_and_expiry_still_hold() -> None:
+    insecure = JwtDirectory(jwks=None, callers=CALLERS, verify_signature=False)
+    forged = jwt.encode({**DELEGATED, "exp": int(time.time()) + 60}, "k" * 32, algorithm="HS256")
+    assert isinstance(insecure.caller(forged), DelegatedUser)
+    assert insecure.caller(token(DELEGATED, expires_in=-60)) is None
+    assert insecure.caller(token({**DELEGATED, "aud": "other"})) is None
+
+
+def test_the_callers_files_tokens_and_users_count_too() -> None:
+    callers = callers_from_json(
+        {"delegated": [{"token": "plain", "tenantId": TENANT, "userId": ALICE,
+                        "scopes": ["OnlineMeetings.ReadWrite"]}],
+         "users": [{"tenantId": TENANT, "userId": "someone", "upn": "s@contoso.com"}]},
+    )  # fmt: skip
+    found = JwtDirectory(jwks=JWKS, callers=callers)
+    assert isinstance(found.caller("plain"), DelegatedUser)
+    assert found.user(TENANT, "SOMEONE") is not None
+    assert found.user(TENANT, "nobody") is None
+    assert JwtDirectory(jwks=JWKS).user(TENANT, ALICE) is None
+
+
+def test_a_jwks_without_a_usable_key_is_refused() -> None:
+    with pytest.raises(ValueError, match="no usable key"):
+        JwtDirectory(jwks={"keys": [{"kty": "nonsense"}]})
+    with pytest.raises(ValueError, match="JWKS"):
+        JwtDirectory(jwks=None)
+
+
+class TestCallersFile:
+    def test_every_user_it_names_is_a_user_of_its_tenant(self) -> None:
+        callers = callers_from_json(
+            {"delegated": [{"token": "t", "tenantId": TENANT, "userId": ALICE, "upn": "a@b",
+                            "scopes": ["OnlineMeetings.ReadWrite"], "personal": False}],
+             "applications": [{"token": "a", "tenantId": TENANT, "appId": "app-1",
+                               "roles": ["OnlineMeetings.ReadWrite.All"], "policyUsers": [BOB]}],
+             "users": [{"tenantId": TENANT, "userId": "u-3"}]},
+        )  # fmt: skip
+        assert callers.tokens == 2
+        for user in (ALICE, BOB, "u-3"):
+            assert callers.directory.user(TENANT, user) is not None
+        assert callers.directory.user("other-tenant", ALICE) is None
+        assert callers.policies == {"app-1": frozenset({BOB.lower()})}
+
+    @pytest.mark.parametrize(
+        ("value", "where"),
+        [
+            ([], "$"),
+            ({"extra": []}, "$.extra"),
+            ({"delegated": {}}, "$.delegated"),
+            ({"delegated": [{"tenantId": TENANT, "userId": "u"}]}, "$.delegated[0].token"),
+            ({"delegated": [{"token": "t", "tenantId": "", "userId": "u"}]},
+             "$.delegated[0].tenantId"),
+            ({"delegated": [{"token": "t", "tenantId": "t", "userId": "u", "scopes": "x"}]},
+             "$.delegated[0].scopes"),
+            ({"delegated": [{"token": "t", "tenantId": "t", "userId": "u", "personal": "no"}]},
+             "$.delegated[0].personal"),
+            ({"applications": [{"token": "t", "tenantId": "t"}]}, "$.applications[0].appId"),
+            ({"users": [{"tenantId": "t", "userId": "u", "role": "x"}]}, "$.users[0].role"),
+        ],
+    )  # fmt: skip
+    def test_a_defect_names_its_path(self, value: object, where: str) -> None:
+        with pytest.raises(ValueError, match=f"^{re.escape(where)}:"):
+            callers_from_json(value)

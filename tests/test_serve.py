@@ -1,0 +1,230 @@
+"""``meeting-rules serve``, run as a real process: what it prints, the call it prints, callers
+and JWTs from files, faults, a clean stop on SIGINT and SIGTERM with requests in flight, and one
+line with exit 2 for everything that keeps it from starting."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+from jwt.algorithms import RSAAlgorithm
+
+from meeting_rules.cli import DEFAULT_ORGANIZER
+from meeting_rules.serve import DEFAULT_TOKEN
+from tests.serving import ALICE, BOB, TENANT
+
+CALLERS = {
+    "delegated": [{"token": "alice", "tenantId": TENANT, "userId": ALICE,
+                   "upn": "alice@contoso.com", "scopes": ["OnlineMeetings.ReadWrite"]}],
+    "applications": [{"token": "app", "tenantId": TENANT, "appId": "app-1",
+                      "roles": ["OnlineMeetings.ReadWrite.All"], "policyUsers": [BOB]}],
+}  # fmt: skip
+
+
+class Served:
+    """A running ``meeting-rules serve`` process and what it printed at start."""
+
+    def __init__(self, process: subprocess.Popen[str], lines: list[str]) -> None:
+        self.process = process
+        self.lines = lines
+        curl = next(line for line in lines if line.strip().startswith("curl "))
+        self.curl = shlex.split(curl)
+        self.url = next(word for word in self.curl if word.startswith("http://"))
+        self.base = self.url.split("/beta/")[0]
+
+    def stop(self, sig: int = signal.SIGTERM) -> tuple[int, str, str]:
+        self.process.send_signal(sig)
+        out, err = self.process.communicate(timeout=30)
+        return self.process.returncode, out, err
+
+
+@contextmanager
+def serving(*options: str, cwd: Path) -> Iterator[Served]:
+    """``meeting-rules serve --port 0 OPTIONS`` until it has printed its call."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "meeting_rules", "serve", "--port", "0", *options],
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    lines: list[str] = []
+    try:
+        assert process.stdout is not None
+        deadline = time.monotonic() + 30
+        while not any(line.strip().startswith("curl ") for line in lines):
+            line = process.stdout.readline()
+            if not line or time.monotonic() > deadline:
+                _, err = process.communicate(timeout=10)
+                raise AssertionError(f"serve did not start: {lines} {err}")
+            lines.append(line)
+        yield Served(process, lines)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate(timeout=10)
+
+
+def send_the_printed_call(served: Served) -> httpx.Response:
+    """The printed curl command, sent as curl would send it."""
+    words = served.curl
+    headers = dict(
+        words[i + 1].split(": ", 1) for i, word in enumerate(words) if word == "-H"
+    )  # fmt: skip
+    body = words[words.index("-d") + 1]
+    assert words[words.index("-X") + 1] == "POST"
+    return httpx.post(served.url, headers=headers, content=body.encode(), timeout=30)
+
+
+def test_serve_prints_a_call_that_works_and_stops_cleanly(tmp_path: Path) -> None:
+    with serving(cwd=tmp_path) as served:
+        assert served.base.startswith("http://127.0.0.1:")
+        assert f"Bearer {DEFAULT_TOKEN}" in " ".join(served.curl)
+        first = send_the_printed_call(served)
+        second = send_the_printed_call(served)
+        assert (first.status_code, second.status_code) == (201, 200)
+        assert first.json()["participants"]["organizer"]["identity"]["user"]["id"] == (
+            DEFAULT_ORGANIZER
+        )
+        assert first.headers["Content-Type"].startswith("application/json")
+        assert len(first.headers.get_list("date")) == 1  # the answer's own Date only
+        document = httpx.get(f"{served.base}/openapi.json", timeout=30)
+        assert document.json()["openapi"] == "3.1.0"
+        code, _, err = served.stop(signal.SIGINT)
+    assert code == 0
+    assert "Traceback" not in err
+    assert (tmp_path / "meetings.sqlite3").exists()  # the default store, in the directory
+
+
+def test_sigterm_finishes_the_request_in_flight(tmp_path: Path) -> None:
+    """A request delayed by a latency fault is answered after SIGTERM; then exit 0."""
+    faults = tmp_path / "faults.json"
+    faults.write_text(json.dumps([{"kind": "latency", "latencyMs": 1500}]))
+    with serving("--faults", str(faults), cwd=tmp_path) as served:
+        answers: list[httpx.Response] = []
+        thread = threading.Thread(target=lambda: answers.append(send_the_printed_call(served)))
+        thread.start()
+        time.sleep(0.5)  # the request is in flight, waiting out its latency
+        code, _, err = served.stop(signal.SIGTERM)
+        thread.join(30)
+    assert code == 0
+    assert "Traceback" not in err
+    assert [a.status_code for a in answers] == [201]
+    assert answers[0].headers["x-meeting-rules-fault"] == "latency"
+    assert "faults: latency" in "".join(served.lines)
+
+
+def test_callers_file(tmp_path: Path) -> None:
+    callers = tmp_path / "callers.json"
+    callers.write_text(json.dumps(CALLERS))
+    with serving("--callers", str(callers), "--store", str(tmp_path / "s.db"), cwd=tmp_path) as s:
+        as_app = {"Authorization": "Bearer app", "Content-Type": "application/json"}
+        made = httpx.post(f"{s.base}/v1.0/users/{BOB}/onlineMeetings/createOrGet",
+                          headers=as_app, json={"externalId": "k"}, timeout=30)  # fmt: skip
+        assert made.status_code == 201
+        default = httpx.post(s.url, headers={"Authorization": f"Bearer {DEFAULT_TOKEN}",
+                                             "Content-Type": "application/json"},
+                             json={"externalId": "k"}, timeout=30)  # fmt: skip
+        assert default.status_code == 401  # only the file's callers
+        assert s.stop()[0] == 0
+
+
+def test_jwks_file(tmp_path: Path) -> None:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    public = json.loads(RSAAlgorithm.to_jwk(key.public_key()))
+    (tmp_path / "jwks.json").write_text(json.dumps({"keys": [public]}))
+    claims = {"aud": "00000003-0000-0000-c000-000000000000", "tid": TENANT, "oid": ALICE,
+              "preferred_username": "alice@contoso.com", "scp": "OnlineMeetings.ReadWrite",
+              "exp": int(time.time()) + 600}  # fmt: skip
+    token = jwt.encode(claims, key, algorithm="RS256")
+    with serving("--jwks", "jwks.json", cwd=tmp_path) as served:
+        made = httpx.post(served.url, json={"externalId": "jwt"}, timeout=30,
+                          headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+        assert made.status_code == 201, made.text
+        assert made.json()["participants"]["organizer"]["upn"] == "alice@contoso.com"
+        assert served.stop()[0] == 0
+    with serving("--jwt-insecure", cwd=tmp_path) as served:
+        assert "NOT CHECKED" in "".join(served.lines)
+        unsigned = jwt.encode(claims, "any secret at all, never checked", algorithm="HS256")
+        made = httpx.post(served.url, json={"externalId": "unsigned"}, timeout=30,
+                          headers={"Authorization": f"Bearer {unsigned}"})  # fmt: skip
+        assert made.status_code == 201
+        assert served.stop()[0] == 0
+
+
+def run_serve(*options: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "meeting_rules", "serve", *options],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def one_line_exit_2(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("meeting-rules: ")
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    ("files", "options", "says"),
+    [
+        ({}, ["--callers", "missing.json"], "cannot read the callers file"),
+        ({"c.json": "{"}, ["--callers", "c.json"], "is not JSON"),
+        ({"c.json": '{"delegated": [{"token": 1}]}'}, ["--callers", "c.json"], "$.delegated[0]"),
+        ({"f.json": '[{"kind": "boom"}]'}, ["--faults", "f.json"], "$[0]"),
+        ({"k.json": '{"keys": []}'}, ["--jwks", "k.json"], "no usable key"),
+        ({}, ["--store", "postgresql://127.0.0.1/x"], "PostgreSQL"),
+        ({}, ["--store", "no/such/dir/m.db"], "store"),
+    ],
+)
+def test_what_keeps_it_from_starting_is_one_line(
+    tmp_path: Path, files: dict[str, str], options: list[str], says: str
+) -> None:
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    assert says in one_line_exit_2(run_serve("--port", "0", *options, cwd=tmp_path))
+
+
+def test_a_port_in_use_and_a_foreign_store_are_one_line(tmp_path: Path) -> None:
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    try:
+        port = str(taken.getsockname()[1])
+        assert "cannot listen" in one_line_exit_2(run_serve("--port", port, cwd=tmp_path))
+    finally:
+        taken.close()
+    foreign = tmp_path / "foreign.db"
+    foreign.write_bytes(b"not a database, and not ours" * 100)
+    before = foreign.read_bytes()
+    one_line_exit_2(run_serve("--port", "0", "--store", str(foreign), cwd=tmp_path))
+    assert foreign.read_bytes() == before
+
+
+def test_help_names_every_option() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "meeting_rules", "serve", "--help"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    for option in ("--host", "--port", "--store", "--callers", "--jwks", "--jwt-insecure",
+                   "--faults"):  # fmt: skip
+        assert option in result.stdout
