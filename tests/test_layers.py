@@ -20,13 +20,14 @@ import meeting_rules
 PACKAGE = Path(meeting_rules.__file__).parent
 ROOT = "meeting_rules"
 
-EDGES = ("clocks", "ids", "adapters", "cli", "__main__", "asgi", "testing")
-"""Modules and packages that reach out of the core: time, entropy, files, processes, test tools."""
+EDGES = ("clocks", "ids", "adapters", "cli", "__main__", "asgi", "serve", "testing")
+"""Modules and packages that reach out of the core: time, entropy, files, processes, servers,
+test tools."""
 FACADE = ROOT
 """``meeting_rules/__init__.py`` re-exports the clocks and identifier factories, as api.md asks."""
 FORBIDDEN_IN_CORE = {
     "time", "os", "random", "secrets", "uuid", "sqlite3", "socket", "subprocess", "io", "pathlib",
-    "threading", "multiprocessing", "asyncio", "hypothesis", "pytest",
+    "threading", "multiprocessing", "asyncio", "hypothesis", "pytest", "jwt", "uvicorn", "httpx",
 }  # fmt: skip
 JSON_CODEC = {"meeting_rules.object_reader", "meeting_rules.object_writer"}
 """The only modules that use cattrs."""
@@ -198,3 +199,19 @@ def test_benchmarks_run() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "parse_create_or_get(loads)" in result.stdout
+
+
+def test_the_serving_modules_import_without_the_serve_extra() -> None:
+    """``meeting_rules.asgi``, the command and the stores import with neither uvicorn nor PyJWT
+    installed: only ``serve`` (at run time) and ``adapters.jwt`` need them."""
+    code = (
+        "import sys; sys.modules['uvicorn'] = None; sys.modules['jwt'] = None\n"
+        "import meeting_rules.asgi, meeting_rules.serve, meeting_rules.adapters\n"
+        "from meeting_rules.cli import main\n"
+        "raise SystemExit(main(['serve', '--port', '0']))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 2, result.stderr
+    assert "pip install 'meeting_rules[serve]'" in result.stderr
