@@ -228,3 +228,20 @@ def test_help_names_every_option() -> None:
     for option in ("--host", "--port", "--store", "--callers", "--jwks", "--jwt-insecure",
                    "--faults"):  # fmt: skip
         assert option in result.stdout
+
+
+def test_the_sdk_snippet_of_serving_md_runs(tmp_path: Path) -> None:
+    """docs/serving.md's "Point an SDK at it", run as written against a served store (only its
+    base URL set to where the server listens)."""
+    page = (Path(__file__).parent.parent / "docs" / "serving.md").read_text()
+    section = page.split("## Point an SDK at it", 1)[1]
+    snippet = section.split("```python\n", 1)[1].split("```", 1)[0]
+    assert 'BASE_URL = "http://127.0.0.1:8000"' in snippet
+    with serving(cwd=tmp_path) as served:
+        code = snippet.replace('"http://127.0.0.1:8000"', repr(served.base))
+        result = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
+        )
+        assert served.stop()[0] == 0
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "Stand-up True\n"
