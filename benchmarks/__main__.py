@@ -12,7 +12,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from benchmarks import bench_memory, bench_start
+from benchmarks import bench_memory, bench_serve, bench_start
 from benchmarks.bench_core import workloads
 from benchmarks.bench_store import StoreBench
 from benchmarks.harness import (
@@ -113,14 +113,21 @@ def run(
         cold, start_info = bench_start.cold_start(rounds)
         results.append(cold)
         print(f"  measured {cold.key}", file=sys.stderr, flush=True)
+    if wanted("w."):
+        served = bench_serve.measure(rounds, round_seconds, args.quick)
+        results.extend(served)
+        print("  measured w.*", file=sys.stderr, flush=True)
     sizes: list[bench_memory.Size] = []
     for build_size in bench_memory.builders(stores, wanted, args.quick):
         sizes.append(build_size())
         print(f"  measured {sizes[-1].key}", file=sys.stderr, flush=True)
     add_refuse_vs_accept(results)
-    core = [r for r in results if r.group not in (*STORE_GROUPS, bench_start.GROUP)]
+    core = [
+        r for r in results if r.group not in (*STORE_GROUPS, bench_start.GROUP, bench_serve.GROUP)
+    ]
     store = [r for r in results if r.group in STORE_GROUPS]
     start = [r for r in results if r.group == bench_start.GROUP]
+    serve = [r for r in results if r.group == bench_serve.GROUP]
     if core:
         print(table(core))
     if store:
@@ -133,6 +140,10 @@ def run(
         print(
             "* floor disturbed (best below 90% of the same floor's best in this run): rounds added"
         )
+    if serve:
+        print("\nserving through uvicorn; floor: a bare ASGI app answering as many bytes")
+        print(table(serve))
+        print(bench_serve.latency_table(serve))
     if start and start_info is not None:
         print("\ncold start: fresh processes; ratio = floor seconds / subject seconds")
         print(table(start))

@@ -161,6 +161,7 @@ class Result:
     core_ops: float | None = None  # best ops/s of json.loads(request), when the row has it
     core_ratio: float | None = None  # subject ops/s over core_ops: comparable with workload a
     core_rounds: list[float] = field(default_factory=list)
+    latency_ms: dict[str, tuple[float, float]] | None = None  # side: (p50, p99), served rows
 
     @classmethod
     def of_rounds(cls, floor_ops: list[float], subject_ops: list[float], **fields: Any) -> Result:

@@ -52,7 +52,7 @@ def callers() -> InMemoryDirectory:
 def uvicorn_server(app: Any) -> Iterator[str]:
     """``app`` served by a real uvicorn server on a free loopback port, in a thread; yields its
     base URL (``http://127.0.0.1:PORT``). The server stops, gracefully, when the block ends."""
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     listener.bind(("127.0.0.1", 0))
     listener.listen(128)
     port = listener.getsockname()[1]

@@ -245,3 +245,16 @@ def test_the_sdk_snippet_of_serving_md_runs(tmp_path: Path) -> None:
         assert served.stop()[0] == 0
     assert result.returncode == 0, result.stderr
     assert result.stdout == "Stand-up True\n"
+
+
+def test_the_listener_names_tcp_so_answers_are_not_held_back() -> None:
+    """asyncio turns Nagle's algorithm off (TCP_NODELAY) only on sockets whose protocol is
+    IPPROTO_TCP by name; without it a kept-alive connection's answers waited out the client's
+    delayed ACK (about 40 ms) between head and body."""
+    from meeting_rules.serve import _listen
+
+    listener = _listen("127.0.0.1", 0)
+    try:
+        assert listener.proto == socket.IPPROTO_TCP
+    finally:
+        listener.close()
