@@ -257,35 +257,36 @@ class _App:
         query = bytes(scope.get("query_string", b""))
         if query:
             path = f"{path}?{query.decode('latin-1')}"
-        request = HttpRequest(method=method, path=path, headers=_headers(scope.get("headers", ())))
+        headers = _headers(scope.get("headers", ()))
         number = None
         if is_create_or_get(method, path):
             self._posts += 1
             number = self._posts
         faults = [f for f in self._faults if number is not None and f.applies_to(number)]
         try:
-            body = await asyncio.wait_for(
-                _read_body(receive, self._settings.max_body_bytes + 1), BODY_SECONDS
-            )
+            async with asyncio.timeout(BODY_SECONDS):  # no task of its own, unlike wait_for
+                body = await _read_body(receive, self._settings.max_body_bytes + 1)
         except _BodyGone:
             return  # nobody to answer; nothing ran
         except TimeoutError:
             message = f"The request's body did not arrive within {BODY_SECONDS:g} seconds."
+            request = HttpRequest(method=method, path=path, headers=headers)
             response = self._refuse(request, RequestTimeoutError(message))
         else:
-            response = await self._answer(attrs.evolve(request, body=body), path, faults)
+            request = HttpRequest(method=method, path=path, headers=headers, body=body)
+            response = await self._answer(request, path, faults)
         latency = sum(f.latency_ms for f in faults if f.kind == "latency")
         if latency:
             await asyncio.sleep(latency / 1000)
-        headers = [
+        sent = [
             (name.lower().encode("latin-1"), value.encode("latin-1"))
             for name, value in response.headers.items()
         ]
         if faults:
             kinds = ", ".join(dict.fromkeys(f.kind for f in faults))
-            headers.append((FAULT_HEADER.encode(), kinds.encode()))
-        headers.append((b"content-length", str(len(response.body)).encode()))
-        await send({"type": "http.response.start", "status": response.status, "headers": headers})
+            sent.append((FAULT_HEADER.encode(), kinds.encode()))
+        sent.append((b"content-length", str(len(response.body)).encode()))
+        await send({"type": "http.response.start", "status": response.status, "headers": sent})
         await send({"type": "http.response.body", "body": response.body})
 
     async def _answer(self, request: HttpRequest, path: str, faults: list[Fault]) -> HttpResponse:
