@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import socket
 import sqlite3
 import time
 from collections.abc import Callable
@@ -26,7 +28,7 @@ from meeting_rules.asgi import (
 )
 from meeting_rules.openapi import openapi_document
 from tests.conftest import ERROR_SCHEMA, MEETING_SCHEMAS, data_bytes, data_json
-from tests.serving import ALICE, BOB, callers
+from tests.serving import ALICE, BOB, callers, uvicorn_server
 
 BODY = data_bytes("seed-example1-request.json")
 ALICE_POST = {"Authorization": "Bearer alice", "Content-Type": "application/json"}
@@ -355,3 +357,59 @@ class TestLifespanAndFailures:
                     headers={"Authorization": "Bearer alice"})  # fmt: skip
         graph_error(mine, 404)
         assert ALICE != BOB
+
+
+class TestOverTheWire:
+    """Bad input through a real uvicorn server: a Graph error or a closed connection, never a
+    traceback in the server's log, never a half-written meeting."""
+
+    @staticmethod
+    def exchange(base: str, raw_request: bytes, *, then_close: bool = False) -> bytes:
+        host, port = base.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=30) as connection:
+            connection.sendall(raw_request)
+            if then_close:
+                return b""
+            answer = b""
+            while b"\r\n\r\n" not in answer:
+                chunk = connection.recv(65536)
+                if not chunk:
+                    break
+                answer += chunk
+            return answer
+
+    @staticmethod
+    def head(body_length: int, authorization: bytes = b"Bearer alice") -> bytes:
+        return (
+            b"POST " + CREATE.encode() + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            b"Authorization: " + authorization + b"\r\nContent-Type: application/json\r\n"
+            b"Content-Length: %d\r\n\r\n" % body_length
+        )
+
+    def test_bad_input_on_the_wire(
+        self, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr("meeting_rules.asgi.BODY_SECONDS", 0.5)
+        store = InMemoryMeetingRepository()
+        settings = TenantSettings(max_body_bytes=100_000)
+        app = create_app(repository=store, directory=callers(), settings=settings)
+        caplog.set_level(logging.INFO)
+        with uvicorn_server(app) as base:
+            # 5 MB announced, 1 MB sent: 413 once the limit is passed, the rest unread
+            big = self.exchange(base, self.head(5_000_000) + b" " * 1_000_000)
+            assert big.startswith(b"HTTP/1.1 413 ")
+            # a body cut short by a client that leaves
+            self.exchange(base, self.head(1_000) + BODY[:10], then_close=True)
+            # a body that stops arriving: 408
+            slow = self.exchange(base, self.head(1_000) + BODY[:10])
+            assert slow.startswith(b"HTTP/1.1 408 ")
+            # a header that is not UTF-8 counts as absent
+            odd = self.exchange(base, self.head(len(BODY), b"Bearer \xff\xfe") + BODY)
+            assert odd.startswith(b"HTTP/1.1 401 ")
+            # and the server still answers
+            good = self.exchange(base, self.head(len(BODY)) + BODY)
+            assert good.startswith(b"HTTP/1.1 201 ")
+        assert len(store) == 1
+        tracebacks = [r for r in caplog.records if r.exc_info or "Traceback" in r.getMessage()]
+        assert tracebacks == []
+        assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
