@@ -139,6 +139,39 @@ class TestSqliteFile:
         assert store.add_if_absent(KEY, SEED)[1] is True
         store.close()
 
+    def test_writers_of_one_process_wait_in_turn_for_at_most_the_busy_timeout(
+        self, tmp_path: Path
+    ) -> None:
+        """R-RES-5: a thread of this process still writing past the busy timeout makes the next
+        writer answer 503 with Retry-After, storing nothing; then writes go on."""
+        store = SqliteMeetingRepository(tmp_path / "m.sqlite3", busy_timeout=0.05)
+        held = threading.Event()
+        release = threading.Event()
+        original = store._connection
+
+        def slow_connection() -> sqlite3.Connection:
+            if threading.current_thread().name == "slow":
+                held.set()
+                release.wait(10)
+            return original()
+
+        store._connection = slow_connection  # type: ignore[method-assign]
+        other = attrs.evolve(KEY, external_id="other")
+        slow = threading.Thread(target=store.add_if_absent, args=(other, SEED), name="slow")
+        slow.start()
+        try:
+            assert held.wait(10)
+            with pytest.raises(ServiceUnavailableError) as busy:
+                store.add_if_absent(KEY, SEED)
+            assert busy.value.retry_after_seconds == 1
+        finally:
+            release.set()
+            slow.join(10)
+        assert store.get(KEY) is None
+        assert store.get(other) is not None
+        assert store.add_if_absent(KEY, SEED)[1] is True
+        store.close()
+
 
 def test_empty_sqlite_database_becomes_a_store(tmp_path: Path) -> None:
     """An SQLite database with nothing in it is taken over as a store."""

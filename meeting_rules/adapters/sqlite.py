@@ -222,6 +222,10 @@ class SqliteMeetingRepository:
         self._local = threading.local()
         self._holders: weakref.WeakSet[_Holder] = weakref.WeakSet()
         self._lock = threading.Lock()
+        # This process's writers queue here, in turn, rather than in SQLite's busy handler,
+        # which sleeps in growing steps (up to 100 ms) and so gave creates a p99 of 135 ms at
+        # eight threads. Other processes still meet the file lock and the busy timeout.
+        self._writing = threading.Lock()
         self._forget: Callable[[], object] | None = None
         with _OPENING:
             # Reading the file's bytes opens and closes it, which would drop the locks of this
@@ -399,6 +403,12 @@ class SqliteMeetingRepository:
         except (AttributeError, TypeError, ValueError) as error:  # not even a meeting's shape
             raise InternalServerError(f"The meeting cannot be stored: {error}") from None
         parts = (key.tenant_id, key.organizer_id, key.external_id)
+        if not self._writing.acquire(timeout=self.busy_timeout):
+            raise ServiceUnavailableError(
+                f"The meeting store {self.path} is busy: this process's other writers held it "
+                f"for more than {self.busy_timeout:g} s.",
+                retry_after_seconds=RETRY_AFTER_SECONDS,
+            )
         try:
             connection = self._connection()
             connection.execute("BEGIN IMMEDIATE")
@@ -413,6 +423,8 @@ class SqliteMeetingRepository:
                 raise
         except sqlite3.Error as error:
             raise _store_error(error, self.path) from None
+        finally:
+            self._writing.release()
         if created:
             return meeting, True
         assert row is not None
