@@ -200,15 +200,16 @@ def test_r_http_6_errors_arrive_as_odata_errors(served: Any, version: str) -> No
     assert refusals[2].error.code == "InvalidAuthenticationToken"
 
 
-@pytest.mark.parametrize("kind", ["lost-response", "throttle", "unavailable"])
+@pytest.mark.parametrize("kind", ["lost-response", "throttle", "unavailable", "latency"])
 @pytest.mark.parametrize("version", VERSIONS)
 def test_r_res_4_exactly_once_under_the_sdks_retries(
     store: SqliteMeetingRepository, kind: str, version: str
 ) -> None:
     """The SDK's retry handler meets each fault on the first POST (Retry-After: 1) and ends
     with the meeting; the store holds exactly one, also after a lost response whose exchange
-    had created it."""
-    app = create_app(repository=store, directory=callers(), faults=[Fault(kind, requests=[1])])
+    had created it. A latency of 1 s is waited out, with no retry."""
+    fault = Fault(kind, requests=[1], latency_ms=1000 if kind == "latency" else 0)
+    app = create_app(repository=store, directory=callers(), faults=[fault])
     recorder, configuration = recording(version)
     with uvicorn_server(app) as base:
         client = graph_client(version, base, "alice")
@@ -223,7 +224,7 @@ def test_r_res_4_exactly_once_under_the_sdks_retries(
     assert len(store) == 1
     # The handler sees the answer after the retry: a get of the lost create, else the create.
     assert recorder.statuses == [200 if kind == "lost-response" else 201]
-    assert waited >= 1.0  # the client waited as Retry-After said
+    assert waited >= 1.0  # the client waited as Retry-After (or the latency) said
 
 
 def test_jwts_good_wrong_key_and_expired(store: SqliteMeetingRepository) -> None:
