@@ -15,7 +15,7 @@ Pure: the JSON comes in decoded; a defect is a ``ValueError`` naming its JSON pa
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 
 import attrs
 
@@ -54,17 +54,13 @@ def callers_from_json(value: object, *, tokens_required: bool = True) -> Callers
     directory = InMemoryDirectory()
     policies: dict[str, frozenset[str]] = {}
     tokens = 0
-    for index, item in enumerate(_list(root.get("users", []), "$.users")):
-        where = f"$.users[{index}]"
-        entry = _object(item, where, _USER)
+    for where, entry in _entries(root, "users", _USER):
         directory.add_user(
             tenant_id=_text(entry, where, "tenantId"),
             user_id=_text(entry, where, "userId"),
             upn=_maybe_text(entry, where, "upn"),
         )
-    for index, item in enumerate(_list(root.get("delegated", []), "$.delegated")):
-        where = f"$.delegated[{index}]"
-        entry = _object(item, where, _DELEGATED)
+    for where, entry in _entries(root, "delegated", _DELEGATED):
         tenant_id = _text(entry, where, "tenantId")
         user_id = _text(entry, where, "userId")
         upn = _maybe_text(entry, where, "upn")
@@ -85,9 +81,7 @@ def callers_from_json(value: object, *, tokens_required: bool = True) -> Callers
             scopes=scopes,
             personal=personal,
         )
-    for index, item in enumerate(_list(root.get("applications", []), "$.applications")):
-        where = f"$.applications[{index}]"
-        entry = _object(item, where, _APPLICATION)
+    for where, entry in _entries(root, "applications", _APPLICATION):
         tenant_id = _text(entry, where, "tenantId")
         app_id = _text(entry, where, "appId")
         users = _texts(entry, where, "policyUsers")
@@ -106,6 +100,15 @@ def callers_from_json(value: object, *, tokens_required: bool = True) -> Callers
                 policy_users=users,
             )
     return Callers(directory=directory, policies=policies, tokens=tokens)
+
+
+def _entries(
+    root: Mapping[str, object], name: str, members: set[str]
+) -> Iterator[tuple[str, Mapping[str, object]]]:
+    """Each object of the array ``root[name]`` with its JSON path."""
+    for index, item in enumerate(_list(root.get(name, []), f"$.{name}")):
+        where = f"$.{name}[{index}]"
+        yield where, _object(item, where, members)
 
 
 def _object(value: object, where: str, members: set[str]) -> Mapping[str, object]:
