@@ -113,10 +113,10 @@ def run(
         cold, start_info = bench_start.cold_start(rounds)
         results.append(cold)
         print(f"  measured {cold.key}", file=sys.stderr, flush=True)
-    if wanted("w."):
-        served = bench_serve.measure(rounds, round_seconds, args.quick)
-        results.extend(served)
-        print("  measured w.*", file=sys.stderr, flush=True)
+    serving = [key for key in bench_serve.keys(args.quick) if wanted(key)]
+    if serving:
+        results.extend(bench_serve.measure(rounds, round_seconds, serving))
+        print(f"  measured {', '.join(serving)}", file=sys.stderr, flush=True)
     sizes: list[bench_memory.Size] = []
     for build_size in bench_memory.builders(stores, wanted, args.quick):
         sizes.append(build_size())

@@ -161,8 +161,14 @@ async def _round(side: _Side, concurrency: int, seconds: float) -> float:
     return done / elapsed
 
 
+def keys(quick: bool) -> list[str]:
+    """The rows' keys: each workload at each concurrency."""
+    levels = (1, 8) if quick else CONCURRENCY
+    return [f"{w}.c{c}" for w in ("w.201", "w.200", "w.400") for c in levels]
+
+
 async def _measure_all(
-    ports: dict[str, int], rounds: int, seconds: float, quick: bool
+    ports: dict[str, int], rounds: int, seconds: float, wanted: list[str]
 ) -> list[Result]:
     counter = itertools.count()
     keep = json.dumps({"externalId": "kept", "subject": "bench"}).encode()
@@ -173,13 +179,16 @@ async def _measure_all(
     }
     results = []
     for key, (make_body, status) in workloads.items():
+        levels = [int(k.rsplit(".c", 1)[1]) for k in wanted if k.rsplit(".c", 1)[0] == key]
+        if not levels:
+            continue
         # The subject's answer, checked, and its size, which the floor's answer copies.
         reader, writer = await asyncio.open_connection("127.0.0.1", ports["subject"])
         first, size = await _exchange(reader, writer, _request(PATH, make_body()))
         writer.close()
         if first != 201 and (key == "w.201" or first != status):
             raise AssertionError(f"{key}: the first answer was {first}")
-        for concurrency in (1, 8) if quick else CONCURRENCY:
+        for concurrency in levels:
             subject = _Side(ports["subject"], lambda b=make_body: _request(PATH, b()), status, [])
             floor_request = _request(f"/floor/{size}", make_body())
             floor = _Side(ports["floor"], lambda r=floor_request: r, 200, [])
@@ -211,11 +220,11 @@ def _percentiles(latencies: list[float]) -> tuple[float, float]:
     return cuts[49] * 1000, cuts[98] * 1000
 
 
-def measure(rounds: int, round_seconds: float, quick: bool) -> list[Result]:
-    """Every ``w.*`` row, servers started and stopped here."""
+def measure(rounds: int, round_seconds: float, wanted: list[str]) -> list[Result]:
+    """The ``w.*`` rows whose keys are ``wanted``, servers started and stopped here."""
     with _servers() as ports:
         _wait(ports)
-        return asyncio.run(_measure_all(ports, rounds, max(round_seconds, 0.1) * 2, quick))
+        return asyncio.run(_measure_all(ports, rounds, max(round_seconds, 0.1) * 2, wanted))
 
 
 def _wait(ports: dict[str, int]) -> None:

@@ -187,10 +187,13 @@ def test_benchmarks_import_without_a_circle() -> None:
         visit(name, ())
 
 
-def test_benchmarks_run() -> None:
+@pytest.mark.parametrize(
+    ("only", "row"), [("a+dict", "parse_create_or_get(loads)"), ("w.400.c1", "uvicorn, 400")]
+)
+def test_benchmarks_run(only: str, row: str) -> None:
     """``python -m benchmarks`` runs (a smoke run of one workload; nothing about its speed)."""
     result = subprocess.run(
-        [sys.executable, "-m", "benchmarks", "--quick", "--only", "a+dict"],
+        [sys.executable, "-m", "benchmarks", "--quick", "--only", only],
         cwd=BENCHMARKS.parent,
         capture_output=True,
         text=True,
@@ -198,7 +201,7 @@ def test_benchmarks_run() -> None:
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    assert "parse_create_or_get(loads)" in result.stdout
+    assert row in result.stdout
 
 
 def test_the_serving_modules_import_without_the_serve_extra() -> None:
