@@ -23,6 +23,7 @@ import asyncio
 import functools
 from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping
 from typing import Any, Final
+from urllib.parse import quote
 
 import attrs
 
@@ -61,8 +62,9 @@ Send = Callable[[Message], Awaitable[None]]
 
 FAULT_KINDS: Final = ("throttle", "unavailable", "lost-response", "latency")
 FAULT_HEADER: Final = "x-meeting-rules-fault"
-MAX_LATENCY_MS: Final = 60_000
-"""The longest ``latency`` a fault may add: a minute."""
+MAX_LATENCY_MS: Final = 20_000
+"""The longest ``latency`` a fault may add: 20 s, within ``meeting-rules serve``'s 30 s wait for
+requests in flight at shutdown."""
 MAX_RETRY_AFTER_SECONDS: Final = 3_600
 BODY_SECONDS: Final = 30.0
 """How long a request's body may take to arrive, from the start of the request: then 408."""
@@ -233,9 +235,15 @@ class _App:
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 owned, self._owned = self._owned, None
+                if owned is not None:
+                    self._store = None  # a next startup opens a store of its own again
                 close = getattr(owned, "close", None)
-                if close is not None:
-                    await asyncio.to_thread(close)
+                try:
+                    if close is not None:
+                        await asyncio.to_thread(close)
+                except Exception as error:
+                    await send({"type": "lifespan.shutdown.failed", "message": str(error)})
+                    return
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
@@ -257,49 +265,61 @@ class _App:
         query = bytes(scope.get("query_string", b""))
         if query:
             path = f"{path}?{query.decode('latin-1')}"
-        headers = _headers(scope.get("headers", ()))
+        request = HttpRequest(method=method, path=path, headers=_headers(scope.get("headers", ())))
         number = None
         if is_create_or_get(method, path):
             self._posts += 1
             number = self._posts
         faults = [f for f in self._faults if number is not None and f.applies_to(number)]
+        started = False
         try:
-            async with asyncio.timeout(BODY_SECONDS):  # no task of its own, unlike wait_for
-                body = await _read_body(receive, self._settings.max_body_bytes + 1)
-        except _BodyGone:
-            return  # nobody to answer; nothing ran
-        except TimeoutError:
-            message = f"The request's body did not arrive within {BODY_SECONDS:g} seconds."
-            request = HttpRequest(method=method, path=path, headers=headers)
-            response = self._refuse(request, RequestTimeoutError(message))
-        else:
-            request = HttpRequest(method=method, path=path, headers=headers, body=body)
-            response = await self._answer(request, path, faults)
-        latency = sum(f.latency_ms for f in faults if f.kind == "latency")
-        if latency:
-            await asyncio.sleep(latency / 1000)
-        sent = [
-            (name.lower().encode("latin-1"), value.encode("latin-1"))
-            for name, value in response.headers.items()
-        ]
-        if faults:
-            kinds = ", ".join(dict.fromkeys(f.kind for f in faults))
-            sent.append((FAULT_HEADER.encode(), kinds.encode()))
-        sent.append((b"content-length", str(len(response.body)).encode()))
-        await send({"type": "http.response.start", "status": response.status, "headers": sent})
-        await send({"type": "http.response.body", "body": response.body})
+            try:
+                async with asyncio.timeout(BODY_SECONDS):  # no task of its own, unlike wait_for
+                    body, whole = await _read_body(receive, self._settings.max_body_bytes + 1)
+            except _BodyGone:
+                return  # nobody to answer; nothing ran
+            except TimeoutError:
+                message = f"The request's body did not arrive within {BODY_SECONDS:g} seconds."
+                response = self._refuse(request, RequestTimeoutError(message))
+                acted: list[Fault] = []
+                whole = False
+            else:
+                request = attrs.evolve(request, body=body)
+                response, acted = await self._answer(request, faults)
+            latency = sum(f.latency_ms for f in acted if f.kind == "latency")
+            if latency:
+                await asyncio.sleep(latency / 1000)
+            head = _head(response, acted, close=not whole)
+            started = True
+            await send({"type": "http.response.start", "status": response.status, "headers": head})
+            await send({"type": "http.response.body", "body": response.body})
+        except asyncio.CancelledError:
+            # The server is stopping and cannot wait longer for this request: a Graph answer,
+            # not a traceback. (What the exchange stored is whole: the store's writes are atomic.)
+            if not started:
+                stopping = ServiceUnavailableError(
+                    "The service is stopping; try again.", retry_after_seconds=1
+                )
+                response = self._refuse(request, stopping)
+                head = _head(response, [], close=True)
+                await send({"type": "http.response.start", "status": 503, "headers": head})
+                await send({"type": "http.response.body", "body": response.body})
 
-    async def _answer(self, request: HttpRequest, path: str, faults: list[Fault]) -> HttpResponse:
-        """The answer to a request whose body has arrived: a fault's, the document's or
-        ``handle``'s. Never raises."""
+    async def _answer(
+        self, request: HttpRequest, faults: list[Fault]
+    ) -> tuple[HttpResponse, list[Fault]]:
+        """The answer to a request whose body has arrived (a fault's, the document's or
+        ``handle``'s) and the faults that acted on it. Never raises."""
+        delays = [f for f in faults if f.kind == "latency"]
+        deciding = next((f for f in faults if f.kind != "latency"), None)
+        acted = delays + ([deciding] if deciding is not None else [])
         try:
-            for fault in faults:
-                if fault.kind == "throttle":
-                    return self._refuse(request, _throttled(fault))
-                if fault.kind == "unavailable":
-                    return self._refuse(request, _unavailable(fault))
-            if path.partition("?")[0] == "/openapi.json":
-                return self._document(request)
+            if deciding is not None and deciding.kind == "throttle":
+                return self._refuse(request, _throttled(deciding)), acted
+            if deciding is not None and deciding.kind == "unavailable":
+                return self._refuse(request, _unavailable(deciding)), acted
+            if request.path.partition("?")[0] in _DOCUMENT_PATHS:
+                return self._document(request), []
             repository = await self._repository()
             exchange = functools.partial(
                 handle,
@@ -311,15 +331,15 @@ class _App:
                 settings=self._settings,
             )
             response = await asyncio.to_thread(exchange)
-            lost = next((f for f in faults if f.kind == "lost-response"), None)
-            if lost is not None:
-                return self._refuse(request, _unavailable(lost), instead_of=response)
-            return response
+            if deciding is not None:  # lost-response
+                lost = _unavailable(deciding)
+                return self._refuse(request, lost, instead_of=response), acted
+            return response, acted
         except GraphError as error:  # opening the store, say
-            return self._refuse(request, error)
+            return self._refuse(request, error), acted
         except Exception as error:  # the server's own defect: still a Graph answer
             failure = InternalServerError(f"Unexpected failure: {quoted(type(error).__name__)}.")
-            return self._refuse(request, failure)
+            return self._refuse(request, failure), acted
 
     def _document(self, request: HttpRequest) -> HttpResponse:
         if request.method.upper() != "GET":
@@ -336,6 +356,30 @@ class _App:
         self, request: HttpRequest, error: GraphError, *, instead_of: HttpResponse | None = None
     ) -> HttpResponse:
         return refuse(request, error, clock=self._clock, ids=self._ids, instead_of=instead_of)
+
+
+_VISIBLE = "".join(map(chr, range(0x20, 0x7F)))
+_DOCUMENT_PATHS = frozenset({"/openapi.json", "/v1.0/openapi.json", "/beta/openapi.json"})
+
+
+def _head(response: HttpResponse, acted: list[Fault], *, close: bool) -> list[tuple[bytes, bytes]]:
+    """The answer's ASGI headers: its own, the faults that acted on it, its length, and
+    ``connection: close`` when the body was not read to its end (a 413, a 408): the server then
+    closes the connection instead of reading, or waiting for, the rest."""
+    head = []
+    for name, value in response.headers.items():
+        # ``handle`` writes visible ASCII; should any value not be (text that came from a
+        # caller), it is percent-encoded here, so that nothing can split or break a header.
+        if not (value.isascii() and value.isprintable()):
+            value = quote(value, safe=_VISIBLE)
+        head.append((name.lower().encode("ascii"), value.encode("ascii")))
+    if acted:
+        kinds = ", ".join(dict.fromkeys(f.kind for f in acted))
+        head.append((FAULT_HEADER.encode(), kinds.encode()))
+    if close:
+        head.append((b"connection", b"close"))
+    head.append((b"content-length", str(len(response.body)).encode()))
+    return head
 
 
 def _throttled(fault: Fault) -> TooManyRequestsError:
@@ -368,8 +412,9 @@ def _headers(raw: Iterable[tuple[bytes, bytes]]) -> Mapping[str, str]:
     return headers
 
 
-async def _read_body(receive: Receive, limit: int) -> bytes:
-    """The body, or its first ``limit`` bytes when it is longer (the rest is never read)."""
+async def _read_body(receive: Receive, limit: int) -> tuple[bytes, bool]:
+    """The body, or its first ``limit`` bytes when it is longer (the rest is never read), and
+    whether it was read to its end."""
     chunks: list[bytes] = []
     size = 0
     while True:
@@ -379,5 +424,6 @@ async def _read_body(receive: Receive, limit: int) -> bytes:
         chunk = bytes(message.get("body", b""))
         chunks.append(chunk)
         size += len(chunk)
-        if size >= limit or not message.get("more_body", False):
-            return b"".join(chunks)[:limit]
+        more = bool(message.get("more_body", False))
+        if size >= limit or not more:
+            return b"".join(chunks)[:limit], not more

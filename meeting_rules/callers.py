@@ -27,12 +27,14 @@ __all__ = ["Callers", "callers_from_json"]
 @attrs.frozen(kw_only=True)
 class Callers:
     """A callers file, read: ``directory`` holds the entries that have a token and every user the
-    file names; ``policies`` maps each application's ``appId`` to its policy's users (lower
-    case), ``tokens`` is how many entries carry a token."""
+    file names; ``policies`` maps each application's ``(tenantId, appId)`` to its policy's users
+    (lower case); ``tokens`` is how many entries carry a token, ``first_delegated_token`` the
+    token of the first delegated entry that has one."""
 
     directory: InMemoryDirectory
-    policies: Mapping[str, frozenset[str]]
+    policies: Mapping[tuple[str, str], frozenset[str]]
     tokens: int
+    first_delegated_token: str | None = None
 
 
 _DELEGATED = {"token", "tenantId", "userId", "upn", "scopes", "personal"}
@@ -52,8 +54,9 @@ def callers_from_json(value: object, *, tokens_required: bool = True) -> Callers
     """
     root = _object(value, "$", {"delegated", "applications", "users"})
     directory = InMemoryDirectory()
-    policies: dict[str, frozenset[str]] = {}
+    policies: dict[tuple[str, str], frozenset[str]] = {}
     tokens = 0
+    first: str | None = None
     for where, entry in _entries(root, "users", _USER):
         directory.add_user(
             tenant_id=_text(entry, where, "tenantId"),
@@ -73,6 +76,7 @@ def callers_from_json(value: object, *, tokens_required: bool = True) -> Callers
             directory.add_user(tenant_id=tenant_id, user_id=user_id, upn=upn)
             continue
         tokens += 1
+        first = first or token
         directory.add_delegated_user(
             token=token,
             tenant_id=tenant_id,
@@ -88,7 +92,8 @@ def callers_from_json(value: object, *, tokens_required: bool = True) -> Callers
         for user in users:
             if directory.user(tenant_id, user) is None:
                 directory.add_user(tenant_id=tenant_id, user_id=user)
-        policies[app_id] = policies.get(app_id, frozenset()) | {u.lower() for u in users}
+        granted = policies.get((tenant_id, app_id), frozenset())
+        policies[tenant_id, app_id] = granted | {u.lower() for u in users}
         token = _maybe_text(entry, where, "token", optional=not tokens_required)
         if token is not None:
             tokens += 1
@@ -99,7 +104,9 @@ def callers_from_json(value: object, *, tokens_required: bool = True) -> Callers
                 roles=_texts(entry, where, "roles"),
                 policy_users=users,
             )
-    return Callers(directory=directory, policies=policies, tokens=tokens)
+    return Callers(
+        directory=directory, policies=policies, tokens=tokens, first_delegated_token=first
+    )
 
 
 def _entries(

@@ -25,7 +25,8 @@ import datetime as _dt
 import re
 from collections.abc import Callable, Mapping
 from email.utils import format_datetime, parsedate_to_datetime
-from urllib.parse import unquote
+from typing import Any
+from urllib.parse import quote, unquote
 
 import attrs
 
@@ -174,9 +175,18 @@ class _WrongMethod(MethodNotAllowedError):
 
     __slots__ = ("allow",)
 
-    def __init__(self, message: str, *, allow: str) -> None:
-        super().__init__(message)
+    def __init__(
+        self, message: str, *, code: str | None = None, target: str | None = None, allow: str
+    ) -> None:
+        super().__init__(message, code=code, target=target)
         self.allow = allow
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_wrong_method, (self.message, self.allow))
+
+
+def _wrong_method(message: str, allow: str) -> _WrongMethod:
+    return _WrongMethod(message, allow=allow)
 
 
 def is_create_or_get(method: str, path: str) -> bool:
@@ -318,10 +328,10 @@ def handle(
             now=now,  # the clock was read once, above: the Date header and the meeting agree
         )
         body = _meeting_body(outcome.meeting, route, organizer, prefer)
-        if outcome.created:
+        if outcome.created:  # the IDs percent-encoded: a header holds visible ASCII only
             headers["Location"] = (
-                f"{GRAPH_ROOT}/{route.version.value}/users('{organizer.user_id}')"
-                f"/onlineMeetings('{outcome.meeting.id}')"
+                f"{GRAPH_ROOT}/{route.version.value}/users('{_url_text(organizer.user_id)}')"
+                f"/onlineMeetings('{_url_text(outcome.meeting.id)}')"
             )
         return HttpResponse(status=outcome.status, headers=headers, body=dumps_json(body))
     except GraphError as error:
@@ -393,6 +403,12 @@ def _meeting_body(
             include_unknown_enum_members="include-unknown-enum-members" in prefer,
         ),
     }
+
+
+def _url_text(text: str | None) -> str:
+    """``text`` as it may stand in a URL in a header: percent-encoded but for the characters
+    Graph's own IDs and UPNs are made of (GUIDs, base64, ``@`` and ``.``)."""
+    return quote(text or "", safe="@.-_=+")
 
 
 def _safely(call: Callable[[], object]) -> object:

@@ -178,15 +178,15 @@ def _directory(args: argparse.Namespace) -> tuple[TokenDirectory, str, str]:
             )
         except ValueError as error:
             raise CannotServe(f"the JWKS {args.jwks}: {error}") from None
+        also = f", and the {callers.tokens} tokens of {args.callers}" if callers else ""
         if args.jwt_insecure:
-            return (
-                directory,
-                "JWT",
-                "JWTs, SIGNATURES NOT CHECKED (--jwt-insecure: local tests only)",
-            )
-        return directory, "JWT", f"JWTs signed by a key of {args.jwks}"
+            who = "JWTs, SIGNATURES NOT CHECKED (--jwt-insecure: local tests only)"
+        else:
+            who = f"JWTs signed by a key of {args.jwks}"
+        return directory, "JWT", who + also
     if callers is not None:
-        return callers.directory, "TOKEN", f"{args.callers} ({callers.tokens} tokens)"
+        token = callers.first_delegated_token or "TOKEN"
+        return callers.directory, token, f"{args.callers} ({callers.tokens} tokens)"
     from .cli import DEFAULT_ORGANIZER, DEFAULT_TENANT, DEFAULT_UPN
 
     default = InMemoryDirectory()

@@ -56,7 +56,10 @@ def uvicorn_server(app: Any) -> Iterator[str]:
     listener.bind(("127.0.0.1", 0))
     listener.listen(128)
     port = listener.getsockname()[1]
-    config = uvicorn.Config(app, lifespan="on", log_level="warning", access_log=False)
+    # log_config=None: uvicorn's loggers propagate, so a test's caplog sees what they log
+    config = uvicorn.Config(
+        app, lifespan="on", log_level="warning", access_log=False, log_config=None
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
     thread.start()

@@ -413,3 +413,102 @@ class TestOverTheWire:
         tracebacks = [r for r in caplog.records if r.exc_info or "Traceback" in r.getMessage()]
         assert tracebacks == []
         assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+class TestReviewedEdges:
+    def test_the_first_deciding_fault_decides(self) -> None:
+        """Of throttle, unavailable and lost-response, the first in the list decides; only the
+        faults that acted are named in the header."""
+        store = InMemoryMeetingRepository()
+        faults = [Fault("lost-response"), Fault("throttle")]
+        app = create_app(repository=store, directory=callers(), faults=faults)
+        lost = post(app)
+        assert lost.status_code == 503
+        assert lost.headers[FAULT_HEADER] == "lost-response"
+        assert len(store) == 1
+
+    def test_a_408_is_no_faults_answer_and_closes(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setattr("meeting_rules.asgi.BODY_SECONDS", 0.05)
+        faults = [Fault("throttle"), Fault("latency", latency_ms=5_000)]
+        app = create_app(repository=InMemoryMeetingRepository(), directory=callers(),
+                         faults=faults)  # fmt: skip
+
+        async def never() -> dict[str, Any]:
+            await asyncio.sleep(60)
+            raise AssertionError("not cancelled")
+
+        started = time.monotonic()
+        sent = asyncio.run(raw(app, http_scope(), never))
+        assert time.monotonic() - started < 4  # no latency added
+        headers = dict(sent[0]["headers"])
+        assert sent[0]["status"] == 408
+        assert FAULT_HEADER.encode() not in headers
+        assert headers[b"connection"] == b"close"
+
+    def test_a_413_closes_the_connection_a_whole_body_does_not(self) -> None:
+        settings = TenantSettings(max_body_bytes=1_000)
+        app = create_app(repository=InMemoryMeetingRepository(), directory=callers(),
+                         settings=settings)  # fmt: skip
+        chunks = [{"type": "http.request", "body": b"x" * 400, "more_body": True}] * 5
+        sent = asyncio.run(raw(app, http_scope(), list(chunks)))
+        assert sent[0]["status"] == 413
+        assert dict(sent[0]["headers"])[b"connection"] == b"close"
+        whole = asyncio.run(raw(app, http_scope(), [{"type": "http.request", "body": BODY}]))
+        assert whole[0]["status"] == 201
+        assert b"connection" not in dict(whole[0]["headers"])
+
+    def test_a_request_cancelled_at_shutdown_gets_a_graph_503(self) -> None:
+        faults = [Fault("latency", latency_ms=10_000)]
+        app = create_app(repository=InMemoryMeetingRepository(), directory=callers(),
+                         faults=faults)  # fmt: skip
+
+        async def run() -> list[dict[str, Any]]:
+            sent: list[dict[str, Any]] = []
+            messages = [{"type": "http.request", "body": BODY}]
+
+            async def receive() -> dict[str, Any]:
+                return messages.pop(0)
+
+            async def send(message: dict[str, Any]) -> None:
+                sent.append(message)
+
+            task = asyncio.create_task(app(http_scope(), receive, send))
+            await asyncio.sleep(0.3)  # the exchange ran; the latency is being waited out
+            task.cancel()
+            await task  # no CancelledError escapes: the app answered
+            return sent
+
+        sent = asyncio.run(run())
+        assert sent[0]["status"] == 503
+        assert json.loads(sent[1]["body"])["error"]["code"] == "ServiceUnavailable"
+
+    def test_a_callers_odd_user_id_cannot_split_a_header(self) -> None:
+        directory = callers()
+        odd = "a\r\nSet-Cookie: x=1 \u65e5"
+        directory.add_delegated_user(token="odd", tenant_id="t", user_id=odd, upn=None,
+                                     scopes={"OnlineMeetings.ReadWrite"})  # fmt: skip
+        app = create_app(repository=InMemoryMeetingRepository(), directory=directory)
+        scope = http_scope(headers=[(b"authorization", b"Bearer odd"),
+                                    (b"content-type", b"application/json")])  # fmt: skip
+        sent = asyncio.run(raw(app, scope, [{"type": "http.request", "body": BODY}]))
+        assert sent[0]["status"] == 201
+        location = dict(sent[0]["headers"])[b"location"]
+        assert b"\r" not in location
+        assert b"users('a%0D%0ASet-Cookie%3A%20x=1%20%E6%97%A5')" in location
+
+    def test_lifespan_twice_opens_a_store_each_time(self, tmp_path: Path) -> None:
+        opened: list[SqliteMeetingRepository] = []
+
+        def factory() -> SqliteMeetingRepository:
+            opened.append(SqliteMeetingRepository(tmp_path / f"m{len(opened)}.sqlite3"))
+            return opened[-1]
+
+        app = create_app(repository=factory, directory=callers())
+        for _ in range(2):
+            events = [{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}]
+            sent = asyncio.run(raw(app, {"type": "lifespan"}, events))
+            assert [m["type"] for m in sent] == [
+                "lifespan.startup.complete",
+                "lifespan.shutdown.complete",
+            ]
+        assert len(opened) == 2

@@ -91,6 +91,9 @@ def test_r_auth_3_an_application_with_its_policy_from_the_callers_file() -> None
     other = directory().caller(token({**APP, "appid": "app-2"}))
     assert isinstance(other, Application)
     assert other.policy_users == frozenset()
+    elsewhere = directory().caller(token({**APP, "tid": "another-tenant"}))
+    assert isinstance(elsewhere, Application)
+    assert elsewhere.policy_users == frozenset()  # a policy is its tenant's
     # no idtyp and no scp: an application; azp where there is no appid
     azp = {k: v for k, v in APP.items() if k not in ("idtyp", "appid")}
     by_azp = directory().caller(token({**azp, "azp": "app-1"}))
@@ -116,6 +119,8 @@ def test_r_auth_3_an_application_with_its_policy_from_the_callers_file() -> None
         token({**DELEGATED, "oid": 7}),
         token({k: v for k, v in DELEGATED.items() if k != "tid"}),
         token({**APP, "roles": "not a list"}),
+        token({**APP, "idtyp": "user"}),  # a user's token is never an application's
+        token({k: v for k, v in DELEGATED.items() if k != "scp"} | {"idtyp": "user"}),
         "not.a.jwt",
         "",
         "x" * (MAX_TOKEN_CHARS + 1),
@@ -166,7 +171,8 @@ class TestCallersFile:
         for user in (ALICE, BOB, "u-3"):
             assert callers.directory.user(TENANT, user) is not None
         assert callers.directory.user("other-tenant", ALICE) is None
-        assert callers.policies == {"app-1": frozenset({BOB.lower()})}
+        assert callers.policies == {(TENANT, "app-1"): frozenset({BOB.lower()})}
+        assert callers.first_delegated_token == "t"
 
     @pytest.mark.parametrize(
         ("value", "where"),

@@ -139,6 +139,28 @@ class TestSqliteFile:
         assert store.add_if_absent(KEY, SEED)[1] is True
         store.close()
 
+    def test_a_forked_child_writes_while_its_parent_holds_the_writer_lock(
+        self, tmp_path: Path
+    ) -> None:
+        """R-RES-4: a child made by fork() while a parent's thread was writing gets a writer lock
+        of its own (the parent's copy would never be released in the child)."""
+        store = SqliteMeetingRepository(tmp_path / "m.sqlite3", busy_timeout=5)
+        lock = store._writer_lock()
+        lock.acquire()
+        try:
+            child = os.fork()
+            if child == 0:  # the child: write, and say how it went by the exit status
+                try:
+                    os._exit(0 if store.add_if_absent(KEY, SEED)[1] else 1)
+                except BaseException:
+                    os._exit(2)
+            _, status = os.waitpid(child, 0)
+        finally:
+            lock.release()
+        assert os.waitstatus_to_exitcode(status) == 0
+        assert store.get(KEY) == SEED
+        store.close()
+
     def test_writers_of_one_process_wait_in_turn_for_at_most_the_busy_timeout(
         self, tmp_path: Path
     ) -> None:

@@ -131,6 +131,8 @@ def test_callers_file(tmp_path: Path) -> None:
     callers = tmp_path / "callers.json"
     callers.write_text(json.dumps(CALLERS))
     with serving("--callers", str(callers), "--store", str(tmp_path / "s.db"), cwd=tmp_path) as s:
+        assert "Bearer alice" in " ".join(s.curl)  # the file's first delegated token
+        assert send_the_printed_call(s).status_code == 201
         as_app = {"Authorization": "Bearer app", "Content-Type": "application/json"}
         made = httpx.post(f"{s.base}/v1.0/users/{BOB}/onlineMeetings/createOrGet",
                           headers=as_app, json={"externalId": "k"}, timeout=30)  # fmt: skip

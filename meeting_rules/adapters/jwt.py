@@ -4,11 +4,14 @@ Signatures are checked by PyJWT (extra ``serve``) against the keys of a JWKS; th
 Microsoft Graph's (``https://graph.microsoft.com`` or its application ID); ``exp`` is required and,
 with ``nbf``, checked against the time. The caller is read from Entra's claims:
 
-- delegated (the token has ``scp``, and ``idtyp`` is not ``app``): ``tid``, ``oid``, ``upn`` or
-  ``preferred_username``, ``scp`` (space-separated scopes); a token of the personal-account
-  tenant (``PERSONAL_TENANT``) is a personal Microsoft account (R-AUTH-2);
-- an application (``idtyp: app``, or no ``scp``): ``tid``, ``appid`` or ``azp``, ``roles``; its
-  access policy's users come from the callers file by ``appId`` (R-AUTH-3).
+- delegated (``idtyp: user``, or no ``idtyp`` and an ``scp``): ``tid``, ``oid``, ``upn`` or
+  ``preferred_username``, ``scp`` (space-separated scopes), which it must have; a token of the
+  personal-account tenant (``PERSONAL_TENANT``) is a personal Microsoft account (R-AUTH-2);
+- an application (``idtyp: app``, or neither ``idtyp`` nor ``scp``): ``tid``, ``appid`` or
+  ``azp``, ``roles``; its access policy's users come from the callers file by tenant and
+  ``appId`` (R-AUTH-3).
+
+The callers file's own tokens, where it gives any, are accepted too (beside the JWTs).
 
 The issuer is not checked: the keys are. A token that fails any check is an unknown token (401).
 Users of a tenant (``/users/{id}``) are the callers file's.
@@ -127,11 +130,13 @@ class JwtDirectory:
         if not _is_text(tenant_id):
             return None
         scopes = claims.get("scp")
-        if claims.get("idtyp") != "app" and scopes is not None:
+        kind = claims.get("idtyp")
+        # A user's token (idtyp "user", or no idtyp but scp) is never read as an application's.
+        if kind not in (None, "app") or (kind is None and scopes is not None):
             user_id = claims.get("oid")
             upn = claims.get("upn", claims.get("preferred_username"))
             if not (_is_text(user_id) and isinstance(scopes, str)):
-                return None
+                return None  # a user's token without its scopes or its user
             return DelegatedUser(
                 tenant_id=tenant_id,
                 user_id=user_id,
@@ -148,7 +153,7 @@ class JwtDirectory:
             tenant_id=tenant_id,
             app_id=app_id,
             roles=frozenset(r for r in roles if isinstance(r, str)),
-            policy_users=policies.get(app_id, frozenset()),
+            policy_users=policies.get((tenant_id, app_id), frozenset()),
         )
 
 

@@ -202,7 +202,8 @@ class SqliteMeetingRepository:
     """Meetings in the SQLite file at ``path`` (made if missing or empty).
 
     Safe to share between threads (a connection per thread) and between processes that each open
-    the same file. ``busy_timeout`` is how long a call waits for another writer, in seconds.
+    the same file. ``busy_timeout`` is how long a call waits for another writer, in seconds:
+    first for this process's writers (they take turns), then for other processes'.
 
     Opening reads the file (and its ``-wal``) before any connection is made: a file that is not
     empty and not a meeting_rules store is refused and left byte for byte as it was, its ``-wal``
@@ -224,8 +225,10 @@ class SqliteMeetingRepository:
         self._lock = threading.Lock()
         # This process's writers queue here, in turn, rather than in SQLite's busy handler,
         # which sleeps in growing steps (up to 100 ms) and so gave creates a p99 of 135 ms at
-        # eight threads. Other processes still meet the file lock and the busy timeout.
-        self._writing = threading.Lock()
+        # eight threads. Other processes still meet the file lock and the busy timeout. A child
+        # made by fork() gets a lock of its own (one its parent's threads may have held at the
+        # fork would never be released there); correctness never rests on it: SQLite's lock does.
+        self._writing = (os.getpid(), threading.Lock())
         self._forget: Callable[[], object] | None = None
         with _OPENING:
             # Reading the file's bytes opens and closes it, which would drop the locks of this
@@ -362,6 +365,12 @@ class SqliteMeetingRepository:
         finally:
             connection.execute(f"PRAGMA busy_timeout = {busy_timeout}")
 
+    def _writer_lock(self) -> threading.Lock:
+        pid, lock = self._writing
+        if pid != os.getpid():
+            pid, lock = self._writing = (os.getpid(), threading.Lock())
+        return lock
+
     def _connection(self) -> sqlite3.Connection:
         """This thread's connection, opened on first use (and again after a fork)."""
         local = self._local
@@ -403,7 +412,8 @@ class SqliteMeetingRepository:
         except (AttributeError, TypeError, ValueError) as error:  # not even a meeting's shape
             raise InternalServerError(f"The meeting cannot be stored: {error}") from None
         parts = (key.tenant_id, key.organizer_id, key.external_id)
-        if not self._writing.acquire(timeout=self.busy_timeout):
+        writing = self._writer_lock()
+        if not writing.acquire(timeout=self.busy_timeout):
             raise ServiceUnavailableError(
                 f"The meeting store {self.path} is busy: this process's other writers held it "
                 f"for more than {self.busy_timeout:g} s.",
@@ -424,7 +434,7 @@ class SqliteMeetingRepository:
         except sqlite3.Error as error:
             raise _store_error(error, self.path) from None
         finally:
-            self._writing.release()
+            writing.release()
         if created:
             return meeting, True
         assert row is not None
