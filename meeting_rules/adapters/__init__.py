@@ -1,6 +1,7 @@
-"""Adapters of the ports: an in-memory store and a durable SQLite store (``MeetingRepository``),
-and ``JwtDirectory`` (``TokenDirectory`` for JWTs; it needs the ``serve`` extra's PyJWT and is
-imported when first named)."""
+"""Adapters of the ports: an in-memory store, a durable SQLite store and a PostgreSQL store
+shared by many machines (``MeetingRepository``), and ``JwtDirectory`` (``TokenDirectory`` for
+JWTs). ``PostgresMeetingRepository`` needs the ``postgres`` extra (psycopg), ``JwtDirectory`` the
+``serve`` extra (PyJWT); each is imported when first named."""
 
 from typing import Any
 
@@ -11,6 +12,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "InMemoryMeetingRepository",
     "JwtDirectory",
+    "PostgresMeetingRepository",
     "SqliteMeetingRepository",
     "UnusableStoreError",
 ]
@@ -21,4 +23,8 @@ def __getattr__(name: str) -> Any:
         from .jwt import JwtDirectory
 
         return JwtDirectory
+    if name == "PostgresMeetingRepository":
+        from .postgres import PostgresMeetingRepository
+
+        return PostgresMeetingRepository
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

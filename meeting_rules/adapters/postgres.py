@@ -1,0 +1,293 @@
+"""``PostgresMeetingRepository``: meetings in a PostgreSQL schema, shared by any number of
+processes on any number of machines (extra ``postgres``: psycopg 3 and its pool).
+
+Exactly once (R-RES-4). A create is one statement, in autocommit, at READ COMMITTED::
+
+    WITH inserted AS (INSERT ... ON CONFLICT (tenant_id, organizer_id, external_id) DO NOTHING
+                      RETURNING true)
+    SELECT ... FROM inserted UNION ALL SELECT ... stored row ... WHERE NOT EXISTS (inserted)
+
+The primary key makes the insert wait for a concurrent insert of the same key to commit or roll
+back, then do nothing or insert (PostgreSQL's documented ``ON CONFLICT`` guarantee: an atomic
+insert-or-nothing even under concurrency, without serialization failures at READ COMMITTED). So
+of any number of racing calls exactly one inserts. A loser's ``SELECT`` in the same statement
+runs on the statement's snapshot, taken before the winner committed, and may see nothing; the
+loser then reads the row in a second statement (a fresh snapshot, after the commit it waited
+for). One round trip in the usual case, two in a race.
+
+Faults. Every statement is atomic (autocommit), so nothing is ever half written. A lost
+connection, a server restarting or unreachable, a pool with no free connection in time and a
+statement timeout are ``ServiceUnavailableError`` (503, ``Retry-After``). Each call is
+idempotent, so a call whose connection broke is tried once more on a fresh connection first
+(after a restart the pool's stale connections fail once and are replaced).
+
+The schema: created in an empty or absent PostgreSQL schema, under a transaction-scoped advisory
+lock so that stores constructed at the same moment in many processes all succeed; a schema
+holding anything else (other tables, a newer version) is refused with ``UnusableStoreError`` and
+left untouched (only catalog reads happen before that decision).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any, Final, TypeVar
+
+import psycopg
+import psycopg_pool
+from psycopg import errors as pg_errors
+from psycopg import sql
+
+from ..errors import GraphError, InternalServerError, ServiceUnavailableError
+from ..graph_json import meeting_from_storage, meeting_to_storage
+from ..meeting import MeetingKey, OnlineMeeting
+from .sqlite import RETRY_AFTER_SECONDS, UnusableStoreError
+
+__all__ = ["SCHEMA_VERSION", "PostgresMeetingRepository"]
+
+SCHEMA_VERSION: Final = 1
+_SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+_LOCK_KEY: Final = 0x6D65657472756C65  # "meetrule": the advisory lock of schema setup
+_T = TypeVar("_T")
+
+_TABLES = {"meetings", "store_version"}
+_CREATE = [
+    "CREATE SCHEMA IF NOT EXISTS {schema}",
+    """CREATE TABLE {schema}.meetings (
+        tenant_id text NOT NULL,
+        organizer_id text NOT NULL,
+        external_id text NOT NULL,
+        meeting_id text,
+        stored bigint GENERATED ALWAYS AS IDENTITY,
+        meeting bytea NOT NULL,
+        PRIMARY KEY (tenant_id, organizer_id, external_id)
+    )""",
+    "CREATE INDEX meetings_id ON {schema}.meetings (tenant_id, organizer_id, meeting_id, stored)",
+    "CREATE TABLE {schema}.store_version (version integer NOT NULL)",
+    "INSERT INTO {schema}.store_version VALUES (%s)",
+]
+_ADD = """
+WITH inserted AS (
+    INSERT INTO {schema}.meetings (tenant_id, organizer_id, external_id, meeting_id, meeting)
+    VALUES (%(t)s, %(o)s, %(e)s, %(id)s, %(m)s)
+    ON CONFLICT (tenant_id, organizer_id, external_id) DO NOTHING
+    RETURNING true AS created
+)
+SELECT true, NULL::bytea FROM inserted
+UNION ALL
+SELECT false, meeting FROM {schema}.meetings
+WHERE tenant_id = %(t)s AND organizer_id = %(o)s AND external_id = %(e)s
+  AND NOT EXISTS (SELECT 1 FROM inserted)
+"""
+_GET = (
+    "SELECT meeting FROM {schema}.meetings "
+    "WHERE tenant_id = %s AND organizer_id = %s AND external_id = %s"
+)
+_FIND = (
+    "SELECT meeting FROM {schema}.meetings "
+    "WHERE tenant_id = %s AND organizer_id = %s AND meeting_id = %s ORDER BY stored LIMIT 1"
+)
+
+
+class PostgresMeetingRepository:
+    """Meetings in the PostgreSQL schema ``schema`` of the database ``conninfo`` names.
+
+    Args:
+        conninfo: a libpq connection string or URL (``postgresql://user@host:port/db``).
+        schema: the PostgreSQL schema of this store (lower-case letters, digits, ``_``).
+        min_size, max_size: the connection pool's bounds.
+        timeout: seconds to wait for a connection (at construction and per call).
+        statement_timeout: seconds a statement may run before the server cancels it (503).
+
+    Raises:
+        UnusableStoreError: the schema holds something else, or a newer store.
+        ServiceUnavailableError: the server cannot be reached in ``timeout`` (503).
+    """
+
+    def __init__(
+        self,
+        conninfo: str,
+        *,
+        schema: str = "meeting_rules",
+        min_size: int = 1,
+        max_size: int = 10,
+        timeout: float = 10.0,
+        statement_timeout: float = 10.0,
+    ) -> None:
+        if not _SCHEMA_NAME.fullmatch(schema):
+            raise ValueError(f"a schema name is lower-case letters, digits and _, not {schema!r}")
+        self.schema = schema
+        self._where = sql.Identifier(schema)
+        milliseconds = max(1, int(statement_timeout * 1000))
+
+        def configure(connection: psycopg.Connection[Any]) -> None:
+            connection.execute(f"SET statement_timeout = {milliseconds}")
+
+        self._pool = psycopg_pool.ConnectionPool(
+            conninfo,
+            min_size=min_size,
+            max_size=max_size,
+            timeout=timeout,
+            open=False,
+            kwargs={"autocommit": True},
+            configure=configure,
+            name=f"meeting_rules.{schema}",
+        )
+        try:
+            try:
+                self._pool.open(wait=True, timeout=timeout)
+            except psycopg_pool.PoolTimeout:
+                raise ServiceUnavailableError(
+                    f"The meeting store's server cannot be reached in {timeout:g} s.",
+                    retry_after_seconds=RETRY_AFTER_SECONDS,
+                ) from None
+            self._set_up()
+        except BaseException:
+            self._pool.close()
+            raise
+        self._add = self._statement(_ADD)
+        self._get = self._statement(_GET)
+        self._find = self._statement(_FIND)
+
+    def _statement(self, text: str) -> sql.Composed:
+        return sql.SQL(text).format(schema=self._where)
+
+    # --- the schema ----------------------------------------------------------------------
+
+    def _set_up(self) -> None:
+        def set_up() -> None:
+            with self._pool.connection() as connection, connection.transaction():
+                connection.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
+                tables = {
+                    row[0]
+                    for row in connection.execute(
+                        "SELECT c.relname FROM pg_class c JOIN pg_namespace n "
+                        "ON n.oid = c.relnamespace WHERE n.nspname = %s",
+                        (self.schema,),
+                    )
+                }
+                if not tables:
+                    for statement in _CREATE:
+                        parameters = (SCHEMA_VERSION,) if "%s" in statement else ()
+                        connection.execute(self._statement(statement), parameters)
+                    return
+                self._check(connection, tables)
+
+        self._call(set_up)
+
+    def _check(self, connection: psycopg.Connection[Any], relations: set[str]) -> None:
+        ours = _TABLES | {"meetings_pkey", "meetings_id", "meetings_stored_seq"}
+        if not relations >= _TABLES or relations - ours:
+            raise UnusableStoreError(
+                f"The PostgreSQL schema {self.schema} holds something other than a "
+                f"meeting_rules store ({', '.join(sorted(relations - ours)) or 'tables missing'})"
+                "; it was left untouched."
+            )
+        row = connection.execute(
+            self._statement("SELECT max(version) FROM {schema}.store_version")
+        ).fetchone()
+        version = row[0] if row else None
+        if version != SCHEMA_VERSION:
+            raise UnusableStoreError(
+                f"The PostgreSQL schema {self.schema} holds a meeting_rules store of version "
+                f"{version}; this library reads version {SCHEMA_VERSION}. It was left untouched."
+            )
+
+    # --- the port ------------------------------------------------------------------------
+
+    def get(self, key: MeetingKey) -> OnlineMeeting | None:
+        parts = (key.tenant_id, key.organizer_id, key.external_id)
+        row = self._call(lambda: self._one(self._get, parts))
+        return None if row is None else self._meeting(row[0])
+
+    def add_if_absent(self, key: MeetingKey, meeting: OnlineMeeting) -> tuple[OnlineMeeting, bool]:
+        try:  # never store what could not be read back
+            data = meeting_to_storage(meeting, checked=True)
+        except GraphError as error:
+            raise InternalServerError(f"The meeting cannot be stored: {error.message}") from None
+        except (AttributeError, TypeError, ValueError) as error:
+            raise InternalServerError(f"The meeting cannot be stored: {error}") from None
+        values = {
+            "t": key.tenant_id,
+            "o": key.organizer_id,
+            "e": key.external_id,
+            "id": meeting.id,
+            "m": data,
+        }
+        row = self._call(lambda: self._one(self._add, values))
+        if row is None:  # lost the race: the winner committed after this statement's snapshot
+            parts = (key.tenant_id, key.organizer_id, key.external_id)
+            stored = self._call(lambda: self._one(self._get, parts))
+            if stored is None:
+                raise ServiceUnavailableError(
+                    "The meeting store changed during the call; try again.",
+                    retry_after_seconds=RETRY_AFTER_SECONDS,
+                )
+            return self._meeting(stored[0]), False
+        created, stored_data = row
+        if created:
+            return meeting, True
+        return self._meeting(stored_data), False
+
+    def find_by_id(
+        self, *, tenant_id: str, organizer_id: str, meeting_id: str
+    ) -> OnlineMeeting | None:
+        parts = (tenant_id, organizer_id, meeting_id)
+        row = self._call(lambda: self._one(self._find, parts))
+        return None if row is None else self._meeting(row[0])
+
+    def __len__(self) -> int:
+        count = self._statement("SELECT count(*) FROM {schema}.meetings")
+        row = self._call(lambda: self._one(count, ()))
+        return int(row[0]) if row else 0
+
+    def close(self) -> None:
+        """Close the pool's connections."""
+        self._pool.close()
+
+    def __enter__(self) -> PostgresMeetingRepository:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- calls ---------------------------------------------------------------------------
+
+    def _one(self, statement: sql.Composed, parameters: Any) -> Any:
+        with self._pool.connection() as connection:
+            return connection.execute(statement, parameters).fetchone()
+
+    def _call(self, call: Callable[[], _T]) -> _T:
+        """``call``, tried once more on a fresh connection if its connection broke (every call
+        of this store is idempotent); failures as Graph errors."""
+        for attempt in (1, 2):
+            try:
+                return call()
+            except UnusableStoreError:
+                raise
+            except (psycopg.OperationalError, psycopg_pool.PoolTimeout) as error:
+                if attempt == 1 and not isinstance(
+                    error, psycopg_pool.PoolTimeout | pg_errors.QueryCanceled
+                ):
+                    continue
+                raise ServiceUnavailableError(
+                    f"The meeting store is unavailable: {_first_line(error)}",
+                    retry_after_seconds=RETRY_AFTER_SECONDS,
+                ) from None
+            except psycopg.Error as error:
+                raise InternalServerError(
+                    f"The meeting store failed: {_first_line(error)}"
+                ) from None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _meeting(self, data: bytes) -> OnlineMeeting:
+        try:
+            return meeting_from_storage(bytes(data))
+        except GraphError as error:
+            raise InternalServerError(
+                f"The meeting store {self.schema} holds a damaged meeting: {error.message}"
+            ) from None
+
+
+def _first_line(error: BaseException) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]

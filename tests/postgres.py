@@ -1,0 +1,102 @@
+"""A real PostgreSQL server for the tests: ``initdb`` and ``pg_ctl`` (the server binaries under
+``/usr/lib/postgresql/*/bin``, or on ``PATH``) on a temporary directory, a free loopback port and
+a socket directory of its own. ``initdb`` refuses to run as root, so as root the server runs as
+the unprivileged user ``nobody``. Nothing here is a mock: a test that needs the server gets it or,
+where it cannot start, is skipped locally and fails under ``CI=true``."""
+
+from __future__ import annotations
+
+import glob
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+
+def _binaries() -> Path | None:
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=_version)
+    if found:
+        return Path(found[-1]).parent
+    on_path = shutil.which("initdb")
+    return Path(on_path).parent if on_path else None
+
+
+def _version(path: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in Path(path).parent.parent.name.split(".") if p.isdigit())
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class PostgresServer:
+    """One server: ``start()``, ``conninfo``, ``restart(mode)``, ``stop()``."""
+
+    def __init__(self) -> None:
+        binaries = _binaries()
+        if binaries is None:
+            raise RuntimeError("no PostgreSQL server binaries (initdb, pg_ctl) on this machine")
+        self.bin = binaries
+        self.root = Path(tempfile.mkdtemp(prefix="meeting-rules-pg-"))
+        self.root.chmod(0o755)
+        self.data = self.root / "data"
+        self.run = self.root / "run"  # the socket and the log
+        self.port = _free_port()
+        self.conninfo = f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres"
+        self._as: dict[str, Any] = {}
+        for folder in (self.data, self.run):
+            folder.mkdir()
+        if os.geteuid() == 0:
+            nobody = pwd.getpwnam("nobody")
+            for folder in (self.data, self.run):
+                os.chown(folder, nobody.pw_uid, nobody.pw_gid)
+            self._as = {"user": nobody.pw_uid, "group": nobody.pw_gid, "extra_groups": []}
+
+    def _run(self, *command: str, timeout: float = 60) -> None:
+        result = subprocess.run(
+            command, capture_output=True, text=True, timeout=timeout, cwd=self.root, **self._as
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"{Path(command[0]).name} failed: {result.stderr or result.stdout}")
+
+    def start(self) -> PostgresServer:
+        self._run(str(self.bin / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres",
+                  "-E", "UTF8", "--no-sync")  # fmt: skip
+        self._pg_ctl("start")
+        return self
+
+    def _pg_ctl(self, action: str, *more: str) -> None:
+        options = (
+            f"-p {self.port} -k {self.run} -c listen_addresses=127.0.0.1 -c max_connections=200"
+        )
+        self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-l", str(self.run / "log"),
+                  "-o", options, "-w", "-t", "60", action, *more)  # fmt: skip
+
+    def restart(self, mode: str = "immediate") -> None:
+        """``pg_ctl restart -m MODE``: ``immediate`` is a crash and recovery."""
+        self._pg_ctl("restart", "-m", mode)
+
+    def stop(self) -> None:
+        try:
+            self._pg_ctl("stop", "-m", "fast")
+        finally:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+
+def server_or_skip() -> PostgresServer:
+    """A started server; without one, a skip with the reason (a failure under ``CI=true``)."""
+    try:
+        return PostgresServer().start()
+    except (RuntimeError, OSError, KeyError, subprocess.TimeoutExpired) as error:
+        reason = f"PostgreSQL could not start: {error}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)

@@ -1,0 +1,209 @@
+"""``PostgresMeetingRepository`` on a real PostgreSQL server that the tests start
+(tests/postgres.py): the contract, races across processes and threads, a foreign or newer schema
+left untouched, a server that is not there, and a crash-restart during a stream of creates
+(R-RES-4, R-RES-5)."""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+import pytest
+
+from meeting_rules import (
+    FixedClock,
+    Instant,
+    MeetingKey,
+    SeededIdFactory,
+    ServiceUnavailableError,
+    create_or_get,
+)
+from meeting_rules.adapters import UnusableStoreError
+from meeting_rules.adapters.postgres import PostgresMeetingRepository
+from meeting_rules.graph_json import parse_create_or_get
+from meeting_rules.testing import RepositoryContract, check_repository
+from tests.postgres import PostgresServer, server_or_skip
+from tests.test_concurrency import KEYS, ORGANIZER, check, race
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[PostgresServer]:
+    """One server for this module's tests; each test has schemas of its own."""
+    started = server_or_skip()
+    try:
+        yield started
+    finally:
+        started.stop()
+
+
+def fresh_schema() -> str:
+    return f"t_{uuid.uuid4().hex[:16]}"
+
+
+class TestPostgresRepository(RepositoryContract):
+    """The whole contract on the PostgreSQL store, each test in a fresh schema."""
+
+    @pytest.fixture
+    def repository(self, server: PostgresServer) -> Iterator[PostgresMeetingRepository]:
+        with PostgresMeetingRepository(server.conninfo, schema=fresh_schema()) as store:
+            yield store
+
+
+def test_check_repository_passes(server: PostgresServer) -> None:
+    check_repository(
+        lambda: PostgresMeetingRepository(server.conninfo, schema=fresh_schema()),
+        race_rounds=3,
+        examples=10,
+    )
+
+
+def _process_racer(conninfo: str, schema: str, seed: int, barrier: Any, queue: Any) -> None:
+    with PostgresMeetingRepository(conninfo, schema=schema, max_size=8) as repository:
+        threads, results, errors = [], [], []
+
+        def run(index: int) -> None:
+            try:
+                results.extend(race(repository, seed * 100 + index, barrier))
+            except BaseException as error:
+                errors.append(repr(error))
+
+        for index in range(8):
+            threads.append(threading.Thread(target=run, args=(index,)))
+            threads[-1].start()
+        for thread in threads:
+            thread.join(120)
+        queue.put((results, errors))
+
+
+def test_r_res_4_four_processes_of_eight_threads(server: PostgresServer) -> None:
+    """R-RES-4: 4 processes x 8 threads, each with a pool of its own, on one key set: one 201
+    and one row per key, the same meeting for every caller."""
+    schema = fresh_schema()
+    context = multiprocessing.get_context("spawn")
+    barrier = context.Barrier(32)
+    queue = context.Queue()
+    processes = [
+        context.Process(target=_process_racer, args=(server.conninfo, schema, seed, barrier, queue))
+        for seed in range(4)
+    ]
+    for process in processes:
+        process.start()
+    outcomes = [queue.get(timeout=180) for _ in processes]
+    for process in processes:
+        process.join(60)
+        assert process.exitcode == 0
+    assert [errors for _, errors in outcomes] == [[]] * 4
+    check([r for results, _ in outcomes for r in results], 32)
+    with PostgresMeetingRepository(server.conninfo, schema=schema) as store:
+        assert len(store) == len(KEYS)
+
+
+def _construct(conninfo: str, schema: str, barrier: Any, queue: Any) -> None:
+    barrier.wait()
+    try:
+        PostgresMeetingRepository(conninfo, schema=schema).close()
+        queue.put("ok")
+    except BaseException as error:
+        queue.put(repr(error))
+
+
+def test_stores_constructed_at_once_on_a_new_schema_all_succeed(server: PostgresServer) -> None:
+    schema = fresh_schema()
+    context = multiprocessing.get_context("spawn")
+    barrier, queue = context.Barrier(4), context.Queue()
+    processes = [
+        context.Process(target=_construct, args=(server.conninfo, schema, barrier, queue))
+        for _ in range(4)
+    ]
+    for process in processes:
+        process.start()
+    assert sorted(queue.get(timeout=120) for _ in processes) == ["ok"] * 4
+    for process in processes:
+        process.join(30)
+
+
+def catalog(conninfo: str, schema: str) -> list[tuple[str, str]]:
+    with psycopg.connect(conninfo, autocommit=True) as connection:
+        return connection.execute(
+            "SELECT c.relname, c.relkind::text FROM pg_class c JOIN pg_namespace n "
+            "ON n.oid = c.relnamespace WHERE n.nspname = %s ORDER BY 1",
+            (schema,),
+        ).fetchall()
+
+
+def test_a_foreign_or_newer_schema_is_refused_untouched(server: PostgresServer) -> None:
+    foreign = fresh_schema()
+    with psycopg.connect(server.conninfo, autocommit=True) as connection:
+        connection.execute(f"CREATE SCHEMA {foreign}")
+        connection.execute(f"CREATE TABLE {foreign}.invoices (n integer)")
+        connection.execute(f"INSERT INTO {foreign}.invoices VALUES (7)")
+    before = catalog(server.conninfo, foreign)
+    with pytest.raises(UnusableStoreError, match="left untouched"):
+        PostgresMeetingRepository(server.conninfo, schema=foreign)
+    assert catalog(server.conninfo, foreign) == before
+    newer = fresh_schema()
+    PostgresMeetingRepository(server.conninfo, schema=newer).close()
+    with psycopg.connect(server.conninfo, autocommit=True) as connection:
+        connection.execute(f"UPDATE {newer}.store_version SET version = 2")
+    with pytest.raises(UnusableStoreError, match="version 2"):
+        PostgresMeetingRepository(server.conninfo, schema=newer)
+
+
+def test_a_server_that_is_not_there_is_a_503() -> None:
+    with pytest.raises(ServiceUnavailableError) as refused:
+        PostgresMeetingRepository("host=127.0.0.1 port=1 user=postgres connect_timeout=2",
+                                  timeout=2)  # fmt: skip
+    assert refused.value.retry_after_seconds == 1
+
+
+def test_r_res_5_an_immediate_restart_loses_no_acknowledged_meeting(
+    server: PostgresServer,
+) -> None:
+    """R-RES-5: creates stream from 4 threads while the server crashes and restarts (``pg_ctl
+    restart -m immediate``): calls during the outage are 503s, calls after it succeed again
+    without a new store, and every meeting acknowledged is there afterwards."""
+    schema = fresh_schema()
+    store = PostgresMeetingRepository(server.conninfo, schema=schema, timeout=5)
+    acknowledged: list[MeetingKey] = []
+    refused: list[str] = []
+    stop = threading.Event()
+
+    def writer(index: int) -> None:
+        ids, clock = SeededIdFactory(index), FixedClock(Instant.parse("2020-01-01T00:00:00Z"))
+        for n in range(100_000):
+            if stop.is_set():
+                return
+            request = parse_create_or_get({"externalId": f"w{index}-{n}"})
+            try:
+                create_or_get(request, organizer=ORGANIZER, repository=store, clock=clock, ids=ids)
+            except ServiceUnavailableError as error:
+                refused.append(error.message)
+                time.sleep(0.05)
+                continue
+            acknowledged.append(
+                MeetingKey(tenant_id=ORGANIZER.tenant_id, organizer_id=ORGANIZER.user_id,
+                           external_id=request.external_id)
+            )  # fmt: skip
+
+    threads = [threading.Thread(target=writer, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    time.sleep(1.0)
+    before = len(acknowledged)
+    server.restart("immediate")
+    at_restart = len(acknowledged)
+    time.sleep(2.0)
+    stop.set()
+    for thread in threads:
+        thread.join(60)
+    assert before > 0
+    assert len(acknowledged) > at_restart  # the same store works again within seconds
+    for key in acknowledged:
+        assert store.get(key) is not None, key
+    assert len(store) >= len(acknowledged)
+    store.close()
