@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 from collections.abc import Callable
@@ -66,7 +67,8 @@ def _parser() -> argparse.ArgumentParser:
         "--store",
         default="meetings.sqlite3",
         metavar="PATH",
-        help="the SQLite store (default: ./meetings.sqlite3; made if missing)",
+        help="the store: an SQLite file (default: ./meetings.sqlite3; made if missing) or a "
+        "postgresql:// URL (extra 'postgres')",
     )
     resolve.add_argument(
         "--tenant",
@@ -249,6 +251,9 @@ def main(
     out = stdout if stdout is not None else sys.stdout
     err: TextIO = stderr if stderr is not None else sys.stderr or _NoStream()  # type: ignore[assignment]
     args = _parser().parse_args(argv)
+    # psycopg's pool logs each failed connection attempt; the command says what failed in its
+    # one line, so those records go nowhere (rather than to Python's last-resort stderr handler).
+    logging.getLogger("psycopg").addHandler(logging.NullHandler())
     try:
         if out is None:  # closed before the command ran: refuse before anything is stored
             raise _CannotRun("cannot write the answer: standard output is closed")
@@ -314,7 +319,7 @@ def _silence(out: TextIO) -> None:
 
 
 def _create_or_get(args: argparse.Namespace, body: bytes, out: TextIO, err: TextIO) -> int:
-    from .adapters import SqliteMeetingRepository, UnusableStoreError
+    from .adapters import UnusableStoreError, open_store
     from .clocks import SystemClock
     from .errors import ServiceUnavailableError
     from .http import DELEGATED_SCOPE, HttpRequest, InMemoryDirectory, handle
@@ -329,8 +334,7 @@ def _create_or_get(args: argparse.Namespace, body: bytes, out: TextIO, err: Text
         scopes={DELEGATED_SCOPE},
     )
     try:
-        waits = {} if args.busy_timeout is None else {"busy_timeout": args.busy_timeout}
-        repository = SqliteMeetingRepository(args.store, **waits)
+        repository = open_store(args.store, busy_timeout=args.busy_timeout)
     except UnusableStoreError as error:
         raise _CannotRun(error.message) from None
     except ServiceUnavailableError as error:  # busy at open: as busy during the call

@@ -22,7 +22,7 @@ from .callers import Callers, callers_from_json
 from .directory import InMemoryDirectory
 from .errors import GraphError
 from .http import DELEGATED_SCOPE
-from .ports import MeetingRepository, TokenDirectory
+from .ports import TokenDirectory
 
 __all__ = ["DEFAULT_TOKEN", "CannotServe", "add_arguments", "serve"]
 
@@ -48,7 +48,8 @@ def add_arguments(command: argparse.ArgumentParser) -> None:
         "--store",
         default="meetings.sqlite3",
         metavar="PATH",
-        help="the SQLite store (default: ./meetings.sqlite3; made if missing)",
+        help="the store: an SQLite file (default: ./meetings.sqlite3; made if missing) or a "
+        "postgresql:// URL (extra 'postgres')",
     )
     command.add_argument("--callers", metavar="FILE", help="the callers file (JSON)")
     tokens = command.add_mutually_exclusive_group()
@@ -210,17 +211,14 @@ def _faults(name: str | None) -> tuple[Fault, ...]:
 
 
 def _store(name: str) -> Any:
-    from .adapters import SqliteMeetingRepository
+    from .adapters import open_store
 
-    if name.startswith(("postgresql://", "postgres://")):
-        raise CannotServe("a PostgreSQL store is not available in this version; use an SQLite path")
     try:
-        store: MeetingRepository = SqliteMeetingRepository(name)
-    except GraphError as error:  # not ours, damaged, busy at open, ...
+        return open_store(name)
+    except GraphError as error:  # not ours, damaged, busy or unreachable at open, ...
         raise CannotServe(f"cannot use the store {name}: {error.message}") from None
     except OSError as error:
         raise CannotServe(f"cannot open the store {name}: {error}") from None
-    return store
 
 
 def _listen(host: str, port: int) -> socket.socket:

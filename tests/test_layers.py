@@ -28,6 +28,7 @@ FACADE = ROOT
 FORBIDDEN_IN_CORE = {
     "time", "os", "random", "secrets", "uuid", "sqlite3", "socket", "subprocess", "io", "pathlib",
     "threading", "multiprocessing", "asyncio", "hypothesis", "pytest", "jwt", "uvicorn", "httpx",
+    "psycopg", "psycopg_pool",
 }  # fmt: skip
 JSON_CODEC = {"meeting_rules.object_reader", "meeting_rules.object_writer"}
 """The only modules that use cattrs."""
@@ -81,7 +82,7 @@ def imported_modules(name: str) -> set[str]:
 def test_the_resolver_sees_relative_imports() -> None:
     """The resolver itself: relative imports of every form come out absolute."""
     assert ("meeting_rules.graph_json", "parse_create_or_get") in imports("meeting_rules.cli")
-    assert ("meeting_rules.adapters", "SqliteMeetingRepository") in imports("meeting_rules.cli")
+    assert ("meeting_rules.adapters", "open_store") in imports("meeting_rules.cli")
     assert ("meeting_rules.testing.strategies", None) in imports(
         "meeting_rules.testing._hypothesis"
     )
@@ -205,10 +206,15 @@ def test_benchmarks_run(only: str, row: str) -> None:
 
 
 def test_the_serving_modules_import_without_the_serve_extra() -> None:
-    """``meeting_rules.asgi``, the command and the stores import with neither uvicorn nor PyJWT
-    installed: only ``serve`` (at run time) and ``adapters.jwt`` need them."""
+    """``meeting_rules.asgi``, the command and the stores import with neither uvicorn, PyJWT nor
+    psycopg installed: only ``serve`` (at run time), ``adapters.jwt`` and ``adapters.postgres``
+    need them, and a PostgreSQL URL without psycopg says which extra to install."""
     code = (
-        "import sys; sys.modules['uvicorn'] = None; sys.modules['jwt'] = None\n"
+        "import sys\n"
+        "for name in ('uvicorn', 'jwt', 'psycopg', 'psycopg_pool'): sys.modules[name] = None\n"
+        "from meeting_rules.adapters import UnusableStoreError, open_store\n"
+        "try: open_store('postgresql://127.0.0.1/x')\n"
+        "except UnusableStoreError as e: assert \"'postgres' extra\" in e.message\n"
         "import meeting_rules.asgi, meeting_rules.serve, meeting_rules.adapters\n"
         "from meeting_rules.cli import main\n"
         "raise SystemExit(main(['serve', '--port', '0']))"

@@ -5,11 +5,15 @@ left untouched, a server that is not there, and a crash-restart during a stream 
 
 from __future__ import annotations
 
+import json
 import multiprocessing
+import subprocess
+import sys
 import threading
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -28,7 +32,8 @@ from meeting_rules.adapters.postgres import PostgresMeetingRepository
 from meeting_rules.graph_json import parse_create_or_get
 from meeting_rules.testing import RepositoryContract, check_repository
 from tests.postgres import PostgresServer, server_or_skip
-from tests.test_concurrency import KEYS, ORGANIZER, check, race
+from tests.test_concurrency import KEYS, ORGANIZER, ROOT, check, race
+from tests.test_serve import send_the_printed_call, serving
 
 
 @pytest.fixture(scope="module")
@@ -207,3 +212,48 @@ def test_r_res_5_an_immediate_restart_loses_no_acknowledged_meeting(
         assert store.get(key) is not None, key
     assert len(store) >= len(acknowledged)
     store.close()
+
+
+def url(server: PostgresServer) -> str:
+    return f"postgresql://postgres@127.0.0.1:{server.port}/postgres"
+
+
+def test_the_commands_take_a_postgresql_url(server: PostgresServer, tmp_path: Path) -> None:
+    """``create-or-get --store postgresql://...`` creates then gets; ``serve`` serves the same
+    store (the default schema, meeting_rules)."""
+    body = ROOT / "examples" / "create-meeting.json"
+    runs = [
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "meeting_rules",
+                "create-or-get",
+                str(body),
+                "--store",
+                url(server),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=tmp_path,
+        )
+        for _ in range(2)
+    ]
+    assert [r.stderr.strip() for r in runs] == ["201 Created", "200 OK"]
+    assert json.loads(runs[0].stdout)["id"] == json.loads(runs[1].stdout)["id"]
+    with serving("--store", url(server), cwd=tmp_path) as served:
+        answer = send_the_printed_call(served)
+        assert answer.status_code == 201
+        assert served.stop()[0] == 0
+
+
+def test_a_server_that_is_not_there_stops_the_commands_in_one_line(tmp_path: Path) -> None:
+    gone = "postgresql://postgres@127.0.0.1:1/postgres?connect_timeout=1"
+    result = subprocess.run(
+        [sys.executable, "-m", "meeting_rules", "serve", "--port", "0", "--store", gone],
+        capture_output=True, text=True, timeout=120, cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1
+    assert "cannot be reached" in result.stderr

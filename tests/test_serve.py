@@ -194,7 +194,6 @@ def one_line_exit_2(result: subprocess.CompletedProcess[str]) -> str:
         ({"c.json": '{"delegated": [{"token": 1}]}'}, ["--callers", "c.json"], "$.delegated[0]"),
         ({"f.json": '[{"kind": "boom"}]'}, ["--faults", "f.json"], "$[0]"),
         ({"k.json": '{"keys": []}'}, ["--jwks", "k.json"], "no usable key"),
-        ({}, ["--store", "postgresql://127.0.0.1/x"], "PostgreSQL"),
         ({}, ["--store", "no/such/dir/m.db"], "store"),
     ],
 )

@@ -15,7 +15,29 @@ __all__ = [
     "PostgresMeetingRepository",
     "SqliteMeetingRepository",
     "UnusableStoreError",
+    "open_store",
 ]
+
+
+def open_store(spec: str, *, busy_timeout: float | None = None) -> Any:
+    """The store ``spec`` names: a ``postgresql://`` (or ``postgres://``) URL opens a
+    ``PostgresMeetingRepository`` (extra ``postgres``), anything else is an SQLite file's path
+    (``busy_timeout`` applies to it). What the stores raise when they open, they raise here.
+
+    Raises:
+        UnusableStoreError: also when a PostgreSQL URL is given without the ``postgres`` extra.
+    """
+    if spec.startswith(("postgresql://", "postgres://")):
+        try:
+            from .postgres import PostgresMeetingRepository
+        except ImportError:
+            raise UnusableStoreError(
+                "a PostgreSQL store needs the 'postgres' extra: "
+                "pip install 'meeting_rules[postgres]'"
+            ) from None
+        return PostgresMeetingRepository(spec)
+    waits = {} if busy_timeout is None else {"busy_timeout": busy_timeout}
+    return SqliteMeetingRepository(spec, **waits)
 
 
 def __getattr__(name: str) -> Any:
