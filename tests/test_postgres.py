@@ -23,6 +23,7 @@ from meeting_rules import (
     FixedClock,
     Instant,
     MeetingKey,
+    Organizer,
     SeededIdFactory,
     ServiceUnavailableError,
     create_or_get,
@@ -44,6 +45,9 @@ def server() -> Iterator[PostgresServer]:
         yield started
     finally:
         started.stop()
+
+
+ORGANIZER_T_O = Organizer(tenant_id="t", user_id="o")
 
 
 def fresh_schema() -> str:
@@ -257,3 +261,40 @@ def test_a_server_that_is_not_there_stops_the_commands_in_one_line(tmp_path: Pat
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1
     assert "cannot be reached" in result.stderr
+
+
+def test_a_lost_connection_is_replaced_without_a_failure(server: PostgresServer) -> None:
+    """The server ends every connection of the store (as a restart or a failover does): the
+    next calls run on fresh connections, and a create whose connection broke is retried
+    safely (the statement is idempotent)."""
+    with PostgresMeetingRepository(server.conninfo, schema=fresh_schema(), min_size=2) as store:
+        key = MeetingKey(tenant_id="t", organizer_id="o", external_id="k")
+        assert store.get(key) is None
+        with psycopg.connect(server.conninfo, autocommit=True) as admin:
+            ended = admin.execute(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE pid <> pg_backend_pid() AND backend_type = 'client backend'"
+            ).fetchone()
+        assert ended is not None
+        assert ended[0] >= 1
+        request = parse_create_or_get({"externalId": "k"})
+        clock = FixedClock(Instant.parse("2020-01-01T00:00:00Z"))
+        outcome = create_or_get(request, organizer=ORGANIZER_T_O, repository=store, clock=clock,
+                                ids=SeededIdFactory(1))  # fmt: skip
+        assert outcome.status == 201
+        assert store.get(key) == outcome.meeting
+
+
+def test_a_statement_over_its_timeout_is_a_503(server: PostgresServer) -> None:
+    schema = fresh_schema()
+    with PostgresMeetingRepository(server.conninfo, schema=schema, statement_timeout=0.3) as store:
+        key = MeetingKey(tenant_id="t", organizer_id="o", external_id="k")
+        with psycopg.connect(server.conninfo) as blocker:
+            blocker.execute(f"LOCK TABLE {schema}.meetings IN ACCESS EXCLUSIVE MODE")
+            started = time.monotonic()
+            with pytest.raises(ServiceUnavailableError) as refused:
+                store.get(key)
+            assert time.monotonic() - started < 5
+            assert refused.value.retry_after_seconds == 1
+            blocker.rollback()
+        assert store.get(key) is None  # and then it works

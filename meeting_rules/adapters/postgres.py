@@ -18,8 +18,8 @@ for). One round trip in the usual case, two in a race.
 Faults. Every statement is atomic (autocommit), so nothing is ever half written. A lost
 connection, a server restarting or unreachable, a pool with no free connection in time and a
 statement timeout are ``ServiceUnavailableError`` (503, ``Retry-After``). Each call is
-idempotent, so a call whose connection broke is tried once more on a fresh connection first
-(after a restart the pool's stale connections fail once and are replaced).
+idempotent, so a call whose connection broke is tried once more, after the pool has checked its
+idle connections and dropped the broken ones (after a restart they all are).
 
 The schema: created in an empty or absent PostgreSQL schema, under a transaction-scoped advisory
 lock so that stores constructed at the same moment in many processes all succeed; a schema
@@ -29,6 +29,7 @@ left untouched (only catalog reads happen before that decision).
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable
 from typing import Any, Final, TypeVar
@@ -269,6 +270,7 @@ class PostgresMeetingRepository:
                 if attempt == 1 and not isinstance(
                     error, psycopg_pool.PoolTimeout | pg_errors.QueryCanceled
                 ):
+                    self._discard_broken()
                     continue
                 raise ServiceUnavailableError(
                     f"The meeting store is unavailable: {_first_line(error)}",
@@ -279,6 +281,12 @@ class PostgresMeetingRepository:
                     f"The meeting store failed: {_first_line(error)}"
                 ) from None
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _discard_broken(self) -> None:
+        """After a broken connection, the pool's idle ones are likely broken too (a restart, a
+        failover): check them all, so that the retry gets a live one."""
+        with contextlib.suppress(psycopg.Error, psycopg_pool.PoolTimeout):
+            self._pool.check()
 
     def _meeting(self, data: bytes) -> OnlineMeeting:
         try:
