@@ -12,7 +12,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from benchmarks import bench_memory, bench_serve, bench_start
+from benchmarks import bench_memory, bench_postgres, bench_serve, bench_start
 from benchmarks.bench_core import workloads
 from benchmarks.bench_store import StoreBench
 from benchmarks.harness import (
@@ -113,6 +113,24 @@ def run(
         cold, start_info = bench_start.cold_start(rounds)
         results.append(cold)
         print(f"  measured {cold.key}", file=sys.stderr, flush=True)
+    curve: list[tuple[int, float, float]] = []
+    plan = ""
+    if any(wanted(key) for key in (*bench_postgres.KEYS, "p.writers")):
+        with bench_postgres.server() as pg:
+            bench = bench_postgres.PostgresBench(pg.conninfo, args.quick)
+            try:
+                if wanted("p.create"):
+                    results.append(measure(bench.create(), rounds, round_seconds))
+                if wanted("p.get"):
+                    results.append(measure(bench.get(), rounds, round_seconds))
+                if wanted("p.get1m"):
+                    large, plan = bench.get_large()
+                    results.append(measure(large, rounds, round_seconds))
+                if wanted("p.writers"):
+                    curve = bench_postgres.writers_curve(pg.conninfo, 1.0 if args.quick else 3.0)
+            finally:
+                bench.close()
+        print("  measured p.*", file=sys.stderr, flush=True)
     serving = [key for key in bench_serve.keys(args.quick) if wanted(key)]
     if serving:
         results.extend(bench_serve.measure(rounds, round_seconds, serving))
@@ -122,9 +140,9 @@ def run(
         sizes.append(build_size())
         print(f"  measured {sizes[-1].key}", file=sys.stderr, flush=True)
     add_refuse_vs_accept(results)
-    core = [
-        r for r in results if r.group not in (*STORE_GROUPS, bench_start.GROUP, bench_serve.GROUP)
-    ]
+    own_tables = (*STORE_GROUPS, bench_start.GROUP, bench_serve.GROUP, bench_postgres.GROUP)
+    core = [r for r in results if r.group not in own_tables]
+    postgres = [r for r in results if r.group == bench_postgres.GROUP]
     store = [r for r in results if r.group in STORE_GROUPS]
     start = [r for r in results if r.group == bench_start.GROUP]
     serve = [r for r in results if r.group == bench_serve.GROUP]
@@ -140,6 +158,15 @@ def run(
         print(
             "* floor disturbed (best below 90% of the same floor's best in this run): rounds added"
         )
+    if postgres:
+        print("\nthe PostgreSQL store, on a server started for the run")
+        print(table(postgres))
+        if plan:
+            print(f"the get's plan with many stored:\n{plan}")
+    if curve:
+        print("\nPostgreSQL creates, writer processes: total creates/s, p99 ms")
+        for count, rate, p99 in curve:
+            print(f"  {count} processes: {rate:,.0f} creates/s, p99 {p99:.1f} ms")
     if serve:
         print("\nserving through uvicorn; floor: a bare ASGI app answering as many bytes")
         print(table(serve))
