@@ -76,3 +76,16 @@ def repository(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Meeti
     else:
         with SqliteMeetingRepository(tmp_path / "meetings.sqlite3") as store:
             yield store
+
+
+@pytest.fixture(scope="session")
+def server() -> Iterator[Any]:
+    """One real PostgreSQL server for the test session (tests/postgres.py), started when a test
+    first asks for it; each test makes schemas of its own."""
+    from tests.postgres import server_or_skip
+
+    started = server_or_skip()
+    try:
+        yield started
+    finally:
+        started.stop()

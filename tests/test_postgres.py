@@ -32,20 +32,9 @@ from meeting_rules.adapters import UnusableStoreError
 from meeting_rules.adapters.postgres import PostgresMeetingRepository
 from meeting_rules.graph_json import parse_create_or_get
 from meeting_rules.testing import RepositoryContract, check_repository
-from tests.postgres import PostgresServer, server_or_skip
+from tests.postgres import PostgresServer
 from tests.test_concurrency import KEYS, ORGANIZER, ROOT, check, race
 from tests.test_serve import send_the_printed_call, serving
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[PostgresServer]:
-    """One server for this module's tests; each test has schemas of its own."""
-    started = server_or_skip()
-    try:
-        yield started
-    finally:
-        started.stop()
-
 
 ORGANIZER_T_O = Organizer(tenant_id="t", user_id="o")
 
