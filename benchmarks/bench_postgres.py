@@ -88,9 +88,11 @@ class PostgresBench:
         )
         self.data = meeting_to_storage(_meeting("x"))
         self.counter = itertools.count()
+        self.closing: list[Any] = []
 
     def close(self) -> None:
-        self.store.close()
+        for store in (self.store, *self.closing):
+            store.close()
         self.bare.close()
 
     def create(self) -> Workload:
@@ -157,13 +159,17 @@ class PostgresBench:
         _fill(self.conninfo, "bench_large", self.large)
         many = itertools.cycle([_key(f"k{n}") for n in range(0, self.large, 997)])
         few = itertools.cycle([_key(f"k{n}") for n in range(1_000)])
-        plan = "\n".join(
-            row[0]
-            for row in self.bare.execute(
-                "EXPLAIN SELECT meeting FROM bench_large.meetings WHERE tenant_id = 't' "
-                "AND organizer_id = 'o' AND external_id = 'k123'"
-            )
+        # The generic plan, as a prepared statement may use it, not a one-off plan of literals.
+        self.bare.execute("SET plan_cache_mode = force_generic_plan")
+        self.bare.execute(
+            "PREPARE get_large (text, text, text) AS SELECT meeting FROM bench_large.meetings "
+            "WHERE tenant_id = $1 AND organizer_id = $2 AND external_id = $3"
         )
+        plan = "\n".join(
+            row[0] for row in self.bare.execute("EXPLAIN EXECUTE get_large ('t', 'o', 'k123')")
+        )
+        self.bare.execute("RESET plan_cache_mode")
+        self.closing.append(large)
         work = _workload(
             "p.get1m",
             f"get, {self.large:,} stored",

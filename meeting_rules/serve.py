@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import signal
 import socket
 from pathlib import Path
@@ -104,7 +105,7 @@ def serve(args: argparse.Namespace, out: TextIO, say: Any) -> int:
     )
     server = _server(config)
     print(f"meeting-rules: serving Graph createOrGet at {base}/v1.0 and {base}/beta", file=out)
-    print(f"  store: {args.store}; callers: {who}", file=out)
+    print(f"  store: {_shown(args.store)}; callers: {who}", file=out)
     if faults:
         print(f"  faults: {', '.join(f.kind for f in faults)}", file=out)
     print(f"  OpenAPI: {base}/openapi.json; stop with Ctrl-C", file=out)
@@ -216,9 +217,14 @@ def _store(name: str) -> Any:
     try:
         return open_store(name)
     except GraphError as error:  # not ours, damaged, busy or unreachable at open, ...
-        raise CannotServe(f"cannot use the store {name}: {error.message}") from None
+        raise CannotServe(f"cannot use the store {_shown(name)}: {error.message}") from None
     except OSError as error:
-        raise CannotServe(f"cannot open the store {name}: {error}") from None
+        raise CannotServe(f"cannot open the store {_shown(name)}: {error}") from None
+
+
+def _shown(store: str) -> str:
+    """A store's name fit to print: a URL's password replaced by ``***``."""
+    return re.sub(r"(://[^:/@]*:)[^@/]*@", r"\1***@", store)
 
 
 def _listen(host: str, port: int) -> socket.socket:

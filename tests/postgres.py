@@ -10,6 +10,7 @@ import glob
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -68,9 +69,13 @@ class PostgresServer:
             raise RuntimeError(f"{Path(command[0]).name} failed: {result.stderr or result.stdout}")
 
     def start(self) -> PostgresServer:
-        self._run(str(self.bin / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres",
-                  "-E", "UTF8", "--no-sync")  # fmt: skip
-        self._pg_ctl("start")
+        try:
+            self._run(str(self.bin / "initdb"), "-D", str(self.data), "-A", "trust", "-U",
+                      "postgres", "-E", "UTF8", "--no-sync")  # fmt: skip
+            self._pg_ctl("start")
+        except BaseException:
+            self.stop()  # whatever started, stopped; the directory removed
+            raise
         return self
 
     def _pg_ctl(self, action: str, *more: str) -> None:
@@ -87,8 +92,18 @@ class PostgresServer:
     def stop(self) -> None:
         try:
             self._pg_ctl("stop", "-m", "fast")
+        except (RuntimeError, subprocess.TimeoutExpired):
+            self._kill()
         finally:
             shutil.rmtree(self.root, ignore_errors=True)
+
+    def _kill(self) -> None:
+        """The server's process, killed by the pid it wrote, if ``pg_ctl stop`` could not."""
+        try:
+            pid = int((self.data / "postmaster.pid").read_text().split()[0])
+            os.kill(pid, signal.SIGKILL)
+        except (OSError, ValueError, IndexError):
+            pass
 
 
 def server_or_skip() -> PostgresServer:

@@ -28,6 +28,7 @@ from meeting_rules import (
     ServiceUnavailableError,
     create_or_get,
 )
+from meeting_rules.adapters import InMemoryMeetingRepository as InMemoryRepo
 from meeting_rules.adapters import UnusableStoreError
 from meeting_rules.adapters.postgres import PostgresMeetingRepository
 from meeting_rules.graph_json import parse_create_or_get
@@ -150,6 +151,14 @@ def test_a_foreign_or_newer_schema_is_refused_untouched(server: PostgresServer) 
         connection.execute(f"UPDATE {newer}.store_version SET version = 2")
     with pytest.raises(UnusableStoreError, match="version 2"):
         PostgresMeetingRepository(server.conninfo, schema=newer)
+    functions = fresh_schema()
+    with psycopg.connect(server.conninfo, autocommit=True) as connection:
+        connection.execute(f"CREATE SCHEMA {functions}")
+        connection.execute(f"CREATE FUNCTION {functions}.answer() RETURNS int AS 'SELECT 42' "
+                           "LANGUAGE sql")  # fmt: skip
+    with pytest.raises(UnusableStoreError, match="left untouched"):
+        PostgresMeetingRepository(server.conninfo, schema=functions)
+    assert catalog(server.conninfo, functions) == []  # no table was made there
 
 
 def test_a_server_that_is_not_there_is_a_503() -> None:
@@ -188,23 +197,35 @@ def test_r_res_5_an_immediate_restart_loses_no_acknowledged_meeting(
                            external_id=request.external_id)
             )  # fmt: skip
 
-    threads = [threading.Thread(target=writer, args=(i,)) for i in range(4)]
-    for thread in threads:
-        thread.start()
-    time.sleep(1.0)
-    before = len(acknowledged)
-    server.restart("immediate")
-    at_restart = len(acknowledged)
-    time.sleep(2.0)
-    stop.set()
-    for thread in threads:
-        thread.join(60)
-    assert before > 0
-    assert len(acknowledged) > at_restart  # the same store works again within seconds
-    for key in acknowledged:
-        assert store.get(key) is not None, key
-    assert len(store) >= len(acknowledged)
-    store.close()
+    errors: list[BaseException] = []
+
+    def guarded(index: int) -> None:
+        try:
+            writer(index)
+        except BaseException as error:  # anything but a 503 fails the test
+            errors.append(error)
+
+    threads = [threading.Thread(target=guarded, args=(i,)) for i in range(4)]
+    try:
+        for thread in threads:
+            thread.start()
+        time.sleep(1.0)
+        before = len(acknowledged)
+        server.restart("immediate")
+        at_restart = len(acknowledged)
+        time.sleep(2.0)
+        stop.set()
+        for thread in threads:
+            thread.join(60)
+        assert errors == []
+        assert before > 0
+        assert len(acknowledged) > at_restart  # the same store works again within seconds
+        for key in acknowledged:
+            assert store.get(key) is not None, key
+        assert len(store) >= len(acknowledged)
+    finally:
+        stop.set()
+        store.close()
 
 
 def url(server: PostgresServer) -> str:
@@ -287,3 +308,43 @@ def test_a_statement_over_its_timeout_is_a_503(server: PostgresServer) -> None:
             assert refused.value.retry_after_seconds == 1
             blocker.rollback()
         assert store.get(key) is None  # and then it works
+
+
+def test_a_retried_create_that_had_committed_is_still_the_create(server: PostgresServer) -> None:
+    """R-RES-4: the first attempt commits and its connection breaks before the answer; the
+    retry finds this call's own meeting and answers created, not 200."""
+    with PostgresMeetingRepository(server.conninfo, schema=fresh_schema()) as store:
+        key = MeetingKey(tenant_id="t", organizer_id="o", external_id="k")
+        request = parse_create_or_get({"externalId": "k"})
+        clock = FixedClock(Instant.parse("2020-01-01T00:00:00Z"))
+        made = create_or_get(request, organizer=ORGANIZER_T_O, repository=InMemoryRepo(),
+                             clock=clock, ids=SeededIdFactory(3)).meeting  # fmt: skip
+        original = store._one  # the statement runs, then the answer is lost once
+        lost = [False]
+
+        def commit_then_break(statement: Any, parameters: Any) -> Any:
+            row = original(statement, parameters)
+            if not lost[0]:
+                lost[0] = True
+                raise psycopg.OperationalError("server closed the connection unexpectedly")
+            return row
+
+        store._one = commit_then_break  # type: ignore[method-assign]
+        assert store.add_if_absent(key, made) == (made, True)
+        store._one = original  # type: ignore[method-assign]
+        other = create_or_get(request, organizer=ORGANIZER_T_O, repository=InMemoryRepo(),
+                              clock=clock, ids=SeededIdFactory(4)).meeting  # fmt: skip
+        assert store.add_if_absent(key, other) == (made, False)
+
+
+def test_a_nul_in_a_key_or_id_is_simply_not_found(server: PostgresServer) -> None:
+    with PostgresMeetingRepository(server.conninfo, schema=fresh_schema()) as store:
+        assert store.get(MeetingKey(tenant_id="t", organizer_id="o", external_id="a\x00b")) is None
+        assert store.find_by_id(tenant_id="t", organizer_id="o", meeting_id="a\x00b") is None
+
+
+def test_a_database_that_does_not_exist_is_unusable_not_unavailable(
+    server: PostgresServer,
+) -> None:
+    with pytest.raises(UnusableStoreError, match="does not exist"):
+        PostgresMeetingRepository(server.conninfo.replace("dbname=postgres", "dbname=nope"))

@@ -52,6 +52,8 @@ _LOCK_KEY: Final = 0x6D65657472756C65  # "meetrule": the advisory lock of schema
 _T = TypeVar("_T")
 
 _TABLES = {"meetings", "store_version"}
+# A server's FATAL answers that pass: starting up, shutting down, in recovery, full.
+_TRY_AGAIN = ("the database system is", "too many clients", "remaining connection slots")
 _CREATE = [
     "CREATE SCHEMA IF NOT EXISTS {schema}",
     """CREATE TABLE {schema}.meetings (
@@ -74,9 +76,9 @@ WITH inserted AS (
     ON CONFLICT (tenant_id, organizer_id, external_id) DO NOTHING
     RETURNING true AS created
 )
-SELECT true, NULL::bytea FROM inserted
+SELECT true, NULL::bytea, NULL::text FROM inserted
 UNION ALL
-SELECT false, meeting FROM {schema}.meetings
+SELECT false, meeting, meeting_id FROM {schema}.meetings
 WHERE tenant_id = %(t)s AND organizer_id = %(o)s AND external_id = %(e)s
   AND NOT EXISTS (SELECT 1 FROM inserted)
 """
@@ -124,13 +126,24 @@ class PostgresMeetingRepository:
         def configure(connection: psycopg.Connection[Any]) -> None:
             connection.execute(f"SET statement_timeout = {milliseconds}")
 
+        # TCP keepalives and a user timeout: a peer that is gone (a partition, a dead host) ends
+        # a connection in about 15 s instead of the operating system's default of hours.
+        options: dict[str, Any] = {
+            "autocommit": True,
+            "keepalives": 1,
+            "keepalives_idle": 5,
+            "keepalives_interval": 2,
+            "keepalives_count": 3,
+            "tcp_user_timeout": int((statement_timeout + 5) * 1000),
+        }
+        _first_connection(conninfo, timeout, options)
         self._pool = psycopg_pool.ConnectionPool(
             conninfo,
             min_size=min_size,
             max_size=max_size,
             timeout=timeout,
             open=False,
-            kwargs={"autocommit": True},
+            kwargs=options,
             configure=configure,
             name=f"meeting_rules.{schema}",
         )
@@ -167,6 +180,18 @@ class PostgresMeetingRepository:
                         (self.schema,),
                     )
                 }
+                # Anything else in the schema (functions, types, ...) depends on it.
+                others = connection.execute(
+                    "SELECT count(*) FROM pg_depend d JOIN pg_namespace n ON d.refobjid = n.oid "
+                    "WHERE d.refclassid = 'pg_namespace'::regclass AND n.nspname = %s "
+                    "AND d.classid <> 'pg_class'::regclass",
+                    (self.schema,),
+                ).fetchone()
+                if others is not None and others[0] > 0:
+                    raise UnusableStoreError(
+                        f"The PostgreSQL schema {self.schema} holds something other than a "
+                        "meeting_rules store (functions or types); it was left untouched."
+                    )
                 if not tables:
                     for statement in _CREATE:
                         parameters = (SCHEMA_VERSION,) if "%s" in statement else ()
@@ -198,6 +223,8 @@ class PostgresMeetingRepository:
 
     def get(self, key: MeetingKey) -> OnlineMeeting | None:
         parts = (key.tenant_id, key.organizer_id, key.external_id)
+        if any("\x00" in part for part in parts):
+            return None  # PostgreSQL text holds no NUL, so no key with one is stored
         row = self._call(lambda: self._one(self._get, parts))
         return None if row is None else self._meeting(row[0])
 
@@ -215,7 +242,14 @@ class PostgresMeetingRepository:
             "id": meeting.id,
             "m": data,
         }
-        row = self._call(lambda: self._one(self._add, values))
+        attempts = 0
+
+        def add() -> Any:
+            nonlocal attempts
+            attempts += 1
+            return self._one(self._add, values)
+
+        row = self._call(add)
         if row is None:  # lost the race: the winner committed after this statement's snapshot
             parts = (key.tenant_id, key.organizer_id, key.external_id)
             stored = self._call(lambda: self._one(self._get, parts))
@@ -225,8 +259,10 @@ class PostgresMeetingRepository:
                     retry_after_seconds=RETRY_AFTER_SECONDS,
                 )
             return self._meeting(stored[0]), False
-        created, stored_data = row
-        if created:
+        created, stored_data, stored_id = row
+        if created or (attempts > 1 and stored_id is not None and stored_id == meeting.id):
+            # A retried create that finds its own meeting: the first attempt committed, then its
+            # connection broke before the answer came back. It is this call's create.
             return meeting, True
         return self._meeting(stored_data), False
 
@@ -234,6 +270,8 @@ class PostgresMeetingRepository:
         self, *, tenant_id: str, organizer_id: str, meeting_id: str
     ) -> OnlineMeeting | None:
         parts = (tenant_id, organizer_id, meeting_id)
+        if any("\x00" in part for part in parts):
+            return None  # PostgreSQL text holds no NUL (an id from a URL's %00, say)
         row = self._call(lambda: self._one(self._find, parts))
         return None if row is None else self._meeting(row[0])
 
@@ -266,14 +304,19 @@ class PostgresMeetingRepository:
                 return call()
             except UnusableStoreError:
                 raise
+            except pg_errors.InsufficientPrivilege as error:
+                raise UnusableStoreError(
+                    f"The PostgreSQL store {self.schema} cannot be used: {_first_line(error)}"
+                ) from None
             except (psycopg.OperationalError, psycopg_pool.PoolTimeout) as error:
                 if attempt == 1 and not isinstance(
                     error, psycopg_pool.PoolTimeout | pg_errors.QueryCanceled
                 ):
                     self._discard_broken()
                     continue
-                raise ServiceUnavailableError(
-                    f"The meeting store is unavailable: {_first_line(error)}",
+                what = "timed out" if isinstance(error, pg_errors.QueryCanceled) else "unavailable"
+                raise ServiceUnavailableError(  # no server address or driver text for clients
+                    f"The meeting store is {what}; try again.",
                     retry_after_seconds=RETRY_AFTER_SECONDS,
                 ) from None
             except psycopg.Error as error:
@@ -295,6 +338,31 @@ class PostgresMeetingRepository:
             raise InternalServerError(
                 f"The meeting store {self.schema} holds a damaged meeting: {error.message}"
             ) from None
+
+
+def _first_connection(conninfo: str, timeout: float, options: dict[str, Any]) -> None:
+    """One connection before the pool's, to tell a server that is not there (503) from one that
+    refuses this store (a wrong database, a failed login: ``UnusableStoreError``)."""
+    try:
+        psycopg.connect(conninfo, connect_timeout=max(1, int(timeout)), **options).close()
+    except psycopg.OperationalError as error:
+        # libpq gives no SQLSTATE for a refused connection; the server's FATAL says why.
+        text = str(error)
+        refused = (error.sqlstate or "")[:2] in ("28", "3D", "42") or (
+            "FATAL:" in text and not any(m in text for m in _TRY_AGAIN)
+        )
+        if refused:  # authentication, no such database, no privilege
+            raise UnusableStoreError(
+                f"The PostgreSQL server refuses this store: {_first_line(error)}"
+            ) from None
+        raise ServiceUnavailableError(
+            f"The meeting store's server cannot be reached: {_first_line(error)}",
+            retry_after_seconds=RETRY_AFTER_SECONDS,
+        ) from None
+    except psycopg.Error as error:
+        raise UnusableStoreError(
+            f"The PostgreSQL store cannot be used: {_first_line(error)}"
+        ) from None
 
 
 def _first_line(error: BaseException) -> str:
