@@ -70,6 +70,14 @@ class InMemoryDirectory:
         self._callers[token] = caller
         return caller
 
+    def callers(self) -> dict[str, DelegatedUser | Application]:
+        """Every registered token and the caller it stands for (a copy)."""
+        return dict(self._callers)
+
+    def users(self) -> tuple[Organizer, ...]:
+        """Every known user of every tenant, in the order they were made known."""
+        return tuple(self._users.values())
+
     def caller(self, token: str) -> DelegatedUser | Application | None:
         return self._callers.get(token)
 

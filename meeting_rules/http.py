@@ -358,7 +358,7 @@ def refuse(
     if instead_of is not None:
         request_id = instead_of.header("request-id") or _NO_REQUEST_ID
         client_request_id = instead_of.header("client-request-id") or request_id
-        date = _instant_of_http_date(instead_of.header("Date"))
+        date = instant_of_http_date(instead_of.header("Date"))
     else:
         now, request_id, client_request_id = _answer_ids(request, clock, ids)
         date = now if isinstance(now, Instant) else Instant.MIN
@@ -378,7 +378,7 @@ def _answer_ids(request: HttpRequest, clock: Clock, ids: IdFactory) -> tuple[obj
     return now, request_id, client_request_id
 
 
-def _instant_of_http_date(text: str | None) -> Instant:
+def instant_of_http_date(text: str | None) -> Instant:
     try:
         moment = parsedate_to_datetime(text or "")
     except (TypeError, ValueError):
@@ -391,18 +391,37 @@ def _instant_of_http_date(text: str | None) -> Instant:
 def _meeting_body(
     meeting: OnlineMeeting, route: _Route, organizer: Organizer, prefer: str
 ) -> dict[str, object]:
-    """The answer's body: the meeting in the route's version, after its ``@odata.context``."""
+    return meeting_body(
+        meeting,
+        version=route.version,
+        organizer_id=organizer.user_id,
+        include_unknown_enum_members="include-unknown-enum-members" in prefer,
+    )
+
+
+def meeting_body(
+    meeting: OnlineMeeting,
+    *,
+    version: ApiVersion,
+    organizer_id: str,
+    include_unknown_enum_members: bool,
+) -> dict[str, object]:
+    """An answer's body: the meeting in ``version``, after its ``@odata.context`` (R-HTTP-6)."""
     return {
-        "@odata.context": (
-            f"{GRAPH_ROOT}/{route.version.value}/$metadata#users('{organizer.user_id}')"
-            "/onlineMeetings/$entity"
-        ),
+        "@odata.context": odata_context(version, organizer_id),
         **meeting_to_json(
             meeting,
-            version=route.version,
-            include_unknown_enum_members="include-unknown-enum-members" in prefer,
+            version=version,
+            include_unknown_enum_members=include_unknown_enum_members,
         ),
     }
+
+
+def odata_context(version: ApiVersion, organizer_id: str) -> str:
+    """The ``@odata.context`` of a meeting answer (R-HTTP-6)."""
+    return (
+        f"{GRAPH_ROOT}/{version.value}/$metadata#users('{organizer_id}')/onlineMeetings/$entity"
+    )
 
 
 def _url_text(text: str | None) -> str:

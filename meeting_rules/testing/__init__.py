@@ -5,6 +5,9 @@
 - ``meeting_rules.testing.RepositoryContract``: subclass it, give it a ``repository`` fixture, and
   pytest proves your ``MeetingRepository`` keeps the port's promises;
   ``meeting_rules.testing.check_repository(make_repository)`` runs the same checks as a function.
+- ``meeting_rules.testing.check_emulator(send, directory=...)``: drives any createOrGet
+  implementation and judges every answer with ``meeting_rules.oracle.Oracle``; ``asgi_sender(app)``
+  and ``http_sender(base_url)`` make ``send`` for an ASGI app and a running server.
 
 Needs the ``testing`` extra (Hypothesis and pytest, nothing else): ``pip install
 'meeting_rules[testing]'``, or ``pip install '.[testing]'`` from a clone. Without them, importing
@@ -18,8 +21,9 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .contract import RepositoryContract, check_repository
+    from .emulator import asgi_sender, check_emulator, http_sender
 
-__all__ = ["RepositoryContract", "check_repository"]
+__all__ = ["RepositoryContract", "asgi_sender", "check_emulator", "check_repository", "http_sender"]
 
 INSTALL_HINT = (
     "pip install 'meeting_rules[testing]' (from a clone of the project: pip install '.[testing]')"
@@ -39,4 +43,8 @@ def __getattr__(name: str) -> Any:
         from . import contract
 
         return getattr(contract, name)
+    if name in ("asgi_sender", "check_emulator", "http_sender"):
+        from . import emulator
+
+        return getattr(emulator, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

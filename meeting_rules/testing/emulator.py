@@ -1,0 +1,451 @@
+"""``check_emulator``: drive any createOrGet implementation with a Hypothesis state machine and
+judge every answer with the oracle; ``asgi_sender`` and ``http_sender`` reach an ASGI app and a
+running server.
+
+The machine has one step, an exchange: a caller of the directory (or a missing or unknown token),
+a route (``/me``, the caller's own ``/users/{id}``, another user, an unknown one, a UPN), a version,
+and a body: valid (the kit's ``request_bodies``) or with one defect (``invalid_request_bodies``),
+its ``externalId`` taken from a pool of three keys so that keys repeat, within an organizer and
+across organizers. Each example uses keys of its own (a fresh prefix), so the implementation's
+store needs no emptying between examples. A step is small and a sequence is at most
+``_STEPS`` long, so shrinking a failure to its shortest sequence takes seconds, not minutes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as _dt
+import itertools
+import json
+import secrets
+import threading
+import urllib.parse
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from concurrent.futures import Future
+from typing import Any
+
+from . import kit_missing
+
+try:
+    from hypothesis import HealthCheck, Phase
+    from hypothesis import settings as HypothesisSettings
+    from hypothesis import strategies as st
+    from hypothesis.stateful import RuleBasedStateMachine, rule, run_state_machine_as_test
+except ModuleNotFoundError as missing:  # pragma: no cover (a test runs it in a subprocess)
+    raise kit_missing(missing) from None
+
+from ..directory import InMemoryDirectory
+from ..enums import ApiVersion
+from ..http import HttpRequest, HttpResponse
+from ..instant import Instant
+from ..oracle import Oracle, Violation
+from ..ports import Application, DelegatedUser
+from ..settings import TenantSettings
+from .strategies import instant_texts, invalid_request_bodies, request_bodies, texts
+
+__all__ = ["asgi_sender", "check_emulator", "http_sender"]
+
+Send = Callable[[HttpRequest], HttpResponse]
+
+_STEPS = 8
+"""The longest sequence of exchanges in one example."""
+_KEYS = ("a", "b", "c")
+_UNKNOWN_USER = "00000000-0000-4000-8000-00000000dead"
+_SHOWN_BODY = 1500
+_prefixes = itertools.count()
+
+
+def check_emulator(
+    send: Send,
+    *,
+    directory: InMemoryDirectory,
+    version: ApiVersion | str | None = None,
+    max_examples: int = 100,
+    settings: TenantSettings | None = None,
+) -> None:
+    """Drive ``send`` with createOrGet exchanges of the callers in ``directory`` and judge every
+    answer with ``Oracle``.
+
+    Args:
+        send: an implementation: ``HttpRequest -> HttpResponse`` (``asgi_sender``,
+            ``http_sender`` or any callable).
+        directory: the callers (tokens) and users the implementation knows.
+        version: one API version to drive, or ``None`` for both.
+        max_examples: how many sequences of exchanges to try.
+        settings: the ``TenantSettings`` the implementation runs with (Graph's by default).
+
+    Raises:
+        AssertionError: naming the rule broken, with the shortest sequence of exchanges found
+            that shows it, written as HTTP.
+    """
+    versions = list(ApiVersion) if version is None else [ApiVersion(version)]
+    callers = directory.callers()
+    if not callers:
+        raise ValueError("the directory holds no callers: register them with add_* first")
+    users = [u.user_id for u in directory.users()]
+    nonce = secrets.token_hex(4)
+    exchanges = _exchanges(callers, users, versions)
+
+    class EmulatorMachine(RuleBasedStateMachine):
+        def __init__(self) -> None:
+            super().__init__()
+            self.oracle = Oracle(directory=directory, settings=settings)
+            self.prefix = f"mr-{nonce}-{next(_prefixes)}-"
+            self.seen: list[tuple[HttpRequest, HttpResponse]] = []
+
+        @rule(make=exchanges)
+        def exchange(self, make: Callable[[str], HttpRequest]) -> None:
+            request = make(self.prefix)
+            response = send(request)
+            self.seen.append((request, response))
+            violations = self.oracle.check(request, response)
+            if violations:
+                raise AssertionError(_report(violations, self.seen))
+
+    run_state_machine_as_test(
+        EmulatorMachine,
+        settings=settings_for(max_examples),
+    )
+
+
+def settings_for(max_examples: int) -> HypothesisSettings:
+    """Hypothesis settings of ``check_emulator``: no deadline (a server may be slow), no example
+    database (an implementation's state is not replayable), at most ``_STEPS`` steps."""
+    return HypothesisSettings(
+        max_examples=max_examples,
+        stateful_step_count=_STEPS,
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+        phases=(Phase.explicit, Phase.generate, Phase.shrink),
+    )
+
+
+def _exchanges(
+    callers: dict[str, DelegatedUser | Application], users: list[str], versions: list[ApiVersion]
+) -> st.SearchStrategy[Callable[[str], HttpRequest]]:
+    """One exchange, as a function of the example's key prefix."""
+    tokens = sorted(callers)
+
+    @st.composite
+    def make(draw: st.DrawFn) -> Callable[[str], HttpRequest]:
+        version = draw(st.sampled_from(versions))
+        token = draw(st.sampled_from([*tokens, "", "not-a-known-token"]))
+        caller = callers.get(token)
+        own = caller.user_id if isinstance(caller, DelegatedUser) else None
+        if isinstance(caller, Application):
+            choices = [*users, None, _UNKNOWN_USER, "someone@contoso.com"]
+        else:
+            choices = [None, *([own] if own else []), *users]
+        user = draw(st.sampled_from(choices))
+        key = draw(st.sampled_from(_KEYS))
+        body, keyed = draw(_bodies(version))
+        headers = {"Content-Type": "application/json"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        if draw(st.integers(0, 9)) == 0:
+            headers["Content-Type"] = "text/plain"
+        if draw(st.booleans()):
+            headers["client-request-id"] = f"c-{draw(st.integers(0, 999))}"
+        where = "/me" if user is None else f"/users/{urllib.parse.quote(user, safe='@')}"
+        path = f"/{version.value}{where}/onlineMeetings/createOrGet"
+
+        def request(prefix: str) -> HttpRequest:
+            payload = body
+            if keyed and isinstance(body, dict):
+                payload = {**body, "externalId": prefix + key}
+            if isinstance(payload, bytes):
+                data = payload
+            elif isinstance(payload, str):
+                data = payload.encode("utf-8", "surrogatepass")
+            else:
+                data = json.dumps(payload).encode("utf-8", "surrogatepass")
+            return HttpRequest(method="POST", path=path, headers=headers, body=data)
+
+        return request
+
+    return make()
+
+
+def _bodies(version: ApiVersion) -> st.SearchStrategy[tuple[Any, bool]]:
+    """A body, and whether its ``externalId`` is to be the step's key. Simplest first, so that
+    a failure shrinks to ``{"externalId": key}`` when that is enough to show it."""
+    latest = Instant.MAX - _dt.timedelta(hours=1)
+
+    @st.composite
+    def lean(draw: st.DrawFn) -> tuple[Any, bool]:
+        body: dict[str, Any] = {"externalId": ""}
+        if draw(st.booleans()):
+            body["subject"] = draw(st.none() | texts)
+        shape = draw(st.sampled_from(["none", "start", "both"]))
+        if shape != "none":
+            start, text = draw(instant_texts(max_value=latest))
+            body["startDateTime"] = text
+            if shape == "both":
+                body["endDateTime"] = draw(instant_texts(min_value=start))[1]
+        if draw(st.booleans()):
+            body["participants"] = {
+                "attendees": [
+                    {"upn": f"{name}@contoso.com", "role": "attendee",
+                     "identity": {"user": {"id": f"id-{name}"}}}
+                    for name in draw(st.lists(st.sampled_from(["ann", "bo"]), max_size=2))
+                ]
+            }
+        if draw(st.booleans()):
+            body["allowedPresenters"] = "organizer"  # a meeting option: ignored (R-BODY-3)
+        if version is ApiVersion.BETA and draw(st.integers(0, 3)) == 0:
+            body["chatInfo"] = {"threadId": "19:channel@thread.tacv2"}
+        return body, True
+
+    @st.composite
+    def defect(draw: st.DrawFn) -> tuple[Any, bool]:
+        kind = draw(st.sampled_from(_DEFECTS))
+        when, text = draw(instant_texts(min_value=_EARLIEST))
+        before = str(when - _dt.timedelta(minutes=draw(st.integers(1, 600))))
+        body: dict[str, Any] = {"externalId": ""}
+        if kind == "end-before-start":
+            body.update(startDateTime=text, endDateTime=before)
+        elif kind == "end-without-start":
+            body.update(endDateTime=text)
+        elif kind == "zoneless":
+            body.update(startDateTime=str(when)[:-1])
+        elif kind == "no-id":
+            return {"subject": "x"}, False
+        elif kind == "null-id":
+            return {"externalId": None}, False
+        elif kind == "empty-id":
+            return {"externalId": ""}, False
+        elif kind == "role":
+            body["participants"] = {"attendees": [{"role": "unknownFutureValue"}]}
+        elif kind == "subject":
+            body["subject"] = 5
+        return body, True
+
+    kit = invalid_request_bodies(version=version).map(lambda case: (case[0], case[2] != "externalId"))
+    return st.one_of(
+        st.just(({"externalId": ""}, True)),
+        lean(),
+        defect(),
+        request_bodies(version=version).map(lambda body: (body, True)),
+        kit,
+    )
+
+
+_DEFECTS = [
+    "end-before-start", "end-without-start", "zoneless", "no-id", "null-id", "empty-id", "role",
+    "subject",
+]  # fmt: skip
+_EARLIEST = Instant.parse("0001-01-02T00:00:00Z")
+
+
+# --- the report -----------------------------------------------------------------------------
+
+
+def _report(violations: Iterable[Violation], seen: list[tuple[HttpRequest, HttpResponse]]) -> str:
+    found = list(violations)
+    lines = [f"{v.rule}: {v.message}" + (f" (at {v.path})" if v.path else "") for v in found]
+    lines.append("")
+    lines.append(f"The sequence of exchanges ({len(seen)}; the last one breaks the rule):")
+    for index, (request, response) in enumerate(seen):
+        lines.append("")
+        lines.append(f"--- exchange {index} ---")
+        lines.extend(_http(request, response))
+    return "\n".join(lines)
+
+
+def _http(request: HttpRequest, response: HttpResponse) -> list[str]:
+    lines = [f"{request.method} {request.path} HTTP/1.1"]
+    lines += [f"{name}: {value}" for name, value in request.headers.items()]
+    lines += ["", _body_text(request.body), "", f"HTTP/1.1 {response.status}"]
+    lines += [f"{name}: {value}" for name, value in response.headers.items()]
+    lines += ["", _body_text(response.body)]
+    return lines
+
+
+def _body_text(body: bytes) -> str:
+    text = body.decode("utf-8", "backslashreplace")
+    return text if len(text) <= _SHOWN_BODY else text[:_SHOWN_BODY] + f"... ({len(body)} bytes)"
+
+
+# --- senders --------------------------------------------------------------------------------
+
+
+class AsgiSender:
+    """``HttpRequest -> HttpResponse`` through an ASGI 3 app, on an event loop of its own (a
+    thread), with the app's lifespan started on the first request and ended by ``close()``."""
+
+    def __init__(self, app: Callable[..., Awaitable[None]], *, timeout: float = 60) -> None:
+        self._app = app
+        self._timeout = timeout
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._thread.start()
+        self._lifespan: asyncio.Queue[dict[str, Any]] | None = None
+        self._ended: Future[None] | None = None
+        self._lock = threading.Lock()
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        with self._lock:
+            if self._lifespan is None:
+                self._run(self._start())
+        return self._run(self._exchange(request))
+
+    def close(self) -> None:
+        """End the app's lifespan and stop the loop."""
+        if self._lifespan is not None:
+            self._run(self._stop())
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(self._timeout)
+        self._loop.close()
+
+    def __enter__(self) -> AsgiSender:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _run(self, work: Awaitable[Any]) -> Any:
+        return asyncio.run_coroutine_threadsafe(work, self._loop).result(self._timeout)  # type: ignore[arg-type]
+
+    async def _start(self) -> None:
+        incoming: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        outgoing: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self._lifespan = incoming
+        self._outgoing = outgoing
+        scope = {"type": "lifespan", "asgi": {"version": "3.0", "spec_version": "2.0"}}
+        task = asyncio.ensure_future(self._app(scope, incoming.get, outgoing.put))
+        self._task = task
+        await incoming.put({"type": "lifespan.startup"})
+        done = asyncio.ensure_future(outgoing.get())
+        await asyncio.wait({done, task}, return_when=asyncio.FIRST_COMPLETED)
+        if done.done() and done.result()["type"] == "lifespan.startup.failed":
+            raise RuntimeError(f"the app failed to start: {done.result().get('message', '')}")
+
+    async def _stop(self) -> None:
+        assert self._lifespan is not None
+        if self._task.done():
+            return
+        await self._lifespan.put({"type": "lifespan.shutdown"})
+        await asyncio.wait({self._task}, timeout=self._timeout)
+
+    async def _exchange(self, request: HttpRequest) -> HttpResponse:
+        path, _, query = request.path.partition("?")
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0", "spec_version": "2.3"},
+            "http_version": "1.1",
+            "method": request.method,
+            "scheme": "http",
+            "path": urllib.parse.unquote(path),
+            "raw_path": path.encode("latin-1", "replace"),
+            "query_string": query.encode("latin-1", "replace"),
+            "root_path": "",
+            "headers": [
+                (name.lower().encode("latin-1"), value.encode("utf-8", "surrogateescape"))
+                for name, value in request.headers.items()
+            ],
+            "client": ("127.0.0.1", 50000),
+            "server": ("127.0.0.1", 80),
+        }
+        sent = False
+        parts: MutableMapping[str, Any] = {"status": 500, "headers": [], "body": []}
+
+        async def receive() -> dict[str, Any]:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": request.body, "more_body": False}
+            await asyncio.Event().wait()  # the client stays until the answer is sent
+            return {"type": "http.disconnect"}
+
+        async def send(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                parts["status"] = message["status"]
+                parts["headers"] = message.get("headers", [])
+            elif message["type"] == "http.response.body":
+                parts["body"].append(message.get("body", b""))
+
+        await self._app(scope, receive, send)
+        return HttpResponse(
+            status=parts["status"],
+            headers=_joined((k.decode("latin-1"), v.decode("latin-1")) for k, v in parts["headers"]),
+            body=b"".join(parts["body"]),
+        )
+
+
+def asgi_sender(app: Callable[..., Awaitable[None]]) -> AsgiSender:
+    """A sender for an ASGI 3 app, run in this process (``close()`` ends its lifespan)."""
+    return AsgiSender(app)
+
+
+class HttpSender:
+    """``HttpRequest -> HttpResponse`` over HTTP/1.1 to a running server, on one kept-alive
+    connection (made again after the server closes it)."""
+
+    def __init__(self, base_url: str, *, timeout: float = 30) -> None:
+        import http.client
+
+        parts = urllib.parse.urlsplit(base_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"not an http or https URL: {base_url!r}")
+        factory = (
+            http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+        )
+        self._connect = lambda: factory(parts.hostname or "", parts.port, timeout=timeout)
+        self._base = parts.path.rstrip("/")
+        self._connection: Any = None
+        self._lock = threading.Lock()
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        with self._lock:
+            for attempt in (1, 2):
+                if self._connection is None:
+                    self._connection = self._connect()
+                try:
+                    return self._exchange(request)
+                except (ConnectionError, OSError) as error:
+                    import http.client
+
+                    self.close()
+                    stale = isinstance(error, http.client.RemoteDisconnected | BrokenPipeError)
+                    if attempt == 2 or not stale:
+                        raise
+            raise AssertionError("unreachable")
+
+    def _exchange(self, request: HttpRequest) -> HttpResponse:
+        connection = self._connection
+        headers = dict(request.headers)
+        connection.request(request.method, self._base + request.path, body=request.body,
+                           headers=headers)
+        answer = connection.getresponse()
+        body = answer.read()
+        if answer.will_close:
+            self.close()
+        return HttpResponse(status=answer.status, headers=_joined(answer.getheaders()), body=body)
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+    def __enter__(self) -> HttpSender:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def http_sender(base_url: str) -> HttpSender:
+    """A sender for a server at ``base_url`` (``http://127.0.0.1:8000``): each request's path,
+    ``/v1.0/...`` or ``/beta/...``, is sent below it."""
+    return HttpSender(base_url)
+
+
+def _joined(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Headers as one value a name, repeated ones joined with ``, `` as HTTP allows."""
+    headers: dict[str, str] = {}
+    lowered: dict[str, str] = {}
+    for name, value in pairs:
+        first = lowered.setdefault(name.lower(), name)
+        headers[first] = f"{headers[first]}, {value}" if first in headers else value
+    return headers
