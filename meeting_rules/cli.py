@@ -5,17 +5,22 @@
 - ``validate FILE|-`` reads a body and prints it as the rules read it, with the ignored members
   listed.
 - ``serve`` serves the routes over HTTP until SIGINT or SIGTERM (``meeting_rules.serve``).
+- ``check FILE|-`` judges recorded exchanges (HAR 1.2 or JSON Lines) with the oracle and reports
+  the violations (``meeting_rules.check``).
 
 Exit codes, each documented in README.md:
 
-- 0: the exchange succeeded (201 or 200; for ``validate``, the body is valid).
+- 0: the exchange succeeded (201 or 200; for ``validate``, the body is valid; for ``check``, no
+  recorded exchange breaks a rule).
 - 1: the exchange ran and Graph answers an error: Graph's error JSON on stdout, its status on
   stderr. A rule's refusal (4xx), and a store that cannot take the call now (503: busy, or its
-  disk full; on opening it too), which may be retried.
+  disk full; on opening it too), which may be retried. For ``check``: violations were found.
 - 2: the command could not run, one line on stderr, nothing on stdout: bad arguments, an
   unreadable input, a store that cannot be used (not a meeting_rules store, a missing directory,
   a read-only or damaged file), or an answer that could not be written (stdout closed, a broken
   pipe, a full device). In the last case the exchange did run: a meeting it created is stored.
+  For ``check``: a recording or callers file that cannot be read at all (missing, a directory,
+  not a HAR file, a format its name does not tell), or a report that cannot be written.
 """
 
 from __future__ import annotations
@@ -107,6 +112,15 @@ def _parser() -> argparse.ArgumentParser:
     from .serve import add_arguments
 
     add_arguments(serve)
+    check = commands.add_parser(
+        "check",
+        help="judge recorded exchanges (HAR or JSON Lines) against the rules",
+        description="Judge recorded createOrGet exchanges, HAR 1.2 or JSON Lines, with the "
+        "oracle; report each violation, then a summary.",
+    )
+    from .check import add_arguments as add_check_arguments
+
+    add_check_arguments(check)
     validate = commands.add_parser(
         "validate",
         help="check a createOrGet request body without storing anything",
@@ -259,9 +273,10 @@ def main(
             raise _CannotRun("cannot write the answer: standard output is closed")
         if args.command == "serve":
             return _serve(args, out, err)
-        body = _read_body(
-            args.file, stdin if stdin is not None else getattr(sys.stdin, "buffer", None)
-        )
+        source = stdin if stdin is not None else getattr(sys.stdin, "buffer", None)
+        if args.command == "check":
+            return _check(args, out, err, source)
+        body = _read_body(args.file, source)
         if args.command == "validate":
             return _validate(args, body, out, err)
         return _create_or_get(args, body, out, err)
@@ -276,6 +291,17 @@ def _serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     try:
         return serve(args, out, lambda line: _say(err, line))
     except CannotServe as error:
+        raise _CannotRun(str(error)) from None
+
+
+def _check(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: BinaryIO | None) -> int:
+    from .check import CannotCheck, run
+
+    try:
+        return run(args, out, err, stdin=stdin)
+    except CannotCheck as error:
+        if error.output_failed:
+            _silence(out)
         raise _CannotRun(str(error)) from None
 
 

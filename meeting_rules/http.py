@@ -419,9 +419,7 @@ def meeting_body(
 
 def odata_context(version: ApiVersion, organizer_id: str) -> str:
     """The ``@odata.context`` of a meeting answer (R-HTTP-6)."""
-    return (
-        f"{GRAPH_ROOT}/{version.value}/$metadata#users('{organizer_id}')/onlineMeetings/$entity"
-    )
+    return f"{GRAPH_ROOT}/{version.value}/$metadata#users('{organizer_id}')/onlineMeetings/$entity"
 
 
 def _url_text(text: str | None) -> str:

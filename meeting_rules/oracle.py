@@ -29,23 +29,42 @@ from typing import Any
 import attrs
 
 from .enums import ApiVersion
-from .errors import BadRequestError, GraphError, NotFoundError, UnauthorizedError
+from .errors import (
+    GraphError,
+    NotFoundError,
+    UnauthorizedError,
+)
 from .http import (
-    DELEGATED_SCOPE,
     HttpRequest,
     HttpResponse,
     _caller,
     _check_content_type,
-    _organizer,
     _route,
     _WrongMethod,
     instant_of_http_date,
 )
 from .instant import Instant
-from .json_paths import GRAPH_NAMES
 from .meeting import Organizer
-from .oracle_bodies import Finding, decode, expect_created, expect_same, is_json, read_error
-from .ports import DelegatedUser, TokenDirectory
+from .oracle_bodies import (
+    Finding,
+    decode,
+    expect_context,
+    expect_created,
+    expect_same,
+    meeting_digests,
+)
+from .oracle_refusals import (
+    TRANSIENT,
+    Refusal,
+    body_refusal,
+    judge_refusal,
+    other_defect,
+    read_error,
+    refusal_for,
+    rights,
+    rule_of_target,
+)
+from .ports import TokenDirectory
 from .request import CreateOrGetRequest
 from .request_body import parse_create_or_get
 from .settings import TenantSettings
@@ -53,7 +72,7 @@ from .settings import TenantSettings
 __all__ = ["Oracle", "Violation"]
 
 _ECHOABLE = re.compile(r"[\x21-\x7e]{1,200}")
-_TRANSIENT = frozenset({429, 503})
+_NO_TENANT = "(no tenant named)"
 _Key = tuple[str, str, str]
 
 
@@ -76,28 +95,19 @@ class Violation:
         return f"exchange {self.exchange}: {self.rule}: {self.message}{where}"
 
 
+_KEPT_BODIES = 10_000
+"""How many keys' first answers are kept whole, to say which member a later answer changed;
+of older keys, a digest says whether it changed (memory stays bounded on long recordings)."""
+
+
 @attrs.frozen
-class _Refusal:
-    """An error answer the rules give: status, Graph's code (``None``: any), target, rule, and
-    the start of the message where a rule fixes its text."""
-
-    status: int
-    codes: frozenset[str] | None
-    target: str | None
-    rule: str
-    message: str
-    fixed_text: str | None = None
-    target_required: bool = False
-
-
-@attrs.define
 class _Known:
-    """A key's first meeting: its answer's body and version, and the exchange that gave it."""
+    """A key's first meeting: digests of its answer (``meeting_digests``), its version, and the
+    exchange that gave it."""
 
-    body: Mapping[str, Any]
+    digests: tuple[bytes, bytes]
     version: ApiVersion
     exchange: int
-    created: bool
 
 
 class Oracle:
@@ -127,6 +137,7 @@ class Oracle:
         self._assume_empty = assume_empty_store
         self._next = 0
         self._known: dict[_Key, _Known] = {}
+        self._bodies: dict[_Key, bytes] = {}  # the first answers of the latest keys, whole
         self._unsure: set[_Key] = set()  # an answer may have stored a meeting we have not seen
         self._failed: dict[_Key, int] = {}  # keys of refused exchanges, with the first's index
 
@@ -174,20 +185,27 @@ class Oracle:
         try:
             route = _route(request)
         except _WrongMethod as wrong:
-            refusals = [_Refusal(405, None, None, "R-HTTP-3", wrong.message)]
-            findings += _judge_refusal(refusals, response, error, transient=False)
+            refusals = [Refusal(405, None, None, "R-HTTP-3", wrong.message)]
+            findings += judge_refusal(refusals, response, error)
             return findings
         refusals, organizer, parsed = self._refusals(request, route.version, route.user_id)
         if organizer is None:  # the callers' rights are not judged: the answer's organizer
             organizer = _answer_organizer(body, route.user_id)
         key = _key(parsed, organizer)
+        if key is None and organizer is not None:
+            key = _raw_key(request.body, organizer)  # a refused body's key, where it has one
         status = response.status
-        if status in _TRANSIENT:
+        if status in TRANSIENT:
             if key is not None and key not in self._known:
                 self._unsure.add(key)
             return findings
         if refusals:
-            findings += _judge_refusal(refusals, response, error, transient=False)
+            version = route.version
+
+            def also_defective(expected: str | None, answered: str | None) -> bool:
+                return other_defect(request.body, version, self._settings, expected, answered)
+
+            findings += judge_refusal(refusals, response, error, other_defect=also_defective)
             if key is not None:
                 if 200 <= status < 300:
                     self._unsure.add(key)  # a success that should not be: it may have stored
@@ -195,44 +213,51 @@ class Oracle:
                     self._failed.setdefault(key, index)
             return findings
         if status >= 400:
-            findings += self._refused_valid(request, response, error, route.user_id)
+            findings += self._refused_valid(response, error, route.user_id, parsed)
             return findings
         assert parsed is not None
         if status not in (200, 201) or not isinstance(body, Mapping):
             what = "a meeting" if isinstance(body, Mapping) else "not a meeting's JSON"
             findings.append(
-                ("R-RES-2", f"A valid request was answered {status} with {what}; the rules "
-                 "give 201 with a new meeting or 200 with the key's meeting.", None)
+                (
+                    "R-RES-2",
+                    f"A valid request was answered {status} with {what}; the rules "
+                    "give 201 with a new meeting or 200 with the key's meeting.",
+                    None,
+                )
             )
             return findings
         if key is None or organizer is None:
-            findings.append(("R-MEET-2", "The answer names no organizer (participants."
-                             "organizer.identity.user).", "participants.organizer"))
+            findings.append(
+                (
+                    "R-MEET-2",
+                    "The answer names no organizer (participants.organizer.identity.user).",
+                    "participants.organizer",
+                )
+            )
             return findings
         findings += self._judge_meeting(request, response, body, parsed, organizer, key, index)
         return findings
 
     def _refusals(
         self, request: HttpRequest, version: ApiVersion, user_id: str | None
-    ) -> tuple[list[_Refusal], Organizer | None, CreateOrGetRequest | None]:
+    ) -> tuple[list[Refusal], Organizer | None, CreateOrGetRequest | None]:
         """The error answers the rules give this request, the organizer (with a directory), and
         the request as read (if its body is valid)."""
-        refusals: list[_Refusal] = []
+        refusals: list[Refusal] = []
         organizer = None
         if self._directory is not None:
             try:
                 caller = _caller(request, self._directory)
             except UnauthorizedError as error:
                 fixed = error.message if request.header("Authorization") is None else None
-                return [_refusal(error, "R-HTTP-4", fixed)], None, None
-            try:
-                organizer = _organizer(_route(request), caller, self._directory)
-            except GraphError as error:
-                refusals.append(_rights_refusal(error, caller))
+                return [refusal_for(error, "R-HTTP-4", fixed)], None, None
+            refusals, organizer = rights(_route(request), caller, self._directory)
         try:
             _check_content_type(request)
         except GraphError as error:
-            refusals.append(_refusal(error, "R-HTTP-5", "Unable to read JSON request payload"))
+            fixed = "Unable to read JSON request payload"
+            refusals.append(refusal_for(error, "R-HTTP-5", fixed))
             return refusals, organizer, None
         try:
             parsed = parse_create_or_get(
@@ -242,16 +267,16 @@ class Oracle:
                 max_body_bytes=self._settings.max_body_bytes,
             )
         except GraphError as error:
-            refusals.append(_body_refusal(error, request.body))
+            refusals.append(body_refusal(error, request.body))
             return refusals, organizer, None
         return refusals, organizer, parsed
 
     def _refused_valid(
         self,
-        request: HttpRequest,
         response: HttpResponse,
         error: Any,
         user_id: str | None,
+        parsed: CreateOrGetRequest | None,
     ) -> list[Finding]:
         """A valid request refused: a finding, unless the callers' rights are not judged and the
         refusal is one of theirs."""
@@ -269,10 +294,16 @@ class Oracle:
         if status == 422 and self._settings.strict_mismatch:
             return []
         if rule is None:
-            rule = _rule_of_target(target) if target else "R-RES-2"
+            ignored = parsed.ignored_members if parsed is not None else ()
+            rule = rule_of_target(target) if target else "R-RES-2"
+            if rule != "R-BODY-7" and target in ignored:
+                rule = "R-BODY-3"  # a member Graph ignores, refused
         return [
-            (rule, f"A valid request was refused: {status} {code or ''} "
-             f"{message[:200]!r}".rstrip(), target)
+            (
+                rule,
+                f"A valid request was refused: {status} {code or ''} {message[:200]!r}".rstrip(),
+                target,
+            )
         ]
 
     def _judge_meeting(
@@ -295,34 +326,95 @@ class Oracle:
         if response.status == 201:
             if known is not None:
                 findings.append(
-                    ("R-RES-3", f"A second 201 for externalId {parsed.external_id!r} of this "
-                     f"organizer: exchange {known.exchange} made its meeting; the rules give 200 "
-                     "with that meeting.", None)
+                    (
+                        "R-RES-3",
+                        f"A second 201 for externalId {parsed.external_id!r} of this "
+                        f"organizer: exchange {known.exchange} made its meeting; the rules give "
+                        "200 with that meeting.",
+                        None,
+                    )
                 )
                 return findings
             findings += expect_created(
-                body, parsed, organizer, date=None if date == Instant.MIN else date,
-                tolerance=self._tolerance, settings=self._settings,
+                body,
+                parsed,
+                organizer,
+                date=None if date == Instant.MIN else date,
+                tolerance=self._tolerance,
+                settings=self._settings,
                 include_unknown_enum_members=include,
             )
-            self._known[key] = _Known(body, parsed.version, index, True)
+            self._remember(key, response.body, body, parsed.version, index)
             return findings
         if known is not None:
-            return expect_same(known.body, known.version, body, parsed.version, organizer.user_id)
+            return self._same(key, known, body, parsed.version, organizer.user_id)
+        answered = _answer_organizer(body, None)
+        if answered is not None and (answered.tenant_id, answered.user_id.lower()) != key[:2]:
+            findings.append(
+                (
+                    "R-RES-1",
+                    f"A 200 for externalId {parsed.external_id!r} of organizer "
+                    f"{organizer.user_id!r} answers the meeting of organizer {answered.user_id!r}: "
+                    "the key holds the organizer.",
+                    "participants.organizer.identity.user.id",
+                )
+            )
+            return findings
         if self._assume_empty and not unsure:
             failed = self._failed.get(key)
             if failed is not None:
                 findings.append(
-                    ("R-RES-5", f"A 200 for externalId {parsed.external_id!r}, which no 201 made: "
-                     f"the refused exchange {failed} stored it.", None)
+                    (
+                        "R-RES-5",
+                        f"A 200 for externalId {parsed.external_id!r}, which no 201 made: "
+                        f"the refused exchange {failed} stored it.",
+                        None,
+                    )
                 )
             else:
                 findings.append(
-                    ("R-RES-2", f"A 200 for externalId {parsed.external_id!r}, which no earlier "
-                     "exchange created; the rules give 201 with a new meeting.", None)
+                    (
+                        "R-RES-2",
+                        f"A 200 for externalId {parsed.external_id!r}, which no earlier "
+                        "exchange created; the rules give 201 with a new meeting.",
+                        None,
+                    )
                 )
-        self._known[key] = _Known(body, parsed.version, index, False)
+        self._remember(key, response.body, body, parsed.version, index)
         return findings
+
+    def _remember(
+        self, key: _Key, raw: bytes, body: Mapping[str, Any], version: ApiVersion, index: int
+    ) -> None:
+        self._known[key] = _Known(meeting_digests(body), version, index)
+        self._bodies[key] = raw
+        if len(self._bodies) > _KEPT_BODIES:
+            del self._bodies[next(iter(self._bodies))]
+
+    def _same(
+        self,
+        key: _Key,
+        known: _Known,
+        body: Mapping[str, Any],
+        version: ApiVersion,
+        organizer_id: str,
+    ) -> list[Finding]:
+        """A later answer for a key: its first meeting unchanged (R-RES-3)."""
+        digests = meeting_digests(body)
+        same = digests[0] == known.digests[0] if version is known.version else None
+        if same or (same is None and digests[1] == known.digests[1]):
+            return expect_context(body, version, organizer_id)
+        first = self._bodies.get(key)
+        if first is None:
+            return [
+                (
+                    "R-RES-3",
+                    f"The meeting changed since its first answer (exchange "
+                    f"{known.exchange}), which is too old to be kept whole to say where.",
+                    None,
+                )
+            ]
+        return expect_same(decode(first), known.version, body, version, organizer_id)  # type: ignore[arg-type]
 
 
 def _key(parsed: CreateOrGetRequest | None, organizer: Organizer | None) -> _Key | None:
@@ -332,135 +424,13 @@ def _key(parsed: CreateOrGetRequest | None, organizer: Organizer | None) -> _Key
     return (organizer.tenant_id, organizer.user_id.lower(), parsed.external_id)
 
 
-# --- refusals ---------------------------------------------------------------------------------
-
-
-def _refusal(error: GraphError, rule: str, fixed_text: str | None = None) -> _Refusal:
-    codes = frozenset({error.code}) if error.status in (400, 401, 403) else None
-    return _Refusal(error.status, codes, error.target, rule, error.message, fixed_text)
-
-
-def _rights_refusal(error: GraphError, caller: object) -> _Refusal:
-    """The rule of a refusal of the caller's rights, from the caller and the status."""
-    if isinstance(caller, DelegatedUser):
-        if error.code == "AuthenticationError":
-            return _refusal(error, "R-AUTH-2", "Error authenticating with resource")
-        rule = "R-AUTH-1" if DELEGATED_SCOPE not in caller.scopes else "R-AUTH-5"
-        return _refusal(error, rule)
-    if isinstance(error, BadRequestError):
-        return _refusal(error, "R-AUTH-4", error.message)
-    if isinstance(error, NotFoundError):
-        return _refusal(error, "R-HTTP-2")
-    policy = error.message.startswith("No application access policy")
-    refusal = _refusal(error, "R-AUTH-3", error.message.split(" App:")[0] if policy else None)
-    # a 2025 transcript shows code General for the same refusal (rules.md, R-AUTH-3)
-    return attrs.evolve(refusal, codes=frozenset({"Forbidden", "General"}))
-
-
-_TIMES = ("startDateTime", "endDateTime")
-
-
-def _body_refusal(error: GraphError, raw: bytes) -> _Refusal:
-    """The rule of a body the rules refuse, from the defect's place and the body's values."""
+def _raw_key(raw: bytes, organizer: Organizer) -> _Key | None:
+    """The key a body the rules refuse names, if it names one (R-RES-5)."""
     document = decode(raw)
-    target = error.target
-    fixed = None
-    if error.status == 413 or target is None:
-        rule = "R-BODY-6"
-        if not raw.strip():
-            fixed = "Empty Payload. JSON content expected."
-        elif not is_json(document):
-            fixed = "Unable to read JSON request payload"
-    elif target == "externalId":
-        value = document.get("externalId") if isinstance(document, Mapping) else None
-        missing = value is None or value == ""
-        rule = "R-BODY-2" if missing else "R-BODY-6"
-        if isinstance(document, Mapping) and "externalId" not in document:
-            fixed = error.message
-    elif target in _TIMES and isinstance(document, Mapping):
-        rule = _time_rule(target, document)
-    else:
-        rule = _rule_of_target(target)
-    required = rule in ("R-TIME-3", "R-TIME-4")
-    return attrs.evolve(_refusal(error, rule, fixed), target_required=required)
-
-
-def _time_rule(target: str, document: Mapping[str, Any]) -> str:
-    value = document.get(target)
-    if not isinstance(value, str):
-        return "R-BODY-6"
-    start = document.get("startDateTime")
-    if target == "endDateTime" and start is None:
-        return "R-TIME-3"
-    try:
-        if target == "endDateTime":
-            Instant.parse(value)
-            Instant.parse(start if isinstance(start, str) else "")
-            return "R-TIME-4"
-        Instant.parse(value)
-        return "R-TIME-2"  # a valid start whose default end is beyond 9999
-    except GraphError:
-        return "R-TIME-5"
-
-
-def _rule_of_target(target: str | None) -> str:
-    last = re.split(r"[.\[]", target or "")[-1].rstrip("]")
-    if last in _TIMES or last.endswith("DateTime"):
-        return "R-TIME-5"
-    if last == "role":
-        return "R-BODY-7"
-    if last == "externalId":
-        return "R-BODY-2"
-    if last and last not in GRAPH_NAMES:
-        return "R-BODY-3"
-    return "R-BODY-6"
-
-
-def _judge_refusal(
-    refusals: list[_Refusal], response: HttpResponse, error: Any, *, transient: bool
-) -> list[Finding]:
-    """An answer to a request the rules refuse: one of the refusals, with Graph's code, the
-    target where one is given (or where the rule names it) and a rule's fixed text."""
-    status = response.status
-    first = refusals[0]
-    if 200 <= status < 300:
-        return [
-            (first.rule, f"Answered {status}, but the rules refuse this request: {first.status} "
-             f"{first.message}", first.target)
-        ]
-    if status in _TRANSIENT:
-        return []
-    matching = [r for r in refusals if r.status == status]
-    if not matching:
-        wanted = " or ".join(sorted({str(r.status) for r in refusals}))
-        return [
-            (first.rule, f"Answered {status}; the rules give {wanted}: {first.message}",
-             first.target)
-        ]
-    code = getattr(error, "code", None)
-    target = getattr(error, "target", None)
-    message = getattr(error, "message", None) or ""
-    findings: list[Finding] = []
-    for refusal in matching:
-        findings = []
-        if refusal.codes is not None and code is not None and code not in refusal.codes:
-            findings.append(
-                (refusal.rule, f"error.code is {code!r}; the rules give "
-                 f"{' or '.join(sorted(refusal.codes))}.", "error.code")
-            )
-        if (target is not None or refusal.target_required) and target != refusal.target:
-            findings.append(
-                (refusal.rule, f"error.target is {target!r}; the defect is at "
-                 f"{refusal.target!r}.", "error.target")
-            )
-        if refusal.fixed_text is not None and not message.startswith(refusal.fixed_text):
-            findings.append(
-                (refusal.rule, f"error.message is {message[:200]!r}; the rules give "
-                 f"{refusal.fixed_text!r}.", "error.message")
-            )
-        if not findings:
-            return []
-    return findings
+    external_id = document.get("externalId") if isinstance(document, Mapping) else None
+    if not isinstance(external_id, str) or not external_id:
+        return None
+    return (organizer.tenant_id, organizer.user_id.lower(), external_id)
 
 
 # --- headers and organizers -----------------------------------------------------------------
@@ -478,8 +448,12 @@ def _headers(request: HttpRequest, response: HttpResponse) -> list[Finding]:
     wanted = sent if isinstance(sent, str) and _ECHOABLE.fullmatch(sent) else request_id
     if wanted and echoed != wanted:
         findings.append(
-            ("R-HTTP-6", f"client-request-id is {echoed!r}; the rules give {wanted!r} "
-             f"({'the caller' if wanted == sent else 'the request-id'}'s).", None)
+            (
+                "R-HTTP-6",
+                f"client-request-id is {echoed!r}; the rules give {wanted!r} "
+                f"({'the caller' if wanted == sent else 'the request-id'}'s).",
+                None,
+            )
         )
     content_type = (response.header("Content-Type") or "").strip().lower()
     if response.body and not content_type.startswith("application/json"):
@@ -501,10 +475,10 @@ def _answer_organizer(body: object, user_id: str | None) -> Organizer | None:
         return None
     found, tenant = user.get("id"), user.get("tenantId")
     upn = organizer.get("upn") if isinstance(organizer, Mapping) else None
-    if not isinstance(tenant, str):
-        return None
+    if not isinstance(tenant, str) or not tenant:
+        tenant = _NO_TENANT  # an answer without its tenant (the seed's): keys of one tenant
     if user_id is None:
-        if not isinstance(found, str):
+        if not isinstance(found, str) or not found:
             return None
         user_id = found
     return Organizer(tenant_id=tenant, user_id=user_id, upn=upn if isinstance(upn, str) else None)

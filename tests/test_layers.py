@@ -20,18 +20,23 @@ import meeting_rules
 PACKAGE = Path(meeting_rules.__file__).parent
 ROOT = "meeting_rules"
 
-EDGES = ("clocks", "ids", "adapters", "cli", "__main__", "asgi", "serve", "testing")
+EDGES = (
+    "clocks", "ids", "adapters", "cli", "__main__", "asgi", "serve", "check", "recordings",
+    "testing",
+)  # fmt: skip
 """Modules and packages that reach out of the core: time, entropy, files, processes, servers,
-test tools."""
+terminals, streamed recordings, test tools."""
 FACADE = ROOT
 """``meeting_rules/__init__.py`` re-exports the clocks and identifier factories, as api.md asks."""
 FORBIDDEN_IN_CORE = {
     "time", "os", "random", "secrets", "uuid", "sqlite3", "socket", "subprocess", "io", "pathlib",
     "threading", "multiprocessing", "asyncio", "hypothesis", "pytest", "jwt", "uvicorn", "httpx",
-    "psycopg", "psycopg_pool",
+    "psycopg", "psycopg_pool", "ijson", "rich",
 }  # fmt: skip
 JSON_CODEC = {"meeting_rules.object_reader", "meeting_rules.object_writer"}
 """The only modules that use cattrs."""
+ONLY_USER = {"ijson": "meeting_rules.recordings", "rich": "meeting_rules.check"}
+"""Libraries one module alone imports: ijson reads recordings, rich draws ``check``'s report."""
 
 
 def module_name(path: Path) -> str:
@@ -119,6 +124,21 @@ def test_core_modules_touch_nothing_outside(name: str) -> None:
 def test_only_the_object_codec_uses_cattrs(name: str) -> None:
     uses = any(m.split(".")[0] == "cattrs" for m in imported_modules(name))
     assert uses == (name in JSON_CODEC)
+
+
+@pytest.mark.parametrize("name", sorted(MODULES))
+def test_ijson_and_rich_have_one_user_each(name: str) -> None:
+    tops = {m.split(".")[0] for m in imported_modules(name)}
+    assert {library for library in ONLY_USER if library in tops} == {
+        library for library, user in ONLY_USER.items() if user == name
+    }
+
+
+def test_recordings_stand_on_the_core_alone() -> None:
+    """The readers of recordings are pure parsing over a file object: no other edge (no
+    command, no terminal), so that a user or the testing kit can take them alone."""
+    edges = {m for m in imported_modules(f"{ROOT}.recordings") if is_edge(m)}
+    assert edges == set()
 
 
 @pytest.mark.parametrize("name", sorted(n for n in MODULES if n.startswith(f"{ROOT}.testing")))

@@ -15,14 +15,16 @@ from __future__ import annotations
 
 import asyncio
 import datetime as _dt
+import http.client
 import itertools
 import json
 import secrets
 import threading
 import urllib.parse
-from collections.abc import Awaitable, Callable, Iterable, MutableMapping
-from concurrent.futures import Future
-from typing import Any
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, MutableMapping
+from typing import Any, TypeVar
+
+import attrs
 
 from . import kit_missing
 
@@ -30,12 +32,18 @@ try:
     from hypothesis import HealthCheck, Phase
     from hypothesis import settings as HypothesisSettings
     from hypothesis import strategies as st
-    from hypothesis.stateful import RuleBasedStateMachine, rule, run_state_machine_as_test
+    from hypothesis.stateful import (
+        RuleBasedStateMachine,
+        precondition,
+        rule,
+        run_state_machine_as_test,
+    )
 except ModuleNotFoundError as missing:  # pragma: no cover (a test runs it in a subprocess)
     raise kit_missing(missing) from None
 
 from ..directory import InMemoryDirectory
 from ..enums import ApiVersion
+from ..errors import quoted
 from ..http import HttpRequest, HttpResponse
 from ..instant import Instant
 from ..oracle import Oracle, Violation
@@ -46,10 +54,13 @@ from .strategies import instant_texts, invalid_request_bodies, request_bodies, t
 __all__ = ["asgi_sender", "check_emulator", "http_sender"]
 
 Send = Callable[[HttpRequest], HttpResponse]
+_T = TypeVar("_T")
 
 _STEPS = 8
 """The longest sequence of exchanges in one example."""
 _KEYS = ("a", "b", "c")
+_REPLAYS = 60
+"""The most replays ``_shortest`` makes of a failing sequence."""
 _UNKNOWN_USER = "00000000-0000-4000-8000-00000000dead"
 _SHOWN_BODY = 1500
 _prefixes = itertools.count()
@@ -86,57 +97,129 @@ def check_emulator(
     nonce = secrets.token_hex(4)
     exchanges = _exchanges(callers, users, versions)
 
+    def replay(steps: list[_Exchange]) -> _Run:
+        """The steps against ``send`` with keys of their own, up to the first violation."""
+        run = _Run(Oracle(directory=directory, settings=settings), f"mr-{nonce}-{next(_prefixes)}-")
+        for step in steps:
+            if run.step(step, send):
+                break
+        return run
+
     class EmulatorMachine(RuleBasedStateMachine):
         def __init__(self) -> None:
             super().__init__()
-            self.oracle = Oracle(directory=directory, settings=settings)
-            self.prefix = f"mr-{nonce}-{next(_prefixes)}-"
-            self.seen: list[tuple[HttpRequest, HttpResponse]] = []
+            self.run = _Run(
+                Oracle(directory=directory, settings=settings), f"mr-{nonce}-{next(_prefixes)}-"
+            )
 
         @rule(make=exchanges)
-        def exchange(self, make: Callable[[str], HttpRequest]) -> None:
-            request = make(self.prefix)
-            response = send(request)
-            self.seen.append((request, response))
-            violations = self.oracle.check(request, response)
-            if violations:
-                raise AssertionError(_report(violations, self.seen))
+        def exchange(self, make: _Exchange) -> None:
+            self._judged(make)
 
-    run_state_machine_as_test(
-        EmulatorMachine,
-        settings=settings_for(max_examples),
-    )
+        @precondition(lambda self: bool(self.run.steps))
+        @rule(pick=st.integers(0, _STEPS), again=_lean(ApiVersion.BETA))
+        def repeat(self, pick: int, again: tuple[Any, bool]) -> None:
+            """An earlier step's caller, route and key, with another valid body: a get."""
+            earlier = self.run.steps[pick % len(self.run.steps)]
+            version = ApiVersion.BETA if earlier.path.startswith("/beta/") else ApiVersion.V1_0
+            body = again[0] if version is ApiVersion.BETA else _in_v1(again[0])
+            self._judged(attrs.evolve(earlier, body=body, key=earlier.key or _KEYS[0]))
+
+        def _judged(self, make: _Exchange) -> None:
+            violations = self.run.step(make, send)
+            if violations:
+                shortest = _shortest(self.run, violations[0].rule, replay)
+                raise AssertionError(_report(shortest.violations, shortest.seen))
+
+    run_state_machine_as_test(EmulatorMachine, settings=settings_for(max_examples))
+
+
+class _Run:
+    """One sequence of exchanges, judged as it goes."""
+
+    def __init__(self, oracle: Oracle, prefix: str) -> None:
+        self.oracle = oracle
+        self.prefix = prefix
+        self.steps: list[_Exchange] = []
+        self.seen: list[tuple[HttpRequest, HttpResponse]] = []
+        self.violations: tuple[Violation, ...] = ()
+
+    def step(self, make: _Exchange, send: Send) -> tuple[Violation, ...]:
+        request = make(self.prefix)
+        response = send(request)
+        self.steps.append(make)
+        self.seen.append((request, response))
+        self.violations = self.oracle.check(request, response)
+        return self.violations
+
+    def shows(self, rule: str) -> bool:
+        return any(v.rule == rule for v in self.violations)
+
+
+def _shortest(found: _Run, rule: str, replay: Callable[[list[_Exchange]], _Run]) -> _Run:
+    """The failing sequence made short and simple, by replaying variants of it (at most
+    ``_REPLAYS``) that still break ``rule``: without each step in turn, then each step with its
+    body cut to ``{"externalId": key}`` and without its client-request-id.
+
+    This is the whole shrinking of ``check_emulator``: a replay costs a few exchanges, where
+    Hypothesis' own shrinking of a state machine can take minutes of them."""
+    best = found
+    budget = _REPLAYS
+
+    def attempt(steps: list[_Exchange]) -> bool:
+        nonlocal best, budget
+        if budget <= 0:
+            return False
+        budget -= 1
+        run = replay(steps)
+        if run.shows(rule) and len(run.steps) <= len(best.steps):
+            best = run
+            return True
+        return False
+
+    index = 0
+    while index < len(best.steps) - 1:
+        if not attempt(best.steps[:index] + best.steps[index + 1 :]):
+            index += 1
+    for index in range(len(best.steps)):
+        for simpler in best.steps[index].simpler():
+            attempt([*best.steps[:index], simpler, *best.steps[index + 1 :]])
+    return best
 
 
 def settings_for(max_examples: int) -> HypothesisSettings:
     """Hypothesis settings of ``check_emulator``: no deadline (a server may be slow), no example
-    database (an implementation's state is not replayable), at most ``_STEPS`` steps."""
+    database (an implementation's state is not replayable), at most ``_STEPS`` steps, and no
+    shrinking phase: ``_shortest`` shrinks, within a bounded number of replays."""
     return HypothesisSettings(
         max_examples=max_examples,
         stateful_step_count=_STEPS,
         deadline=None,
         database=None,
         suppress_health_check=list(HealthCheck),
-        phases=(Phase.explicit, Phase.generate, Phase.shrink),
+        phases=(Phase.explicit, Phase.generate),
     )
 
 
 def _exchanges(
     callers: dict[str, DelegatedUser | Application], users: list[str], versions: list[ApiVersion]
-) -> st.SearchStrategy[Callable[[str], HttpRequest]]:
+) -> st.SearchStrategy[_Exchange]:
     """One exchange, as a function of the example's key prefix."""
     tokens = sorted(callers)
 
     @st.composite
-    def make(draw: st.DrawFn) -> Callable[[str], HttpRequest]:
+    def make(draw: st.DrawFn) -> _Exchange:
         version = draw(st.sampled_from(versions))
-        token = draw(st.sampled_from([*tokens, "", "not-a-known-token"]))
+        token = draw(st.sampled_from([*tokens, *tokens, *tokens, "", "not-a-known-token"]))
         caller = callers.get(token)
         own = caller.user_id if isinstance(caller, DelegatedUser) else None
+        # Routes that can succeed come first (and more often), so that a failure shrinks to them.
         if isinstance(caller, Application):
-            choices = [*users, None, _UNKNOWN_USER, "someone@contoso.com"]
+            allowed = [u for u in users if u.lower() in caller.policy_users]
+            others = [u for u in users if u not in allowed]
+            choices = [*allowed * 4, *others, None, _UNKNOWN_USER, "someone@contoso.com"]
         else:
-            choices = [None, *([own] if own else []), *users]
+            choices = [*[None] * 6, *([own] if own else []), *users]
         user = draw(st.sampled_from(choices))
         key = draw(st.sampled_from(_KEYS))
         body, keyed = draw(_bodies(version))
@@ -150,52 +233,45 @@ def _exchanges(
         where = "/me" if user is None else f"/users/{urllib.parse.quote(user, safe='@')}"
         path = f"/{version.value}{where}/onlineMeetings/createOrGet"
 
-        def request(prefix: str) -> HttpRequest:
-            payload = body
-            if keyed and isinstance(body, dict):
-                payload = {**body, "externalId": prefix + key}
-            if isinstance(payload, bytes):
-                data = payload
-            elif isinstance(payload, str):
-                data = payload.encode("utf-8", "surrogatepass")
-            else:
-                data = json.dumps(payload).encode("utf-8", "surrogatepass")
-            return HttpRequest(method="POST", path=path, headers=headers, body=data)
-
-        return request
+        return _Exchange(path, headers, body, key if keyed else None)
 
     return make()
+
+
+@st.composite
+def _lean(draw: st.DrawFn, version: ApiVersion) -> tuple[Any, bool]:
+    """A valid body of the members createOrGet reads, each present or not."""
+    body: dict[str, Any] = {"externalId": ""}
+    if draw(st.booleans()):
+        body["subject"] = draw(st.none() | texts)
+    shape = draw(st.sampled_from(["none", "start", "both"]))
+    if shape != "none":
+        start, text = draw(instant_texts(max_value=_LATEST))
+        body["startDateTime"] = text
+        if shape == "both":
+            body["endDateTime"] = draw(instant_texts(min_value=start))[1]
+    if draw(st.booleans()):
+        people = st.tuples(st.sampled_from(["ann", "bo"]), st.sampled_from(_ROLES))
+        body["participants"] = {
+            "attendees": [
+                {
+                    "upn": f"{name}@contoso.com",
+                    "role": role,  # any case: enums are read so (R-BODY-7)
+                    "identity": {"user": {"id": f"id-{name}"}},
+                }
+                for name, role in draw(st.lists(people, max_size=2))
+            ]
+        }
+    if draw(st.booleans()):
+        body["allowedPresenters"] = "organizer"  # a meeting option: ignored (R-BODY-3)
+    if version is ApiVersion.BETA and draw(st.integers(0, 3)) == 0:
+        body["chatInfo"] = {"threadId": "19:channel@thread.tacv2"}
+    return body, True
 
 
 def _bodies(version: ApiVersion) -> st.SearchStrategy[tuple[Any, bool]]:
     """A body, and whether its ``externalId`` is to be the step's key. Simplest first, so that
     a failure shrinks to ``{"externalId": key}`` when that is enough to show it."""
-    latest = Instant.MAX - _dt.timedelta(hours=1)
-
-    @st.composite
-    def lean(draw: st.DrawFn) -> tuple[Any, bool]:
-        body: dict[str, Any] = {"externalId": ""}
-        if draw(st.booleans()):
-            body["subject"] = draw(st.none() | texts)
-        shape = draw(st.sampled_from(["none", "start", "both"]))
-        if shape != "none":
-            start, text = draw(instant_texts(max_value=latest))
-            body["startDateTime"] = text
-            if shape == "both":
-                body["endDateTime"] = draw(instant_texts(min_value=start))[1]
-        if draw(st.booleans()):
-            body["participants"] = {
-                "attendees": [
-                    {"upn": f"{name}@contoso.com", "role": "attendee",
-                     "identity": {"user": {"id": f"id-{name}"}}}
-                    for name in draw(st.lists(st.sampled_from(["ann", "bo"]), max_size=2))
-                ]
-            }
-        if draw(st.booleans()):
-            body["allowedPresenters"] = "organizer"  # a meeting option: ignored (R-BODY-3)
-        if version is ApiVersion.BETA and draw(st.integers(0, 3)) == 0:
-            body["chatInfo"] = {"threadId": "19:channel@thread.tacv2"}
-        return body, True
 
     @st.composite
     def defect(draw: st.DrawFn) -> tuple[Any, bool]:
@@ -221,10 +297,14 @@ def _bodies(version: ApiVersion) -> st.SearchStrategy[tuple[Any, bool]]:
             body["subject"] = 5
         return body, True
 
-    kit = invalid_request_bodies(version=version).map(lambda case: (case[0], case[2] != "externalId"))
-    return st.one_of(
+    kit = invalid_request_bodies(version=version).map(
+        lambda case: (case[0], case[2] != "externalId")
+    )
+    return st.one_of(  # a branch named twice is drawn twice as often
         st.just(({"externalId": ""}, True)),
-        lean(),
+        _lean(version),
+        _lean(version),
+        defect(),
         defect(),
         request_bodies(version=version).map(lambda body: (body, True)),
         kit,
@@ -235,7 +315,51 @@ _DEFECTS = [
     "end-before-start", "end-without-start", "zoneless", "no-id", "null-id", "empty-id", "role",
     "subject",
 ]  # fmt: skip
+_LATEST = Instant.MAX - _dt.timedelta(hours=1)
+_ROLES = ["attendee", "Attendee", "PRESENTER", None]
 _EARLIEST = Instant.parse("0001-01-02T00:00:00Z")
+
+
+@attrs.frozen
+class _Exchange:
+    """One step's request, made when the step runs (the key gets the example's prefix); its
+    ``repr`` is what Hypothesis prints of a failing sequence."""
+
+    path: str
+    headers: dict[str, str]
+    body: Any
+    key: str | None  # None: the body's own externalId is kept (a defect of it)
+
+    def __call__(self, prefix: str) -> HttpRequest:
+        payload = self.body
+        if self.key is not None and isinstance(payload, dict):
+            payload = {**payload, "externalId": prefix + self.key}
+        if isinstance(payload, bytes):
+            data = payload
+        elif isinstance(payload, str):
+            data = payload.encode("utf-8", "surrogatepass")
+        else:
+            data = json.dumps(payload).encode("utf-8", "surrogatepass")
+        return HttpRequest(method="POST", path=self.path, headers=self.headers, body=data)
+
+    def simpler(self) -> list[_Exchange]:
+        """Simpler forms of this step: the body reduced to its key, no client-request-id."""
+        found = []
+        if self.key is not None and self.body != {"externalId": ""}:
+            found.append(attrs.evolve(self, body={"externalId": ""}))
+        if "client-request-id" in self.headers:
+            headers = {k: v for k, v in self.headers.items() if k != "client-request-id"}
+            found.append(attrs.evolve(self, headers=headers))
+        return found
+
+    def __repr__(self) -> str:
+        body = self.body if self.key is None else {**self.body, "externalId": f"<{self.key}>"}
+        token = self.headers.get("Authorization", "no token")
+        return f"<POST {self.path} {token!r} {quoted(repr(body), 200)}>"
+
+
+def _in_v1(body: dict[str, Any]) -> dict[str, Any]:
+    return {name: value for name, value in body.items() if name != "chatInfo"}
 
 
 # --- the report -----------------------------------------------------------------------------
@@ -281,7 +405,6 @@ class AsgiSender:
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._thread.start()
         self._lifespan: asyncio.Queue[dict[str, Any]] | None = None
-        self._ended: Future[None] | None = None
         self._lock = threading.Lock()
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
@@ -304,8 +427,8 @@ class AsgiSender:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _run(self, work: Awaitable[Any]) -> Any:
-        return asyncio.run_coroutine_threadsafe(work, self._loop).result(self._timeout)  # type: ignore[arg-type]
+    def _run(self, work: Coroutine[Any, Any, _T]) -> _T:
+        return asyncio.run_coroutine_threadsafe(work, self._loop).result(self._timeout)
 
     async def _start(self) -> None:
         incoming: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
@@ -368,7 +491,9 @@ class AsgiSender:
         await self._app(scope, receive, send)
         return HttpResponse(
             status=parts["status"],
-            headers=_joined((k.decode("latin-1"), v.decode("latin-1")) for k, v in parts["headers"]),
+            headers=_joined(
+                (k.decode("latin-1"), v.decode("latin-1")) for k, v in parts["headers"]
+            ),
             body=b"".join(parts["body"]),
         )
 
@@ -383,18 +508,20 @@ class HttpSender:
     connection (made again after the server closes it)."""
 
     def __init__(self, base_url: str, *, timeout: float = 30) -> None:
-        import http.client
-
         parts = urllib.parse.urlsplit(base_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"not an http or https URL: {base_url!r}")
-        factory = (
-            http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
-        )
-        self._connect = lambda: factory(parts.hostname or "", parts.port, timeout=timeout)
+        self._https = parts.scheme == "https"
+        self._host = parts.hostname
+        self._port = parts.port
+        self._timeout = timeout
         self._base = parts.path.rstrip("/")
-        self._connection: Any = None
+        self._connection: http.client.HTTPConnection | None = None
         self._lock = threading.Lock()
+
+    def _connect(self) -> http.client.HTTPConnection:
+        factory = http.client.HTTPSConnection if self._https else http.client.HTTPConnection
+        return factory(self._host, self._port, timeout=self._timeout)
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         with self._lock:
@@ -403,9 +530,7 @@ class HttpSender:
                     self._connection = self._connect()
                 try:
                     return self._exchange(request)
-                except (ConnectionError, OSError) as error:
-                    import http.client
-
+                except OSError as error:
                     self.close()
                     stale = isinstance(error, http.client.RemoteDisconnected | BrokenPipeError)
                     if attempt == 2 or not stale:
@@ -414,9 +539,11 @@ class HttpSender:
 
     def _exchange(self, request: HttpRequest) -> HttpResponse:
         connection = self._connection
+        assert connection is not None
         headers = dict(request.headers)
-        connection.request(request.method, self._base + request.path, body=request.body,
-                           headers=headers)
+        connection.request(
+            request.method, self._base + request.path, body=request.body, headers=headers
+        )
         answer = connection.getresponse()
         body = answer.read()
         if answer.will_close:
