@@ -12,7 +12,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from benchmarks import bench_memory, bench_postgres, bench_serve, bench_start
+from benchmarks import bench_memory, bench_oracle, bench_postgres, bench_serve, bench_start
 from benchmarks.bench_core import workloads
 from benchmarks.bench_store import StoreBench
 from benchmarks.harness import (
@@ -54,7 +54,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="3 rounds of 0.05 s, none added, no 100,000 in-memory creates: a smoke run",
+        help="3 rounds of 0.05 s, none added, no 100,000 in-memory creates, a check of 10,000 "
+        "exchanges: a smoke run",
     )
     parser.add_argument("--only", metavar="PREFIX", help="workloads whose key starts so")
     parser.add_argument("--compare", type=Path, metavar="PATH", help="an earlier --json file")
@@ -91,6 +92,7 @@ def run(
     stores = StoreBench(request, stack)
     builders = [given(w) for w in workloads(request, response) if wanted(w.key)]
     builders += stores.builders(wanted)
+    builders += bench_oracle.builders(request, wanted)
     print(
         f"request {REQUEST_FILE.name}: {len(request)} bytes; "
         f"response {RESPONSE_FILE.name}: {len(response)} bytes"
@@ -113,6 +115,15 @@ def run(
         cold, start_info = bench_start.cold_start(rounds)
         results.append(cold)
         print(f"  measured {cold.key}", file=sys.stderr, flush=True)
+    file_info: dict[str, Any] | None = None
+    if wanted(bench_oracle.FILE_KEY):
+        checked, file_info = bench_oracle.check_file(request, rounds, args.quick)
+        results.append(checked)
+        print(f"  measured {checked.key}", file=sys.stderr, flush=True)
+    kit: list[bench_oracle.KitRun] = []
+    for build_kit in bench_oracle.kit_builders(wanted, args.quick):
+        kit.append(build_kit())
+        print(f"  measured {kit[-1].key}", file=sys.stderr, flush=True)
     curve: list[tuple[int, float, float]] = []
     plan = ""
     if any(wanted(key) for key in (*bench_postgres.KEYS, "p.writers")):
@@ -140,12 +151,19 @@ def run(
         sizes.append(build_size())
         print(f"  measured {sizes[-1].key}", file=sys.stderr, flush=True)
     add_refuse_vs_accept(results)
-    own_tables = (*STORE_GROUPS, bench_start.GROUP, bench_serve.GROUP, bench_postgres.GROUP)
+    own_tables = (
+        *STORE_GROUPS,
+        bench_start.GROUP,
+        bench_serve.GROUP,
+        bench_postgres.GROUP,
+        bench_oracle.GROUP,
+    )
     core = [r for r in results if r.group not in own_tables]
     postgres = [r for r in results if r.group == bench_postgres.GROUP]
     store = [r for r in results if r.group in STORE_GROUPS]
     start = [r for r in results if r.group == bench_start.GROUP]
     serve = [r for r in results if r.group == bench_serve.GROUP]
+    oracle = [r for r in results if r.group == bench_oracle.GROUP]
     if core:
         print(table(core))
     if store:
@@ -171,6 +189,19 @@ def run(
         print("\nserving through uvicorn; floor: a bare ASGI app answering as many bytes")
         print(table(serve))
         print(bench_serve.latency_table(serve))
+    if oracle:
+        print(
+            "\nthe oracle: o.* ratio = Oracle.check ops/s / handle ops/s of the same requests; "
+            "oc.file: exchanges/s of the command / lines/s of a process that json.loads each line"
+        )
+        print(table(oracle))
+        print(bench_oracle.summary(oracle, file_info))
+    if kit:
+        print(
+            f"\ncheck_emulator: seconds to its answer, median of {bench_oracle.KIT_RUNS} runs; "
+            "exchanges answered, seconds spent answering them, exchanges in the report"
+        )
+        print(bench_oracle.kit_table(kit))
     if start and start_info is not None:
         print("\ncold start: fresh processes; ratio = floor seconds / subject seconds")
         print(table(start))
@@ -194,6 +225,7 @@ def run(
             },
             "results": [asdict(r) for r in results],
             "memory": bench_memory.documents(sizes),
+            "oracle": {"check_file": file_info, "emulator": bench_oracle.documents(kit)},
         }
         args.json.write_text(json.dumps(document, indent=2) + "\n")
         print(f"wrote {args.json}")

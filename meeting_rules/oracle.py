@@ -45,14 +45,8 @@ from .http import (
 )
 from .instant import Instant
 from .meeting import Organizer
-from .oracle_bodies import (
-    Finding,
-    decode,
-    expect_context,
-    expect_created,
-    expect_same,
-    meeting_digests,
-)
+from .oracle_bodies import Finding, decode, expect_created
+from .oracle_later import expect_context, expect_same, meeting_digests
 from .oracle_refusals import (
     TRANSIENT,
     Refusal,
@@ -346,8 +340,6 @@ class Oracle:
             )
             self._remember(key, response.body, body, parsed.version, index)
             return findings
-        if known is not None:
-            return self._same(key, known, body, parsed.version, organizer.user_id)
         answered = _answer_organizer(body, None)
         if answered is not None and (answered.tenant_id, answered.user_id.lower()) != key[:2]:
             findings.append(
@@ -360,6 +352,8 @@ class Oracle:
                 )
             )
             return findings
+        if known is not None:
+            return self._same(key, known, body, parsed.version, organizer.user_id)
         if self._assume_empty and not unsure:
             failed = self._failed.get(key)
             if failed is not None:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as _dt
-import hashlib
 import json
 import re
 from collections.abc import Mapping
@@ -28,7 +27,7 @@ import attrs
 from .creation import build_meeting, join_web_url, meeting_id
 from .enums import ApiVersion
 from .errors import GraphError, quoted
-from .http import meeting_body, odata_context
+from .http import meeting_body
 from .instant import Instant
 from .json_paths import json_kind, path_step
 from .meeting import ChatInfo, Organizer
@@ -36,13 +35,16 @@ from .request import CreateOrGetRequest
 from .settings import TenantSettings
 
 __all__ = [
+    "CONTEXT",
+    "VERSION_ONLY",
     "Finding",
+    "compare",
     "decode",
-    "expect_context",
+    "describe",
     "expect_created",
-    "expect_same",
     "is_json",
-    "meeting_digests",
+    "member_at",
+    "shown",
     "version_members",
 ]
 
@@ -56,9 +58,9 @@ _GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12
 _NO_GUID = "00000000-0000-0000-0000-000000000000"
 
 # The rule that gives each member of a new meeting (R-MEET-*), by its path's first steps.
-_CONTEXT = path_step("", "@odata.context")
+CONTEXT = path_step("", "@odata.context")
 _RULES = {
-    _CONTEXT: "R-HTTP-6",
+    CONTEXT: "R-HTTP-6",
     "id": "R-MEET-6",
     "joinWebUrl": "R-MEET-6",
     "videoTeleconferenceId": "R-MEET-6",
@@ -83,7 +85,7 @@ _RULES = {
 
 def _rule_at(path: str, request: CreateOrGetRequest) -> str:
     """The rule that gives the member at ``path`` of a new meeting made for ``request``."""
-    if path.startswith(_CONTEXT):
+    if path.startswith(CONTEXT):
         return "R-HTTP-6"
     head = re.split(r"[.\[]", path, maxsplit=2)
     if head[0] in ("startDateTime", "endDateTime"):
@@ -146,11 +148,7 @@ class _Replay:
         return value if isinstance(value, str) else "0" * count
 
 
-_VERSION_ONLY = version_members()
-_BOTH_VERSIONS = frozenset(
-    tuple(path.split("."))
-    for path in _VERSION_ONLY[ApiVersion.BETA] | _VERSION_ONLY[ApiVersion.V1_0]
-)
+VERSION_ONLY = version_members()
 
 
 def _instant(value: object) -> Instant | None:
@@ -162,7 +160,7 @@ def _instant(value: object) -> Instant | None:
         return None
 
 
-def _get(value: object, *names: str) -> object:
+def member_at(value: object, *names: str) -> object:
     for name in names:
         if not isinstance(value, Mapping):
             return None
@@ -174,7 +172,7 @@ def _far(one: Instant, other: Instant, tolerance: _dt.timedelta) -> bool:
     return abs(one.ticks - other.ticks) > tolerance // _dt.timedelta(microseconds=1) * 10
 
 
-def _shown(value: object) -> str:
+def shown(value: object) -> str:
     if isinstance(value, str):
         return repr(quoted(value, 100))
     if value is None or isinstance(value, bool | int | float):
@@ -200,16 +198,16 @@ def expect_created(
             findings.append(
                 (
                     "R-TIME-6",
-                    f"{name} is written {_shown(text)}, not as UTC to the 7th digit "
+                    f"{name} is written {shown(text)}, not as UTC to the 7th digit "
                     "with 'Z' and no trailing zeros.",
                     name,
                 )
             )
     creation = _instant(actual.get("creationDateTime"))
     if creation is None:
-        shown = _shown(actual.get("creationDateTime"))
+        given = shown(actual.get("creationDateTime"))
         findings.append(
-            ("R-MEET-1", f"creationDateTime is {shown}, not a time.", "creationDateTime")
+            ("R-MEET-1", f"creationDateTime is {given}, not a time.", "creationDateTime")
         )
         return findings
     if date is not None and _far(creation, date, tolerance):
@@ -233,9 +231,12 @@ def expect_created(
             )
         built = attrs.evolve(request, start_date_time=start or creation)
     replay = _Replay(
-        [_get(actual, "audioConferencing", "conferenceId"), actual.get("videoTeleconferenceId")]
+        [
+            member_at(actual, "audioConferencing", "conferenceId"),
+            actual.get("videoTeleconferenceId"),
+        ]
     )
-    thread = _get(actual, "chatInfo", "threadId")
+    thread = member_at(actual, "chatInfo", "threadId")
     made_up = request.chat_info is None or request.chat_info.thread_id is None
     if made_up:
         findings += _thread_form(thread, replay)
@@ -258,7 +259,7 @@ def expect_created(
     elif not made_up:
         # A channel meeting's messageId is its creation in Unix ms (seed Example 2), which Graph
         # takes a moment apart from creationDateTime (0.2 s in the seed): within the tolerance.
-        answered = _get(actual, "chatInfo", "messageId")
+        answered = member_at(actual, "chatInfo", "messageId")
         if isinstance(answered, str) and answered.isascii() and answered.isdigit():
             gap = abs(int(answered) - creation.unix_milliseconds)
             if gap <= tolerance // _dt.timedelta(milliseconds=1):
@@ -276,7 +277,7 @@ def expect_created(
         organizer_id=organizer.user_id,
         include_unknown_enum_members=include_unknown_enum_members,
     )
-    _compare(expected, actual, "", findings, lambda path: _rule_at(path, request), request.version)
+    compare(expected, actual, "", findings, lambda path: _rule_at(path, request), request.version)
     return findings
 
 
@@ -294,7 +295,7 @@ def _thread_form(thread: object, replay: _Replay) -> list[Finding]:
     return [
         (
             "R-MEET-5",
-            f"chatInfo.threadId is {_shown(thread)}, not a new meeting thread "
+            f"chatInfo.threadId is {shown(thread)}, not a new meeting thread "
             "'19:meeting_{base64 of a GUID}@thread.v2'.",
             "chatInfo.threadId",
         )
@@ -307,7 +308,7 @@ def _digit_forms(actual: Mapping[str, Any], settings: TenantSettings) -> list[Fi
     for path, value, count in (
         (
             "audioConferencing.conferenceId",
-            _get(actual, "audioConferencing", "conferenceId"),
+            member_at(actual, "audioConferencing", "conferenceId"),
             settings.conference_id_digits,
         ),
         (
@@ -320,12 +321,12 @@ def _digit_forms(actual: Mapping[str, Any], settings: TenantSettings) -> list[Fi
             isinstance(value, str) and len(value) == count and value.isascii() and value.isdigit()
         ):
             findings.append(
-                ("R-MEET-6", f"{path} is {_shown(value)}, not {count} decimal digits.", path)
+                ("R-MEET-6", f"{path} is {shown(value)}, not {count} decimal digits.", path)
             )
     return findings
 
 
-def _compare(
+def compare(
     expected: object,
     actual: object,
     path: str,
@@ -359,10 +360,10 @@ def _compare(
                     # an unset member written as null or [] by the rules: R-JSON-2's
                     rule = "R-JSON-2" if value is None or value == [] else rule_at(step)
                     findings.append(
-                        (rule, f"{step} is missing; the rules give {_shown(value)}.", step)
+                        (rule, f"{step} is missing; the rules give {shown(value)}.", step)
                     )
                 continue
-            _compare(value, actual[name], step, findings, rule_at, version, skip=skip, added=added)
+            compare(value, actual[name], step, findings, rule_at, version, skip=skip, added=added)
         other = ApiVersion.V1_0 if version is ApiVersion.BETA else ApiVersion.BETA
         for name in actual:
             step = path_step(path, name)
@@ -370,7 +371,7 @@ def _compare(
                 continue
             if added:
                 findings.append((rule_at(step), f"{step} was not in the first answer.", step))
-            elif step in _VERSION_ONLY[other]:
+            elif step in VERSION_ONLY[other]:
                 findings.append(
                     (
                         rule_at(step),
@@ -387,7 +388,7 @@ def _compare(
             )
             return
         for index, (one, other_item) in enumerate(zip(expected, actual, strict=True)):
-            _compare(
+            compare(
                 one,
                 other_item,
                 path_step(path, index),
@@ -409,89 +410,11 @@ def _compare(
         elif (one := _instant(expected)) is not None and one == _instant(actual):
             return  # the same instant written otherwise: R-TIME-6 has said so
     findings.append(
-        (rule, f"{path} is {_shown(actual)}; the rules give {_shown(expected)}.", path or None)
+        (rule, f"{path} is {shown(actual)}; the rules give {shown(expected)}.", path or None)
     )
 
 
-def expect_context(
-    body: Mapping[str, Any], version: ApiVersion, organizer_id: str
-) -> list[Finding]:
-    """R-HTTP-6: a meeting answer's ``@odata.context``."""
-    context = body.get("@odata.context")
-    wanted = odata_context(version, organizer_id)
-    if context == wanted:
-        return []
-    return [
-        (
-            "R-HTTP-6",
-            f"@odata.context is {_shown(context)}; the rules give {_shown(wanted)}.",
-            _CONTEXT,
-        )
-    ]
-
-
-def meeting_digests(body: Mapping[str, Any]) -> tuple[bytes, bytes]:
-    """Two digests of a meeting answer, member order aside: of every member but
-    ``@odata.context``, and of the members both versions write (so an answer in the other
-    version has the second digest of the first)."""
-    whole = {name: value for name, value in body.items() if name != "@odata.context"}
-    shared = _without(whole, _BOTH_VERSIONS)
-    return _digest(whole), _digest(shared)
-
-
-def _digest(value: object) -> bytes:
-    text = json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
-
-
-def _without(body: Mapping[str, Any], paths: frozenset[tuple[str, ...]]) -> dict[str, Any]:
-    """``body`` without the members at ``paths`` (names, one a level); copies what it changes."""
-    result = dict(body)
-    for path in paths:
-        holder: Any = result
-        for name in path[:-1]:
-            inner = holder.get(name) if isinstance(holder, Mapping) else None
-            if not isinstance(inner, Mapping):
-                holder = None
-                break
-            holder[name] = inner = dict(inner)
-            holder = inner
-        if isinstance(holder, dict):
-            holder.pop(path[-1], None)
-    return result
-
-
-def expect_same(
-    first: Mapping[str, Any],
-    first_version: ApiVersion,
-    actual: Mapping[str, Any],
-    version: ApiVersion,
-    organizer_id: str,
-) -> list[Finding]:
-    """The findings on a later answer for a key: the first answer's meeting, unchanged (R-RES-3),
-    written in this answer's version."""
-    findings = expect_context(actual, version, organizer_id)
-    skip = {_CONTEXT}
-    if version is not first_version:
-        skip |= _VERSION_ONLY[ApiVersion.BETA] | _VERSION_ONLY[ApiVersion.V1_0]
-    expected = dict(first)
-    changed: list[Finding] = []
-    _compare(
-        expected,
-        actual,
-        "",
-        changed,
-        lambda path: "R-RES-3",
-        version,
-        skip=frozenset(skip),
-        added=True,
-    )
-    for rule, message, path in changed:
-        findings.append((rule, f"The meeting changed since its first answer: {message}", path))
-    return findings
-
-
-def _describe(body: object) -> str:
+def describe(body: object) -> str:
     return "not JSON" if body is _NOT_JSON else json_kind(body)
 
 

@@ -25,7 +25,7 @@ from .http import APPLICATION_ROLE, DELEGATED_SCOPE, HttpResponse, _organizer
 from .instant import Instant
 from .json_paths import GRAPH_NAMES
 from .meeting import Organizer
-from .oracle_bodies import Finding, _describe, _get, _shown, decode, is_json
+from .oracle_bodies import Finding, decode, describe, is_json, member_at, shown
 from .ports import Application, DelegatedUser, TokenDirectory
 from .request_body import parse_create_or_get
 from .settings import TenantSettings
@@ -334,13 +334,12 @@ def read_error(
     """Graph's error body (R-JSON-5): ``{"error": {"code", "message", "target"?, "details"?,
     "innerError": {"date", "request-id", "client-request-id"}}}``."""
     findings: list[Finding] = []
-    error = _get(body, "error")
+    error = member_at(body, "error")
     if not isinstance(error, Mapping):
         findings.append(
             (
                 "R-JSON-5",
-                f"The error answer's body is {_describe(body)}, not "
-                'Graph\'s {"error": {...}}.',
+                f"The error answer's body is {describe(body)}, not Graph's {{\"error\": {{...}}}}.",
                 None,
             )
         )
@@ -349,14 +348,14 @@ def read_error(
     for name, value in (("code", code), ("message", message)):
         if not isinstance(value, str) or not value:
             findings.append(
-                ("R-JSON-5", f"error.{name} is {_shown(value)}, not a text.", f"error.{name}")
+                ("R-JSON-5", f"error.{name} is {shown(value)}, not a text.", f"error.{name}")
             )
     if target is not None and not isinstance(target, str):
-        findings.append(("R-JSON-5", f"error.target is {_shown(target)}.", "error.target"))
+        findings.append(("R-JSON-5", f"error.target is {shown(target)}.", "error.target"))
     inner = error.get("innerError")
     if not isinstance(inner, Mapping):
         findings.append(
-            ("R-JSON-5", f"error.innerError is {_shown(inner)}, not an object.", "error.innerError")
+            ("R-JSON-5", f"error.innerError is {shown(inner)}, not an object.", "error.innerError")
         )
     else:
         date = inner.get("date")
@@ -364,7 +363,7 @@ def read_error(
             findings.append(
                 (
                     "R-JSON-5",
-                    f"error.innerError.date is {_shown(date)}, not "
+                    f"error.innerError.date is {shown(date)}, not "
                     "YYYY-MM-DDTHH:MM:SS in UTC without a zone.",
                     "error.innerError.date",
                 )
@@ -375,8 +374,8 @@ def read_error(
                 findings.append(
                     (
                         "R-JSON-5",
-                        f"error.innerError.{name} is {_shown(value)}; the answer's "
-                        f"{name} header is {_shown(header)}.",
+                        f"error.innerError.{name} is {shown(value)}; the answer's "
+                        f"{name} header is {shown(header)}.",
                         f"error.innerError.{name}",
                     )
                 )

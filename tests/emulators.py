@@ -9,6 +9,7 @@ the oracle must find.
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from collections.abc import Callable, Iterable
@@ -449,6 +450,14 @@ class Recorder:
         return response
 
 
+def _body(data: bytes) -> dict[str, str]:
+    """A body as JSON Lines hold it: text, or base64 where the bytes are not UTF-8."""
+    try:
+        return {"body": data.decode("utf-8")}
+    except UnicodeDecodeError:
+        return {"body": base64.b64encode(data).decode("ascii"), "encoding": "base64"}
+
+
 def write_jsonl(path: Path, exchanges: Iterable[tuple[HttpRequest, HttpResponse]]) -> Path:
     """Exchanges as JSON Lines, the form ``meeting-rules check`` reads."""
     with path.open("w", encoding="utf-8") as out:
@@ -458,12 +467,12 @@ def write_jsonl(path: Path, exchanges: Iterable[tuple[HttpRequest, HttpResponse]
                     "method": request.method,
                     "path": request.path,
                     "headers": dict(request.headers),
-                    "body": request.body.decode("utf-8", "surrogateescape"),
+                    **_body(request.body),
                 },
                 "response": {
                     "status": response.status,
                     "headers": dict(response.headers),
-                    "body": response.body.decode("utf-8"),
+                    **_body(response.body),
                 },
             }
             out.write(json.dumps(line, ensure_ascii=True) + "\n")

@@ -333,7 +333,6 @@ def second_create() -> tuple[list[Exchange], int]:
     return exchanges, 1
 
 
-@pytest.mark.xfail(reason="oracle pending", strict=False)
 @pytest.mark.parametrize("shape", ["har", "jsonl"])
 def test_a_second_201_for_a_key_is_r_res_3(tmp_path: Path, shape: str) -> None:
     exchanges, index = second_create()
@@ -344,7 +343,6 @@ def test_a_second_201_for_a_key_is_r_res_3(tmp_path: Path, shape: str) -> None:
     assert all(set(v) == {"exchange", "rule", "message", "path"} for v in report["violations"])
 
 
-@pytest.mark.xfail(reason="oracle pending", strict=False)
 def test_human_report_names_the_rules(tmp_path: Path) -> None:
     exchanges, index = second_create()
     code, out, err = check(str(write(tmp_path, "tampered.har", har(exchanges))))
@@ -354,7 +352,6 @@ def test_human_report_names_the_rules(tmp_path: Path) -> None:
     assert " violation" in out
 
 
-@pytest.mark.xfail(reason="oracle pending", strict=False)
 def test_a_response_body_that_is_not_json_is_a_violation(tmp_path: Path) -> None:
     exchanges = traffic()
     exchanges[0] = tampered(exchanges[0], body=b"<html>created</html>")
@@ -550,7 +547,6 @@ class Terminal(io.StringIO):
         return True
 
 
-@pytest.mark.xfail(reason="oracle pending", strict=False)
 def test_terminal_report_draws_tables(tmp_path: Path) -> None:
     exchanges, _ = second_create()
     out = Terminal()

@@ -209,7 +209,12 @@ def test_benchmarks_import_without_a_circle() -> None:
 
 
 @pytest.mark.parametrize(
-    ("only", "row"), [("a+dict", "parse_create_or_get(loads)"), ("w.400.c1", "uvicorn, 400")]
+    ("only", "row"),
+    [
+        ("a+dict", "parse_create_or_get(loads)"),
+        ("w.400.c1", "uvicorn, 400"),
+        ("o.", "Oracle.check, 400, end before start"),
+    ],
 )
 def test_benchmarks_run(only: str, row: str) -> None:
     """``python -m benchmarks`` runs (a smoke run of one workload; nothing about its speed)."""

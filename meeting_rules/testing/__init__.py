@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .contract import RepositoryContract, check_repository
-    from .emulator import asgi_sender, check_emulator, http_sender
+    from .emulator import check_emulator
+    from .senders import asgi_sender, http_sender
 
 __all__ = ["RepositoryContract", "asgi_sender", "check_emulator", "check_repository", "http_sender"]
 
@@ -43,8 +44,12 @@ def __getattr__(name: str) -> Any:
         from . import contract
 
         return getattr(contract, name)
-    if name in ("asgi_sender", "check_emulator", "http_sender"):
-        from . import emulator
+    if name == "check_emulator":
+        from .emulator import check_emulator
 
-        return getattr(emulator, name)
+        return check_emulator
+    if name in ("asgi_sender", "http_sender"):
+        from . import senders
+
+        return getattr(senders, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
