@@ -328,26 +328,41 @@ class Process:
     max_rss_bytes: int
 
 
-def run_process(argv: Sequence[str], stdout: Any, env: dict[str, str]) -> Process:
-    """Run ``argv`` to its end; it must exit 0. ``os.wait4`` gives the process's own peak RSS."""
+# A process's peak RSS (ru_maxrss) counts the memory of the process that started it, as it was
+# when it started it (Linux keeps the larger high-water mark across fork and exec), so a command
+# started from this process would seem to take what this one does. A small launcher, started
+# with -S, starts each command instead and writes its exit code, peak RSS and seconds to a file.
+LAUNCHER = (
+    "import os, sys, time\n"
+    "start = time.perf_counter()\n"
+    "pid = os.posix_spawn(sys.argv[2], sys.argv[2:], os.environ)\n"
+    "_, status, usage = os.wait4(pid, 0)\n"
+    "elapsed = time.perf_counter() - start\n"
+    "with open(sys.argv[1], 'w') as out:\n"
+    "    out.write(f'{os.waitstatus_to_exitcode(status)} {usage.ru_maxrss} {elapsed!r}')\n"
+)
+
+
+def run_process(argv: Sequence[str], stdout: Any, env: dict[str, str], scratch: Path) -> Process:
+    """Run ``argv`` (``argv[0]`` a path) to its end through the launcher; it must exit 0."""
+    measured = scratch / "launched.txt"
+    launcher = [sys.executable, "-S", "-c", LAUNCHER, str(measured), *argv]
     with tempfile.TemporaryFile() as errors:
-        started = time.perf_counter()
-        child = subprocess.Popen(
-            argv,
+        subprocess.run(
+            launcher,
             cwd=PACKAGE.parent,
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=stdout,
             stderr=errors,
+            check=True,
         )
-        _, status, usage = os.wait4(child.pid, 0)
-        elapsed = time.perf_counter() - started
-        child.returncode = os.waitstatus_to_exitcode(status)
-        if child.returncode != 0:
+        code, max_rss, seconds = measured.read_text().split()
+        if code != "0":
             errors.seek(0)
             said = errors.read().decode(errors="replace")[-300:]
-            raise NotAsClaimed(f"{' '.join(argv[1:4])} exited {child.returncode}: {said}")
-    return Process(elapsed, usage.ru_maxrss * 1024)  # Linux: KiB
+            raise NotAsClaimed(f"{' '.join(argv[1:4])} exited {code}: {said}")
+    return Process(float(seconds), int(max_rss) * 1024)  # Linux: ru_maxrss in KiB
 
 
 def checked_report(path: Path, count: int) -> float:
@@ -378,10 +393,10 @@ def check_file(request_bytes: bytes, rounds: int, quick: bool) -> tuple[Result, 
         for index in range(min(rounds, FILE_ROUNDS)):
             for side in (index % 2, 1 - index % 2):  # round i starts with side i (mod 2)
                 if side == 0:
-                    runs[0].append(run_process(floor, subprocess.DEVNULL, env))
+                    runs[0].append(run_process(floor, subprocess.DEVNULL, env, Path(scratch)))
                     continue
                 with report.open("w", encoding="utf-8") as out:
-                    runs[1].append(run_process(subject, out, env))
+                    runs[1].append(run_process(subject, out, env, Path(scratch)))
                 own_seconds.append(checked_report(report, count))
         size = recording.stat().st_size
     result = Result.of_rounds(

@@ -76,6 +76,12 @@ def add_arguments(command: argparse.ArgumentParser) -> None:
     command.add_argument(
         "--json", action="store_true", help="write the findings as one JSON object, no progress"
     )
+    command.add_argument(
+        "--existing-store",
+        action="store_true",
+        help="the recording began on a store that already held meetings: a 200 for a key not "
+        "seen before is that key's meeting, not a finding",
+    )
 
 
 def run(
@@ -165,7 +171,7 @@ def _check(
     from .oracle import Oracle
     from .recordings import NotARecording, Recorded, read_har, read_jsonl
 
-    oracle = Oracle(directory=directory)
+    oracle = Oracle(directory=directory, assume_empty_store=not args.existing_store)
     records = read_har(file) if shape == "har" else read_jsonl(file)
     report: _HumanReport | _JsonReport = _JsonReport(out) if args.json else _HumanReport(out)
     tally = _Tally()

@@ -14,7 +14,9 @@ The routes, each under ``/v1.0`` and ``/beta``:
   the same callers' rules, with the reading permissions Graph's GET also accepts
   (``OnlineMeetings.Read``, ``OnlineMeetings.Read.All``).
 
-The module holds the exchange only. The callers (``DelegatedUser``, ``Application``) and the
+Each step is a function of its own (``read_route``, ``read_caller``, ``organizer_for``,
+``check_content_type``, ``meeting_body``): the oracle (``meeting_rules.oracle``) judges other
+implementations' answers with these same steps. The module holds the exchange only. The callers (``DelegatedUser``, ``Application``) and the
 ``TokenDirectory`` port live in ``ports``, ``InMemoryDirectory`` in ``directory``; all are
 exported from here as well, where users have always found them.
 """
@@ -135,7 +137,7 @@ class HttpResponse:
 
 
 @attrs.frozen
-class _Route:
+class Route:
     version: ApiVersion
     user_id: str | None  # None: /me
     meeting_id: str | None  # None: createOrGet; else the read-back of this meeting
@@ -145,7 +147,7 @@ class _Route:
         return "POST" if self.meeting_id is None else "GET"
 
 
-def _route(request: HttpRequest) -> _Route:
+def read_route(request: HttpRequest) -> Route:
     """R-HTTP-1..3: the createOrGet routes (POST) and the read-back (GET) under /v1.0 and /beta."""
     path = request.path.partition("?")[0] if isinstance(request.path, str) else ""
     found = _CREATE_OR_GET.fullmatch(path)
@@ -154,15 +156,15 @@ def _route(request: HttpRequest) -> _Route:
         raise NotFoundError(f"Resource not found for the segment in '{quoted(path, 200)}'.")
     if found is not None:
         version, user_id = found.groups()
-        route = _Route(ApiVersion(version), _unquoted(user_id), None)
+        route = Route(ApiVersion(version), _unquoted(user_id), None)
     else:
         assert meeting is not None
         version, user_id, meeting_id = meeting.groups()
-        route = _Route(ApiVersion(version), _unquoted(user_id), unquote(meeting_id))
+        route = Route(ApiVersion(version), _unquoted(user_id), unquote(meeting_id))
     method = request.method if isinstance(request.method, str) else ""
     if not (method.isascii() and method.upper() == route.method):
         what = "createOrGet" if route.meeting_id is None else "an online meeting"
-        raise _WrongMethod(
+        raise WrongMethod(
             f"The HTTP method '{quoted(method, 20)}' is not allowed for {what}; "
             f"use {route.method}.",
             allow=route.method,
@@ -170,7 +172,7 @@ def _route(request: HttpRequest) -> _Route:
     return route
 
 
-class _WrongMethod(MethodNotAllowedError):
+class WrongMethod(MethodNotAllowedError):
     """A 405 that knows the one method its route allows (the ``Allow`` header)."""
 
     __slots__ = ("allow",)
@@ -185,8 +187,8 @@ class _WrongMethod(MethodNotAllowedError):
         return (_wrong_method, (self.message, self.allow))
 
 
-def _wrong_method(message: str, allow: str) -> _WrongMethod:
-    return _WrongMethod(message, allow=allow)
+def _wrong_method(message: str, allow: str) -> WrongMethod:
+    return WrongMethod(message, allow=allow)
 
 
 def is_create_or_get(method: str, path: str) -> bool:
@@ -203,7 +205,7 @@ def _unquoted(segment: str | None) -> str | None:
     return None if segment is None else unquote(segment)
 
 
-def _caller(request: HttpRequest, directory: TokenDirectory) -> DelegatedUser | Application:
+def read_caller(request: HttpRequest, directory: TokenDirectory) -> DelegatedUser | Application:
     """R-HTTP-4: a known bearer token."""
     authorization = _text(request, "Authorization")
     if not authorization:
@@ -217,8 +219,8 @@ def _caller(request: HttpRequest, directory: TokenDirectory) -> DelegatedUser | 
     return caller
 
 
-def _organizer(
-    route: _Route, caller: DelegatedUser | Application, directory: TokenDirectory
+def organizer_for(
+    route: Route, caller: DelegatedUser | Application, directory: TokenDirectory
 ) -> Organizer:
     """R-AUTH-1..5, R-HTTP-1, R-HTTP-2: may this caller use this route, and for whom. A read-back
     also accepts the reading permissions."""
@@ -256,7 +258,7 @@ def _organizer(
     return user
 
 
-def _check_content_type(request: HttpRequest) -> None:
+def check_content_type(request: HttpRequest) -> None:
     """R-HTTP-5: ``application/json``, parameters allowed; Graph answers 400, not 415."""
     content_type = _text(request, "Content-Type") or ""
     if not _JSON_MEDIA_TYPE.fullmatch(content_type):
@@ -298,8 +300,8 @@ def handle(
         if not isinstance(now, Instant) or request_id == _NO_REQUEST_ID:
             raise InternalServerError("The service's clock or identifiers failed.")
         prefer = (_text(request, "Prefer") or "").lower()
-        route = _route(request)
-        organizer = _organizer(route, _caller(request, directory), directory)
+        route = read_route(request)
+        organizer = organizer_for(route, read_caller(request, directory), directory)
         if route.meeting_id is not None:
             found = repository.find_by_id(
                 tenant_id=organizer.tenant_id,
@@ -312,7 +314,7 @@ def handle(
                 )
             body = _meeting_body(found, route, organizer, prefer)
             return HttpResponse(status=200, headers=headers, body=dumps_json(body))
-        _check_content_type(request)
+        check_content_type(request)
         parsed = parse_create_or_get(
             request.body,
             version=route.version,
@@ -379,6 +381,8 @@ def _answer_ids(request: HttpRequest, clock: Clock, ids: IdFactory) -> tuple[obj
 
 
 def instant_of_http_date(text: str | None) -> Instant:
+    """The instant of an HTTP ``Date`` header; ``Instant.MIN`` when there is none or it is not
+    an HTTP date with a zone."""
     try:
         moment = parsedate_to_datetime(text or "")
     except (TypeError, ValueError):
@@ -389,7 +393,7 @@ def instant_of_http_date(text: str | None) -> Instant:
 
 
 def _meeting_body(
-    meeting: OnlineMeeting, route: _Route, organizer: Organizer, prefer: str
+    meeting: OnlineMeeting, route: Route, organizer: Organizer, prefer: str
 ) -> dict[str, object]:
     return meeting_body(
         meeting,
@@ -450,7 +454,7 @@ def _error_response(
     client_request_id: str,
     now: Instant,
 ) -> HttpResponse:
-    if isinstance(error, _WrongMethod):
+    if isinstance(error, WrongMethod):
         headers["Allow"] = error.allow
     elif isinstance(error, RetryLaterError) and error.retry_after_seconds is not None:
         headers["Retry-After"] = str(error.retry_after_seconds)

@@ -37,11 +37,11 @@ from .errors import (
 from .http import (
     HttpRequest,
     HttpResponse,
-    _caller,
-    _check_content_type,
-    _route,
-    _WrongMethod,
+    WrongMethod,
+    check_content_type,
     instant_of_http_date,
+    read_caller,
+    read_route,
 )
 from .instant import Instant
 from .meeting import Organizer
@@ -139,8 +139,8 @@ class Oracle:
     def skip_reason(request: HttpRequest) -> str | None:
         """Why an exchange is not judged (not a createOrGet route), or ``None``."""
         try:
-            route = _route(request)
-        except _WrongMethod:
+            route = read_route(request)
+        except WrongMethod:
             return None
         except NotFoundError:
             return f"not a createOrGet route: {request.method} {request.path[:200]}"
@@ -177,8 +177,8 @@ class Oracle:
             )
             findings += shape
         try:
-            route = _route(request)
-        except _WrongMethod as wrong:
+            route = read_route(request)
+        except WrongMethod as wrong:
             refusals = [Refusal(405, None, None, "R-HTTP-3", wrong.message)]
             findings += judge_refusal(refusals, response, error)
             return findings
@@ -242,13 +242,13 @@ class Oracle:
         organizer = None
         if self._directory is not None:
             try:
-                caller = _caller(request, self._directory)
+                caller = read_caller(request, self._directory)
             except UnauthorizedError as error:
                 fixed = error.message if request.header("Authorization") is None else None
                 return [refusal_for(error, "R-HTTP-4", fixed)], None, None
-            refusals, organizer = rights(_route(request), caller, self._directory)
+            refusals, organizer = rights(read_route(request), caller, self._directory)
         try:
-            _check_content_type(request)
+            check_content_type(request)
         except GraphError as error:
             fixed = "Unable to read JSON request payload"
             refusals.append(refusal_for(error, "R-HTTP-5", fixed))

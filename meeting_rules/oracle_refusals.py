@@ -21,7 +21,7 @@ import attrs
 
 from .enums import ApiVersion
 from .errors import BadRequestError, ForbiddenError, GraphError, NotFoundError
-from .http import APPLICATION_ROLE, DELEGATED_SCOPE, HttpResponse, _organizer
+from .http import APPLICATION_ROLE, DELEGATED_SCOPE, HttpResponse, organizer_for
 from .instant import Instant
 from .json_paths import GRAPH_NAMES
 from .meeting import Organizer
@@ -109,7 +109,7 @@ def rights(
     refusals: list[Refusal] = []
     for _ in range(_MAX_DEFECTS):
         try:
-            organizer = _organizer(route, caller, directory)
+            organizer = organizer_for(route, caller, directory)
         except GraphError as error:
             refusals.append(_rights_refusal(error, caller))
             eased = _eased(caller, error)

@@ -431,3 +431,46 @@ def test_create_app_passes_through_asgi_sender_and_a_real_server() -> None:
     served = create_app(repository=InMemoryMeetingRepository(), directory=callers)
     with uvicorn_server(served) as url, http_sender(url) as send:
         check_emulator(send, directory=callers, max_examples=30)
+
+
+def test_check_existing_store_takes_unseen_keys_as_they_come(tmp_path: Path) -> None:
+    """R-RES-2: traffic recorded on a store that was not empty: a 200 for a key created before
+    the recording is a finding, unless ``--existing-store`` says so."""
+    recorder = Recorder(Library())
+    for request in script():
+        recorder(request)
+    path = write_jsonl(tmp_path / "late.jsonl", recorder.exchanges[1:])  # without the first 201
+    for extra, code in (([], 1), (["--existing-store"], 0)):
+        out = io.StringIO()
+        assert main(["check", str(path), "--json", *extra], stdout=out, stderr=io.StringIO()) == (
+            code
+        )
+        found = {v["rule"] for v in json.loads(out.getvalue())["violations"]}
+        assert found == ({"R-RES-2"} if code else set())
+
+
+def test_the_ten_lines_of_oracle_md_run() -> None:
+    """docs/oracle.md's "Testing your emulator in ten lines", run as written against the
+    library's ASGI app on a real uvicorn server that knows the same tokens."""
+    pytest.importorskip("uvicorn")
+    from meeting_rules.asgi import create_app
+    from tests.serving import uvicorn_server
+
+    page = (Path(__file__).parent.parent / "docs" / "oracle.md").read_text(encoding="utf-8")
+    code = page.split("```python\n", 1)[1].split("```", 1)[0]
+    assert len([line for line in code.splitlines() if line.strip()]) <= 12
+    namespace: dict[str, Any] = {}
+    exec(compile(code, "docs/oracle.md", "exec"), namespace)
+    served = directory(
+        {
+            "delegated": [{"token": "alice-token", "tenantId": namespace["TENANT"],
+                           "userId": namespace["ALICE"], "upn": "alice@contoso.com",
+                           "scopes": ["OnlineMeetings.ReadWrite"]}],
+            "applications": [{"token": "daemon-token", "tenantId": namespace["TENANT"],
+                              "appId": "daemon", "roles": ["OnlineMeetings.ReadWrite.All"],
+                              "policyUsers": [namespace["ALICE"]]}],
+        }
+    )  # fmt: skip
+    app = create_app(repository=InMemoryMeetingRepository(), directory=served)
+    with uvicorn_server(app) as url:
+        namespace["test_my_emulator_follows_createorget"](url)
