@@ -24,8 +24,9 @@ on a large recording (``oc.file``), and how long ``check_emulator`` takes (``oe.
   second from start to exit, each side's best of ``min(rounds, 3)`` interleaved rounds. The file is
   300 exchanges recorded from ``handle`` (100 keys, each its 201, a 400 of a key of its own, then
   its 200), repeated with the externalIds rewritten in every copy, so the oracle sees each key's
-  201 before its 200. The peak RSS of each side's process (``os.wait4``) is recorded: the command
-  reads the file one line at a time, so its RSS stays far below the file's size.
+  201 before its 200. The peak RSS of each side's process is recorded (``os.wait4``, through a
+  small launcher: ``LAUNCHER``): the command reads the file one line at a time, so its RSS stays
+  far below the file's size; what grows is the oracle's memory of the keys it has seen.
 - ``oe.wrong``: ``check_emulator(send, directory=..., max_examples=200)`` on an implementation
   that answers 201 where ``handle`` answers 200, until it raises ``AssertionError``; seconds, and
   the exchanges in the sequence it reports (its ``--- exchange`` blocks). ``oe.pass``: the same
@@ -39,17 +40,15 @@ report, the rule ``oe.wrong`` names), never the timings.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import json
-import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -85,6 +84,7 @@ KIT_RUNS = 3
 WRONG_EXAMPLES = 200
 PASS_EXAMPLES = 100
 PASS_EXAMPLES_QUICK = 20
+COMMAND = ("-m", "meeting_rules", "check")
 FLOOR_CODE = "import json, sys\nfor line in open(sys.argv[1], 'rb'):\n    json.loads(line)"
 
 Exchange = tuple[HttpRequest, HttpResponse]
@@ -234,7 +234,7 @@ def created(request_bytes: bytes) -> Workload:
         raise NotAsClaimed("o.201: the floor's handle did not create")
     checks = FreshChecks(keys, callers)
     work = oracle_row("o.201", NEW, checks, exchanges[0], answers, request_bytes)
-    return dataclasses.replace(work, subject_prepare=checks.prepare, floor_prepare=answers.prepare)
+    return replace(work, subject_prepare=checks.prepare, floor_prepare=answers.prepare)
 
 
 def got(request_bytes: bytes) -> Workload:
@@ -309,10 +309,9 @@ def recorded_block(request_bytes: bytes) -> list[tuple[str, str]]:
     return block
 
 
-def write_recording(path: Path, request_bytes: bytes, count: int) -> None:
+def write_recording(path: Path, block: Sequence[tuple[str, str]], count: int) -> None:
     """``count`` exchanges: the block again and again, copy ``c`` rewriting marker ``x00012x`` to
     ``x00012-c`` (each key's 201 still before its 200)."""
-    block = recorded_block(request_bytes)
     with path.open("w", encoding="utf-8") as file:
         for number in range(count):
             copy, place = divmod(number, len(block))
@@ -376,28 +375,42 @@ def checked_report(path: Path, count: int) -> float:
 
 
 def check_file(request_bytes: bytes, rounds: int, quick: bool) -> tuple[Result, dict[str, Any]]:
-    """Row ``oc.file`` and what it ran: the file, the processes' times and peak RSS."""
+    """Row ``oc.file`` and what it ran: the file, the processes' times and peak RSS.
+
+    One untimed run of the command first, on the recorded block alone, warms the bytecode caches
+    and gives the command's peak RSS on a small file, beside which the large file's shows what
+    the exchanges add."""
     count = FILE_EXCHANGES_QUICK if quick else FILE_EXCHANGES
     env = plain_environment()
-    with tempfile.TemporaryDirectory(prefix="bench-oracle-") as scratch:
-        recording = Path(scratch) / "exchanges.jsonl"
-        callers = Path(scratch) / "callers.json"
-        report = Path(scratch) / "report.json"
-        write_recording(recording, request_bytes, count)
+    block = recorded_block(request_bytes)
+    with tempfile.TemporaryDirectory(prefix="bench-oracle-") as directory_name:
+        scratch = Path(directory_name)
+        small, recording = scratch / "block.jsonl", scratch / "exchanges.jsonl"
+        callers, report = scratch / "callers.json", scratch / "report.json"
+        write_recording(small, block, len(block))
+        write_recording(recording, block, count)
         callers.write_text(json.dumps(callers_json()), encoding="utf-8")
-        subject = [sys.executable, "-m", "meeting_rules", "check", str(recording)]
-        subject += ["--callers", str(callers), "--json"]
+
+        def command(path: Path) -> list[str]:
+            return [sys.executable, *COMMAND, str(path), "--callers", str(callers), "--json"]
+
+        def checked(path: Path, exchanges: int) -> tuple[Process, float]:
+            with report.open("w", encoding="utf-8") as out:
+                done = run_process(command(path), out, env, scratch)
+            return done, checked_report(report, exchanges)
+
+        first, _ = checked(small, len(block))
         floor = [sys.executable, "-c", FLOOR_CODE, str(recording)]
         runs: tuple[list[Process], list[Process]] = ([], [])
         own_seconds = []
         for index in range(min(rounds, FILE_ROUNDS)):
             for side in (index % 2, 1 - index % 2):  # round i starts with side i (mod 2)
                 if side == 0:
-                    runs[0].append(run_process(floor, subprocess.DEVNULL, env, Path(scratch)))
-                    continue
-                with report.open("w", encoding="utf-8") as out:
-                    runs[1].append(run_process(subject, out, env, Path(scratch)))
-                own_seconds.append(checked_report(report, count))
+                    runs[0].append(run_process(floor, subprocess.DEVNULL, env, scratch))
+                else:
+                    done, seconds = checked(recording, count)
+                    runs[1].append(done)
+                    own_seconds.append(seconds)
         size = recording.stat().st_size
     result = Result.of_rounds(
         [count / run.seconds for run in runs[0]],
@@ -412,13 +425,15 @@ def check_file(request_bytes: bytes, rounds: int, quick: bool) -> tuple[Result, 
     info = {
         "exchanges": count,
         "file_bytes": size,
-        "subject": ["python", *subject[1:4], "FILE", "--callers", "CALLERS", "--json"],
+        "subject": ["python", *COMMAND, "FILE", "--callers", "CALLERS", "--json"],
         "floor": ["python", "-c", FLOOR_CODE, "FILE"],
         "subject_seconds": [run.seconds for run in runs[1]],
         "subject_own_seconds": own_seconds,
         "floor_seconds": [run.seconds for run in runs[0]],
         "subject_max_rss_bytes": max(run.max_rss_bytes for run in runs[1]),
         "floor_max_rss_bytes": max(run.max_rss_bytes for run in runs[0]),
+        "small_exchanges": len(block),
+        "small_max_rss_bytes": first.max_rss_bytes,
     }
     return result, info
 
@@ -533,7 +548,9 @@ def summary(results: Sequence[Result], file_info: dict[str, Any] | None) -> str:
             f"{FILE_KEY}: {file_info['exchanges']:,} exchanges, "
             f"{file_info['file_bytes'] / mib:,.0f} MiB; best "
             f"{file_info['exchanges'] / min(file_info['subject_seconds']):,.0f} exchanges/s; "
-            f"peak RSS {file_info['subject_max_rss_bytes'] / mib:.0f} MiB (the floor's "
+            f"peak RSS {file_info['subject_max_rss_bytes'] / mib:.0f} MiB (on "
+            f"{file_info['small_exchanges']} exchanges: "
+            f"{file_info['small_max_rss_bytes'] / mib:.0f} MiB; the floor's: "
             f"{file_info['floor_max_rss_bytes'] / mib:.0f} MiB)"
         )
     return "\n".join(lines)

@@ -141,7 +141,7 @@ def test_check_emulator_catches_each_wrong_emulator_with_a_short_story(
     """Each wrong emulator is caught, the rule it breaks named first, with a story of at most
     three exchanges written as HTTP."""
     with pytest.raises(AssertionError) as caught:
-        check_emulator(wrong(), directory=directory(), max_examples=300)
+        check_emulator(wrong(), directory=directory(), max_examples=1000)
     message = str(caught.value)
     assert message.startswith(f"{wrong.breaks}: ")
     assert "--- exchange 0 ---" in message
