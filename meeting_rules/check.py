@@ -197,7 +197,10 @@ def _check(
     except KeyboardInterrupt:
         report.close()
         raise CannotCheck(f"interrupted after {tally.exchanges} exchanges") from None
-    except (OSError, ValueError) as error:  # the readers and the oracle's calls raise neither
+    except (
+        OSError,
+        ValueError,
+    ) as error:  # the report's writes (the entries' own failures are caught where they are judged)
         report.close()
         raise CannotCheck(
             f"cannot write the report: {_reason(error)}", output_failed=True

@@ -16,16 +16,17 @@ The routes, each under ``/v1.0`` and ``/beta``:
 
 Each step is a function of its own (``read_route``, ``read_caller``, ``organizer_for``,
 ``check_content_type``, ``meeting_body``): the oracle (``meeting_rules.oracle``) judges other
-implementations' answers with these same steps. The module holds the exchange only. The callers (``DelegatedUser``, ``Application``) and the
-``TokenDirectory`` port live in ``ports``, ``InMemoryDirectory`` in ``directory``; all are
-exported from here as well, where users have always found them.
+implementations' answers with these same steps. The module holds the exchange only. The callers
+(``DelegatedUser``, ``Application``) and the ``TokenDirectory`` port live in ``ports``,
+``InMemoryDirectory`` in ``directory``; all are exported from here as well, where users have
+always found them.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
 from urllib.parse import quote, unquote
@@ -86,13 +87,15 @@ _CREATE_OR_GET = re.compile(
 _MEETING = re.compile(
     r"/(v1\.0|beta)(?:/me|/users/([^/]+))/onlinemeetings/([!-.0-~]+)", _ASCII_ANY_CASE
 )
-_GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", _ASCII_ANY_CASE)
+GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", _ASCII_ANY_CASE)
+"""A GUID's text form, in any case: a user's object ID (R-HTTP-2), a thread's (R-MEET-5)."""
 _BEARER = re.compile(r"Bearer +([\x21-\x7e]+) *", _ASCII_ANY_CASE)
 _JSON_MEDIA_TYPE = re.compile(r"[ \t]*application/json[ \t]*(?:;.*)?", _ASCII_ANY_CASE | re.DOTALL)
 _EPOCH = _dt.datetime.min.replace(tzinfo=_dt.UTC)
 # An ID is echoed into headers and bodies only if it is short visible ASCII (no header injection).
 _ECHOABLE = re.compile(r"[\x21-\x7e]{1,200}")
 _NO_REQUEST_ID = "00000000-0000-0000-0000-000000000000"
+_FOUR_DIGIT_YEAR = re.compile(r"\b([0-9]{4}) [0-9]{2}:")
 
 
 # --- the exchange as data -----------------------------------------------------------------------
@@ -246,7 +249,7 @@ def organizer_for(
     if APPLICATION_ROLE not in caller.roles and not (reading and caller.roles & _READ_ROLES):
         raise ForbiddenError(f"The token lacks the application permission {APPLICATION_ROLE}.")
     user = (
-        directory.user(caller.tenant_id, route.user_id) if _GUID.fullmatch(route.user_id) else None
+        directory.user(caller.tenant_id, route.user_id) if GUID.fullmatch(route.user_id) else None
     )
     if user is None:  # R-HTTP-2: a UPN, or an unknown object ID
         raise NotFoundError(f"User '{quoted(route.user_id, 200)}' was not found in the tenant.")
@@ -299,7 +302,7 @@ def handle(
     try:
         if not isinstance(now, Instant) or request_id == _NO_REQUEST_ID:
             raise InternalServerError("The service's clock or identifiers failed.")
-        prefer = (_text(request, "Prefer") or "").lower()
+        include = prefers_unknown_enum_members(request)
         route = read_route(request)
         organizer = organizer_for(route, read_caller(request, directory), directory)
         if route.meeting_id is not None:
@@ -312,7 +315,7 @@ def handle(
                 raise NotFoundError(
                     f"The online meeting '{quoted(route.meeting_id, 200)}' was not found."
                 )
-            body = _meeting_body(found, route, organizer, prefer)
+            body = _meeting_body(found, route, organizer, include)
             return HttpResponse(status=200, headers=headers, body=dumps_json(body))
         check_content_type(request)
         parsed = parse_create_or_get(
@@ -329,7 +332,7 @@ def handle(
             settings=settings,
             now=now,  # the clock was read once, above: the Date header and the meeting agree
         )
-        body = _meeting_body(outcome.meeting, route, organizer, prefer)
+        body = _meeting_body(outcome.meeting, route, organizer, include)
         if outcome.created:  # the IDs percent-encoded: a header holds visible ASCII only
             headers["Location"] = (
                 f"{GRAPH_ROOT}/{route.version.value}/users('{_url_text(organizer.user_id)}')"
@@ -375,31 +378,35 @@ def _answer_ids(request: HttpRequest, clock: Clock, ids: IdFactory) -> tuple[obj
     request_id = _safely(ids.guid)
     if not isinstance(request_id, str) or not _ECHOABLE.fullmatch(request_id):
         request_id = _NO_REQUEST_ID
-    echoed = _text(request, "client-request-id")
-    client_request_id = echoed if echoed and _ECHOABLE.fullmatch(echoed) else request_id
+    client_request_id = echoed_client_request_id(request, request_id)
     return now, request_id, client_request_id
 
 
 def instant_of_http_date(text: str | None) -> Instant:
-    """The instant of an HTTP ``Date`` header; ``Instant.MIN`` when there is none or it is not
-    an HTTP date with a zone."""
+    """The instant of an HTTP ``Date`` header; ``Instant.MIN`` when there is none, it is not an
+    HTTP date with a zone, or it is out of range."""
+    if not isinstance(text, str):
+        return Instant.MIN
     try:
-        moment = parsedate_to_datetime(text or "")
-    except (TypeError, ValueError):
+        moment = parsedate_to_datetime(text)
+        year = _FOUR_DIGIT_YEAR.search(text)
+        if year is not None and int(year.group(1)) != moment.year:
+            moment = moment.replace(year=int(year.group(1)))  # not read as a two-digit year
+        if moment.tzinfo is None:
+            return Instant.MIN
+        return Instant.from_pendulum(moment)
+    except (TypeError, ValueError, OverflowError, GraphError):
         return Instant.MIN
-    if moment.tzinfo is None:
-        return Instant.MIN
-    return Instant.from_pendulum(moment)
 
 
 def _meeting_body(
-    meeting: OnlineMeeting, route: Route, organizer: Organizer, prefer: str
+    meeting: OnlineMeeting, route: Route, organizer: Organizer, include: bool
 ) -> dict[str, object]:
     return meeting_body(
         meeting,
         version=route.version,
         organizer_id=organizer.user_id,
-        include_unknown_enum_members="include-unknown-enum-members" in prefer,
+        include_unknown_enum_members=include,
     )
 
 
@@ -424,6 +431,28 @@ def meeting_body(
 def odata_context(version: ApiVersion, organizer_id: str) -> str:
     """The ``@odata.context`` of a meeting answer (R-HTTP-6)."""
     return f"{GRAPH_ROOT}/{version.value}/$metadata#users('{organizer_id}')/onlineMeetings/$entity"
+
+
+def prefers_unknown_enum_members(request: HttpRequest) -> bool:
+    """R-JSON-3: the caller sent ``Prefer: include-unknown-enum-members``."""
+    return "include-unknown-enum-members" in (_text(request, "Prefer") or "").lower()
+
+
+def echoed_client_request_id(request: HttpRequest, request_id: str) -> str:
+    """R-HTTP-6: the ``client-request-id`` of the answer: the caller's, if it is short visible
+    ASCII (no header injection), else the ``request-id``."""
+    echoed = _text(request, "client-request-id")
+    return echoed if echoed and _ECHOABLE.fullmatch(echoed) else request_id
+
+
+def join_headers(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Headers as one value a name: a name that repeats (in any case) is joined with ``", "``,
+    as HTTP allows, under its first spelling."""
+    joined: dict[str, tuple[str, str]] = {}
+    for name, text in pairs:
+        found = joined.get(name.lower())
+        joined[name.lower()] = (name, text) if found is None else (found[0], f"{found[1]}, {text}")
+    return dict(joined.values())
 
 
 def _url_text(text: str | None) -> str:

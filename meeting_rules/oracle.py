@@ -22,7 +22,6 @@ Pure: no clock (times are judged against the answer's ``Date`` header), no I/O.
 from __future__ import annotations
 
 import datetime as _dt
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -33,20 +32,29 @@ from .errors import (
     GraphError,
     NotFoundError,
     UnauthorizedError,
+    quoted,
 )
 from .http import (
     HttpRequest,
     HttpResponse,
     WrongMethod,
     check_content_type,
+    echoed_client_request_id,
     instant_of_http_date,
+    prefers_unknown_enum_members,
     read_caller,
     read_route,
 )
 from .instant import Instant
 from .meeting import Organizer
 from .oracle_bodies import Finding, decode, expect_created
-from .oracle_later import expect_context, expect_same, meeting_digests
+from .oracle_later import (
+    expect_context,
+    expect_first_seen,
+    expect_same,
+    expect_version_members,
+    meeting_digests,
+)
 from .oracle_refusals import (
     TRANSIENT,
     Refusal,
@@ -62,10 +70,10 @@ from .ports import TokenDirectory
 from .request import CreateOrGetRequest
 from .request_body import parse_create_or_get
 from .settings import TenantSettings
+from .timing import normalise_window
 
 __all__ = ["Oracle", "Violation"]
 
-_ECHOABLE = re.compile(r"[\x21-\x7e]{1,200}")
 _NO_TENANT = "(no tenant named)"
 _Key = tuple[str, str, str]
 
@@ -100,7 +108,9 @@ class _Known:
     exchange that gave it."""
 
     digests: tuple[bytes, bytes]
+    lowered: tuple[bytes, bytes]  # of the answer as written without Prefer (R-JSON-3)
     version: ApiVersion
+    include: bool  # its caller sent Prefer: include-unknown-enum-members
     exchange: int
 
 
@@ -137,13 +147,18 @@ class Oracle:
 
     @staticmethod
     def skip_reason(request: HttpRequest) -> str | None:
-        """Why an exchange is not judged (not a createOrGet route), or ``None``."""
+        """Why an exchange is not judged (not a createOrGet route, a browser's CORS preflight,
+        a read-back), or ``None``."""
+        method = request.method if isinstance(request.method, str) else ""
+        if method.upper() == "OPTIONS" and _text(request, "Access-Control-Request-Method"):
+            return "a CORS preflight, which the rules do not answer"
         try:
             route = read_route(request)
         except WrongMethod:
             return None
         except NotFoundError:
-            return f"not a createOrGet route: {request.method} {request.path[:200]}"
+            path = request.path if isinstance(request.path, str) else ""
+            return f"not a createOrGet route: {quoted(method, 20)} {quoted(path, 200)}"
         if route.meeting_id is not None:
             return "a read-back of a meeting by its id, which the oracle does not judge"
         return None
@@ -157,6 +172,10 @@ class Oracle:
         """
         index = self._next if exchange is None else exchange
         self._next = index + 1
+        if not isinstance(response.status, int) or not isinstance(response.body, bytes):
+            raise TypeError("an HttpResponse has an int status and a bytes body")
+        if not isinstance(request.body, bytes):
+            raise TypeError("an HttpRequest has a bytes body")
         if self.skip_reason(request) is not None:
             return ()
         findings = self._judge(request, response, index)
@@ -207,7 +226,8 @@ class Oracle:
                     self._failed.setdefault(key, index)
             return findings
         if status >= 400:
-            findings += self._refused_valid(response, error, route.user_id, parsed)
+            gettable = key in self._known or key in self._unsure
+            findings += self._refused_valid(response, error, route.user_id, parsed, gettable)
             return findings
         assert parsed is not None
         if status not in (200, 201) or not isinstance(body, Mapping):
@@ -249,10 +269,9 @@ class Oracle:
             refusals, organizer = rights(read_route(request), caller, self._directory)
         try:
             check_content_type(request)
-        except GraphError as error:
+        except GraphError as error:  # the body's own defects may be named as well
             fixed = "Unable to read JSON request payload"
             refusals.append(refusal_for(error, "R-HTTP-5", fixed))
-            return refusals, organizer, None
         try:
             parsed = parse_create_or_get(
                 request.body,
@@ -263,7 +282,10 @@ class Oracle:
         except GraphError as error:
             refusals.append(body_refusal(error, request.body))
             return refusals, organizer, None
-        return refusals, organizer, parsed
+        late = _default_end_refusal(parsed)
+        if late is not None:
+            refusals.append(late)
+        return refusals, organizer, (None if refusals and late is not None else parsed)
 
     def _refused_valid(
         self,
@@ -271,6 +293,7 @@ class Oracle:
         error: Any,
         user_id: str | None,
         parsed: CreateOrGetRequest | None,
+        gettable: bool,
     ) -> list[Finding]:
         """A valid request refused: a finding, unless the callers' rights are not judged and the
         refusal is one of theirs."""
@@ -285,8 +308,8 @@ class Oracle:
             return []
         target = getattr(error, "target", None)
         rule = {401: "R-HTTP-4", 403: "R-AUTH-1", 404: "R-HTTP-2", 422: "R-RES-3"}.get(status)
-        if status == 422 and self._settings.strict_mismatch:
-            return []
+        if status == 422 and self._settings.strict_mismatch and gettable:
+            return []  # a strict tenant's get that differs from the stored meeting
         if rule is None:
             ignored = parsed.ignored_members if parsed is not None else ()
             rule = rule_of_target(target) if target else "R-RES-2"
@@ -312,11 +335,10 @@ class Oracle:
     ) -> list[Finding]:
         findings: list[Finding] = []
         known = self._known.get(key)
+        date = instant_of_http_date(_answer_text(response, "Date"))
         unsure = key in self._unsure
         self._unsure.discard(key)
-        date = instant_of_http_date(response.header("Date"))
-        prefer = (request.header("Prefer") or "").lower()
-        include = "include-unknown-enum-members" in prefer
+        include = prefers_unknown_enum_members(request)
         if response.status == 201:
             if known is not None:
                 findings.append(
@@ -333,15 +355,16 @@ class Oracle:
                 body,
                 parsed,
                 organizer,
+                tenant_known=organizer.tenant_id != _NO_TENANT,
                 date=None if date == Instant.MIN else date,
                 tolerance=self._tolerance,
                 settings=self._settings,
                 include_unknown_enum_members=include,
             )
-            self._remember(key, response.body, body, parsed.version, index)
+            self._remember(key, response.body, body, parsed.version, include, index)
             return findings
         answered = _answer_organizer(body, None)
-        if answered is not None and (answered.tenant_id, answered.user_id.lower()) != key[:2]:
+        if answered is not None and not _same_organizer(answered, key):
             findings.append(
                 (
                     "R-RES-1",
@@ -353,7 +376,7 @@ class Oracle:
             )
             return findings
         if known is not None:
-            return self._same(key, known, body, parsed.version, organizer.user_id)
+            return self._same(key, known, body, parsed.version, include, organizer.user_id)
         if self._assume_empty and not unsure:
             failed = self._failed.get(key)
             if failed is not None:
@@ -374,13 +397,23 @@ class Oracle:
                         None,
                     )
                 )
-        self._remember(key, response.body, body, parsed.version, index)
+        findings += expect_first_seen(
+            body, parsed.external_id, parsed.version, organizer.user_id, self._settings
+        )
+        self._remember(key, response.body, body, parsed.version, include, index)
         return findings
 
     def _remember(
-        self, key: _Key, raw: bytes, body: Mapping[str, Any], version: ApiVersion, index: int
+        self,
+        key: _Key,
+        raw: bytes,
+        body: Mapping[str, Any],
+        version: ApiVersion,
+        include: bool,
+        index: int,
     ) -> None:
-        self._known[key] = _Known(meeting_digests(body), version, index)
+        digests = meeting_digests(body), meeting_digests(body, lowered=True)
+        self._known[key] = _Known(*digests, version, include, index)
         self._bodies[key] = raw
         if len(self._bodies) > _KEPT_BODIES:
             del self._bodies[next(iter(self._bodies))]
@@ -391,24 +424,40 @@ class Oracle:
         known: _Known,
         body: Mapping[str, Any],
         version: ApiVersion,
+        include: bool,
         organizer_id: str,
     ) -> list[Finding]:
-        """A later answer for a key: its first meeting unchanged (R-RES-3)."""
-        digests = meeting_digests(body)
-        same = digests[0] == known.digests[0] if version is known.version else None
-        if same or (same is None and digests[1] == known.digests[1]):
-            return expect_context(body, version, organizer_id)
-        first = self._bodies.get(key)
-        if first is None:
-            return [
-                (
-                    "R-RES-3",
-                    f"The meeting changed since its first answer (exchange "
-                    f"{known.exchange}), which is too old to be kept whole to say where.",
-                    None,
-                )
-            ]
-        return expect_same(decode(first), known.version, body, version, organizer_id)  # type: ignore[arg-type]
+        """A later answer for a key: its first meeting unchanged (R-RES-3), in this answer's
+        version (whose own members are judged, R-TIME-8, R-MEET-3) and with this caller's
+        ``Prefer`` (R-JSON-3)."""
+        lowered = include is not known.include
+        digests = meeting_digests(body, lowered=lowered)
+        first = known.lowered if lowered else known.digests
+        crossed = version is not known.version
+        findings = expect_version_members(body, version, self._settings) if crossed else []
+        if digests[1 if crossed else 0] == first[1 if crossed else 0]:
+            return findings + expect_context(body, version, organizer_id)
+        kept = self._bodies.get(key)
+        if kept is None:
+            old = (
+                "R-RES-3",
+                f"The meeting changed since its first answer (exchange {known.exchange}), "
+                "which is too old to be kept whole to say where.",
+                None,
+            )
+            return [*findings, old]
+        whole = decode(kept)
+        assert isinstance(whole, Mapping)  # it was a meeting's JSON when it was kept
+        return findings + expect_same(
+            whole, known.version, body, version, organizer_id, lowered=lowered
+        )
+
+
+def _same_organizer(answered: Organizer, key: _Key) -> bool:
+    """Whether an answer's organizer is the key's (an answer naming no tenant: by the user)."""
+    if answered.user_id.lower() != key[1]:
+        return False
+    return answered.tenant_id in (key[0], _NO_TENANT) or key[0] == _NO_TENANT
 
 
 def _key(parsed: CreateOrGetRequest | None, organizer: Organizer | None) -> _Key | None:
@@ -434,12 +483,12 @@ def _headers(request: HttpRequest, response: HttpResponse) -> list[Finding]:
     """R-HTTP-6: ``request-id``; ``client-request-id`` echoes the caller's, else is the
     ``request-id``; a JSON body's ``Content-Type``."""
     findings: list[Finding] = []
-    request_id = response.header("request-id")
+    request_id = _answer_text(response, "request-id")
     if not request_id:
         findings.append(("R-HTTP-6", "The answer has no request-id header.", None))
-    sent = request.header("client-request-id")
     echoed = response.header("client-request-id")
-    wanted = sent if isinstance(sent, str) and _ECHOABLE.fullmatch(sent) else request_id
+    wanted = echoed_client_request_id(request, request_id) if request_id else None
+    sent = _text(request, "client-request-id")
     if wanted and echoed != wanted:
         findings.append(
             (
@@ -449,12 +498,33 @@ def _headers(request: HttpRequest, response: HttpResponse) -> list[Finding]:
                 None,
             )
         )
-    content_type = (response.header("Content-Type") or "").strip().lower()
+    content_type = (_answer_text(response, "Content-Type") or "").strip().lower()
     if response.body and not content_type.startswith("application/json"):
         findings.append(
             ("R-HTTP-6", f"Content-Type is {content_type[:100]!r}, not application/json.", None)
         )
     return findings
+
+
+def _text(request: HttpRequest, name: str) -> str | None:
+    value = request.header(name)
+    return value if isinstance(value, str) else None
+
+
+def _answer_text(response: HttpResponse, name: str) -> str | None:
+    value = response.header(name)
+    return value if isinstance(value, str) else None
+
+
+def _default_end_refusal(parsed: CreateOrGetRequest) -> Refusal | None:
+    """R-TIME-2: a start so late that start + 1 hour passes 9999-12-31 is refused (400)."""
+    if parsed.start_date_time is None or parsed.end_date_time is not None:
+        return None
+    try:
+        normalise_window(parsed.start_date_time, None, now=parsed.start_date_time)
+    except GraphError as error:
+        return refusal_for(error, "R-TIME-2")
+    return None
 
 
 def _answer_organizer(body: object, user_id: str | None) -> Organizer | None:
@@ -471,8 +541,8 @@ def _answer_organizer(body: object, user_id: str | None) -> Organizer | None:
     upn = organizer.get("upn") if isinstance(organizer, Mapping) else None
     if not isinstance(tenant, str) or not tenant:
         tenant = _NO_TENANT  # an answer without its tenant (the seed's): keys of one tenant
-    if user_id is None:
-        if not isinstance(found, str) or not found:
-            return None
-        user_id = found
+    if isinstance(found, str) and found and (user_id is None or found.lower() == user_id.lower()):
+        user_id = found  # the answer's spelling of the path's user
+    if not user_id:
+        return None
     return Organizer(tenant_id=tenant, user_id=user_id, upn=upn if isinstance(upn, str) else None)

@@ -12,11 +12,27 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from .enums import ApiVersion
+from .enums import ApiVersion, LobbyBypassScope, OnlineMeetingRole
 from .http import odata_context
-from .oracle_bodies import CONTEXT, VERSION_ONLY, Finding, compare, shown
+from .oracle_bodies import (
+    CONTEXT,
+    VERSION_ONLY,
+    Finding,
+    compare,
+    instant_at,
+    shown,
+    time_forms,
+)
+from .settings import TenantSettings
+from .timing import expiry
 
-__all__ = ["expect_context", "expect_same", "meeting_digests"]
+__all__ = [
+    "expect_context",
+    "expect_first_seen",
+    "expect_same",
+    "expect_version_members",
+    "meeting_digests",
+]
 
 _BOTH_VERSIONS = frozenset(
     tuple(path.split(".")) for path in VERSION_ONLY[ApiVersion.BETA] | VERSION_ONLY[ApiVersion.V1_0]
@@ -34,17 +50,21 @@ def expect_context(
     return [
         (
             "R-HTTP-6",
-            f"@odata.context is {shown(context)}; the rules give {shown(wanted)}.",
+            f"@odata.context is {shown(context) if '@odata.context' in body else 'missing'}; "
+            f"the rules give {shown(wanted)}.",
             CONTEXT,
         )
     ]
 
 
-def meeting_digests(body: Mapping[str, Any]) -> tuple[bytes, bytes]:
+def meeting_digests(body: Mapping[str, Any], *, lowered: bool = False) -> tuple[bytes, bytes]:
     """Two digests of a meeting answer, member order aside: of every member but
     ``@odata.context``, and of the members both versions write (so an answer in the other
-    version has the second digest of the first)."""
+    version has the second digest of the first). ``lowered``: of the answer as written without
+    ``Prefer: include-unknown-enum-members`` (``lowered``)."""
     whole = {name: value for name, value in body.items() if name != "@odata.context"}
+    if lowered:
+        whole = _lowered(whole)
     shared = _without(whole, _BOTH_VERSIONS)
     return _digest(whole), _digest(shared)
 
@@ -71,20 +91,44 @@ def _without(body: Mapping[str, Any], paths: frozenset[tuple[str, ...]]) -> dict
     return result
 
 
+def _lowered(value: Any, name: str = "") -> Any:
+    """``value`` as written without ``Prefer: include-unknown-enum-members``: the members of
+    Graph's enums listed after ``unknownFutureValue`` written as ``unknownFutureValue``
+    (R-JSON-3), so that two answers to callers who preferred otherwise compare."""
+    if isinstance(value, Mapping):
+        return {key: _lowered(item, key) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_lowered(item, name) for item in value]
+    if name in ("role", "scope") and value in _EVOLVABLE:
+        return "unknownFutureValue"
+    return value
+
+
+_EVOLVABLE = frozenset(
+    member.value
+    for cls in (OnlineMeetingRole, LobbyBypassScope)
+    for member in cls.evolvable_members()
+)
+
+
 def expect_same(
     first: Mapping[str, Any],
     first_version: ApiVersion,
     actual: Mapping[str, Any],
     version: ApiVersion,
     organizer_id: str,
+    *,
+    lowered: bool = False,
 ) -> list[Finding]:
     """The findings on a later answer for a key: the first answer's meeting, unchanged (R-RES-3),
-    written in this answer's version."""
+    written in this answer's version (``lowered``: both compared as written without ``Prefer:
+    include-unknown-enum-members``, one of the two callers having sent it)."""
     findings = expect_context(actual, version, organizer_id)
     skip = {CONTEXT}
     if version is not first_version:
         skip |= VERSION_ONLY[ApiVersion.BETA] | VERSION_ONLY[ApiVersion.V1_0]
-    expected = dict(first)
+    expected = _lowered(first) if lowered else dict(first)
+    actual = _lowered(actual) if lowered else actual
     changed: list[Finding] = []
     compare(
         expected,
@@ -99,3 +143,68 @@ def expect_same(
     for rule, message, path in changed:
         findings.append((rule, f"The meeting changed since its first answer: {message}", path))
     return findings
+
+
+def expect_version_members(
+    actual: Mapping[str, Any], version: ApiVersion, settings: TenantSettings
+) -> list[Finding]:
+    """The members one version writes and the other does not, in an answer of ``version``
+    whose meeting was not made for this answer (a get in the other version, a first 200):
+    v1.0's ``expiryDateTime`` = end + the tenant's period (R-TIME-8) and its empty lists; beta's
+    empty ``producers`` and ``contributors`` (R-MEET-3); none of the other version's."""
+    findings: list[Finding] = []
+    other = ApiVersion.V1_0 if version is ApiVersion.BETA else ApiVersion.BETA
+    for path in sorted(VERSION_ONLY[other]):
+        if _at(actual, path) is not _ABSENT:
+            rule = "R-TIME-8" if path == "expiryDateTime" else "R-MEET-3"
+            findings.append((rule, f"{path} is a member of {other.value} only.", path))
+    for path in sorted(VERSION_ONLY[version]):
+        found = _at(actual, path)
+        if path == "expiryDateTime":
+            end = instant_at(actual.get("endDateTime"))
+            if end is None:
+                continue
+            wanted = expiry(end, settings.expiry_period)
+            expected: object = None if wanted is None else str(wanted)
+            rule = "R-TIME-8"
+        else:
+            expected, rule = [], "R-MEET-3"
+        if found is _ABSENT or (found != expected and instant_at(found) != instant_at(expected)):
+            seen = "missing" if found is _ABSENT else f"{shown(found)}"
+            findings.append((rule, f"{path} is {seen}; the rules give {shown(expected)}.", path))
+    return findings
+
+
+def expect_first_seen(
+    actual: Mapping[str, Any],
+    external_id: str,
+    version: ApiVersion,
+    organizer_id: str,
+    settings: TenantSettings,
+) -> list[Finding]:
+    """A key's first answer that is a 200 (a store not empty, or after a lost answer): what can
+    be judged without the request that made it: its key, its context, its times' forms and its
+    version's members."""
+    findings = expect_context(actual, version, organizer_id)
+    if actual.get("externalId") != external_id:
+        findings.append(
+            (
+                "R-RES-1",
+                f"externalId is {shown(actual.get('externalId'))}: the meeting of another key "
+                f"than {shown(external_id)}.",
+                "externalId",
+            )
+        )
+    return findings + time_forms(actual) + expect_version_members(actual, version, settings)
+
+
+_ABSENT = object()
+
+
+def _at(body: Mapping[str, Any], path: str) -> object:
+    value: object = body
+    for name in path.split("."):
+        if not isinstance(value, Mapping) or name not in value:
+            return _ABSENT
+        value = value[name]
+    return value

@@ -43,8 +43,9 @@ __all__ = [
 ]
 
 _ERROR_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}")
-TRANSIENT = frozenset({429, 503})
-"""Statuses a service may answer at any time: throttled (429) or unavailable for a while (503)."""
+TRANSIENT = frozenset({408, 429, 503})
+"""Statuses a service may answer at any time, which no rule gives: a body too slow to arrive
+(408), throttled (429), unavailable for a while (503)."""
 
 
 @attrs.frozen
@@ -163,9 +164,9 @@ def body_refusal(error: GraphError, raw: bytes) -> Refusal:
     fixed = None
     if error.status == 413 or target is None:
         rule = "R-BODY-6"
-        if not raw.strip():
+        if error.status != 413 and not raw.strip():
             fixed = "Empty Payload. JSON content expected."
-        elif not is_json(document):
+        elif error.status != 413 and not is_json(document):
             fixed = "Unable to read JSON request payload"
     elif target == "externalId":
         value = document.get("externalId") if isinstance(document, Mapping) else None

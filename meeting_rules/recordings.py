@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 import attrs
 import ijson  # type: ignore[import-untyped]  # ijson ships no type information
 
-from .http import HttpRequest, HttpResponse
+from .http import HttpRequest, HttpResponse, join_headers
 
 __all__ = [
     "MAX_DEPTH",
@@ -163,17 +163,12 @@ def _headers(value: object, where: str) -> dict[str, str]:
             pairs.append((item["name"], item["value"]))
     else:
         raise ValueError(f'{where} is neither an object nor a list of {{"name", "value"}}')
-    joined: dict[str, tuple[str, str]] = {}
     for name, text in pairs:
         if not isinstance(name, str) or not name:
             raise ValueError(f"{where} has a name that is not text")
         if not isinstance(text, str):
             raise ValueError(f"{where}: the value of {_short(name)} is not text")
-        if name.startswith(":"):
-            continue
-        found = joined.get(name.lower())
-        joined[name.lower()] = (name, text) if found is None else (found[0], f"{found[1]}, {text}")
-    return dict(joined.values())
+    return join_headers((name, text) for name, text in pairs if not name.startswith(":"))
 
 
 def _body(message: Mapping[str, Any], where: str, har_member: str, har_size: str) -> bytes:

@@ -117,14 +117,17 @@ def test_the_library_passes_in_one_version_with_other_settings(version: str) -> 
 
 def test_the_seed_examples_are_the_200s_they_are() -> None:
     """R-RES-3: the seed page's responses answer a meeting made earlier (their times are not the
-    request's); read as 200s of a store that was not empty, the oracle finds nothing; read as
-    201s, it finds the request's times missing (R-MEET-1)."""
+    request's); read as 200s of a store that was not empty, the oracle finds only the
+    ``@odata.context`` the page leaves out (R-HTTP-6); read as 201s, it finds the request's times
+    missing (R-MEET-1)."""
     for example in (1, 2):
         request = post(data_bytes(f"seed-example{example}-request.json"), token="x")
         answer = data_bytes(f"seed-example{example}-response.json")
         headers = {"Content-Type": "application/json", "request-id": "r", "client-request-id": "r"}
         got = HttpResponse(status=200, headers=headers, body=answer)
-        assert Oracle(assume_empty_store=False).check(request, got) == ()
+        (context,) = Oracle(assume_empty_store=False).check(request, got)
+        assert (context.rule, context.path) == ("R-HTTP-6", '["@odata.context"]')
+        assert "missing" in context.message
         created = Oracle().check(request, attrs.evolve(got, status=201))
         assert {("R-MEET-1", "startDateTime"), ("R-MEET-1", "endDateTime")} <= {
             (v.rule, v.path) for v in created
@@ -474,3 +477,169 @@ def test_the_ten_lines_of_oracle_md_run() -> None:
     app = create_app(repository=InMemoryMeetingRepository(), directory=served)
     with uvicorn_server(app) as url:
         namespace["test_my_emulator_follows_createorget"](url)
+
+
+# --- answers that are right, whatever they look like ----------------------------------------
+
+
+def test_r_body_6_a_body_over_the_limit_is_413_whatever_it_holds() -> None:
+    """R-BODY-6: a body longer than ``max_body_bytes`` is refused with 413 unread, blank or not
+    JSON alike: no fixed text of the unread body's defect is asked for."""
+    chosen = TenantSettings(max_body_bytes=50)
+    implementation, oracle = (
+        Library(settings=chosen),
+        Oracle(directory=directory(), settings=chosen),
+    )
+    for body in (b"x" * 51, b" " * 51):
+        request = post(body)
+        answer = implementation(request)
+        assert answer.status == 413
+        assert oracle.check(request, answer) == ()
+
+
+def test_r_time_2_a_start_too_late_for_its_default_end_is_refused(library: Library) -> None:
+    """R-TIME-2: start + 1 hour past 9999-12-31 is refused (400); a 201 for it is a finding."""
+    request = post({"externalId": "k", "startDateTime": "9999-12-31T23:00:00.0000001Z"})
+    answer = library(request)
+    assert answer.status == 400
+    oracle = Oracle(directory=directory())
+    assert oracle.check(request, answer) == ()
+    created = library(post({"externalId": "j", "startDateTime": "9999-12-31T22:00:00Z"}))
+    assert "R-TIME-2" in rules(oracle.check(request, created))
+
+
+def test_r_json_3_gets_with_another_prefer_return_the_same_meeting() -> None:
+    """R-JSON-3, R-RES-3: a get whose caller prefers otherwise than the creating caller gets the
+    same meeting, its evolvable members written as that caller asks."""
+    chosen = TenantSettings(lobby_bypass_scope=LobbyBypassScope.INVITED)
+    implementation, oracle = (
+        Library(settings=chosen),
+        Oracle(directory=directory(), settings=chosen),
+    )
+    prefer = {"Prefer": "include-unknown-enum-members"}
+    for first, second in ((prefer, {}), ({}, prefer)):
+        key = f"k{len(first)}"
+        for headers in (first, second, first):
+            request = post({"externalId": key}, headers=headers)
+            assert oracle.check(request, implementation(request)) == ()
+
+
+def test_r_http_2_without_callers_a_path_user_in_any_case(library: Library) -> None:
+    """R-HTTP-2, R-MEET-2: without the callers, a ``/users/{id}`` spelled in upper case is the
+    answer's user (object IDs compare in any case)."""
+    request = post({"externalId": "k"}, token="app", user=ALICE.upper(), version="v1.0")
+    answer = library(request)
+    assert answer.status == 201
+    assert Oracle().check(request, answer) == ()
+
+
+def test_a_servers_own_refusals_and_a_cors_preflight_are_not_findings(library: Library) -> None:
+    """A 408 (a body too slow to arrive) is a server's refusal no rule gives, like 429 and 503; a
+    browser's CORS preflight is skipped (R-HTTP-3 does not answer it)."""
+    request = post({"externalId": "k"})
+    answer = library(request)
+    slow = attrs.evolve(library(post(b"", token="nobody")), status=408)
+    assert Oracle(directory=directory()).check(request, slow) == ()
+    preflight = attrs.evolve(
+        request, method="OPTIONS", headers={"Access-Control-Request-Method": "POST"}
+    )
+    assert Oracle.skip_reason(preflight) is not None
+    assert Oracle().check(preflight, attrs.evolve(answer, status=204, body=b"")) == ()
+
+
+def test_r_http_5_a_content_type_and_a_body_defect_either_may_be_named(library: Library) -> None:
+    """R-HTTP-5, R-BODY-2: a body not declared JSON that also lacks its externalId may be refused
+    for either."""
+    request = post({"subject": "x"}, headers={"Content-Type": "text/plain"})
+    named = library(post({"subject": "x"}))
+    assert json.loads(named.body)["error"]["target"] == "externalId"
+    assert Oracle(directory=directory()).check(request, named) == ()
+
+
+def test_r_time_8_and_r_meet_3_a_get_in_the_other_version(library: Library) -> None:
+    """R-TIME-8, R-MEET-3: a get in the other version has that version's members: v1.0's
+    ``expiryDateTime`` = end + the period and no producers; beta's empty producers, no expiry."""
+    oracle = Oracle(directory=directory())
+    beta, v1 = post({"externalId": "k"}), post({"externalId": "k"}, version="v1.0")
+    assert oracle.check(beta, library(beta)) == ()
+    answer = library(v1)
+    assert oracle.check(v1, answer) == ()
+    for change, rule in (
+        (lambda b: b.update(expiryDateTime="2099-01-01T00:00:00Z"), "R-TIME-8"),
+        (lambda b: b.pop("expiryDateTime"), "R-TIME-8"),
+        (lambda b: b["participants"].update(producers=[]), "R-MEET-3"),
+    ):
+        assert rules(oracle.check(v1, tampered(answer, change))) == {rule}
+    made_in_v1, got_in_beta = post({"externalId": "j"}, version="v1.0"), post({"externalId": "j"})
+    assert oracle.check(made_in_v1, library(made_in_v1)) == ()
+    again = library(got_in_beta)
+    assert oracle.check(got_in_beta, again) == ()
+    with_expiry = tampered(again, lambda b: b.update(expiryDateTime=None))
+    assert rules(oracle.check(got_in_beta, with_expiry)) == {"R-TIME-8"}
+    without = tampered(again, lambda b: b["participants"].pop("producers"))
+    assert rules(oracle.check(got_in_beta, without)) == {"R-MEET-3"}
+
+
+def test_r_res_1_a_first_200_of_an_existing_store_is_judged(library: Library) -> None:
+    """R-RES-1, R-HTTP-6, R-TIME-6: a key's first answer that is a 200 (the store was not empty)
+    is still its key's meeting, with its context and the forms of its times."""
+    request = post({"externalId": "k"})
+    answer = attrs.evolve(library(request), status=200)
+    assert Oracle(directory=directory(), assume_empty_store=False).check(request, answer) == ()
+    other = tampered(answer, lambda b: b.update(externalId="someone-else"))
+    found = Oracle(directory=directory(), assume_empty_store=False).check(request, other)
+    assert rules(found) == {"R-RES-1"}
+    offset = tampered(answer, lambda b: b.update(startDateTime="2030-01-01T00:00:00+00:00"))
+    found = Oracle(directory=directory(), assume_empty_store=False).check(request, offset)
+    assert rules(found) == {"R-TIME-6"}
+
+
+def test_r_res_3_a_strict_tenants_422_only_for_a_key_that_exists(library: Library) -> None:
+    """R-RES-3: with ``strict_mismatch`` a 422 answers a get that differs; for a key never
+    created it is a finding."""
+    chosen = TenantSettings(strict_mismatch=True)
+    implementation, oracle = (
+        Library(settings=chosen),
+        Oracle(directory=directory(), settings=chosen),
+    )
+    first = post({"externalId": "k", "subject": "a"})
+    assert oracle.check(first, implementation(first)) == ()
+    differs = post({"externalId": "k", "subject": "b"})
+    refused = implementation(differs)
+    assert refused.status == 422
+    assert oracle.check(differs, refused) == ()
+    fresh = post({"externalId": "new", "subject": "b"})
+    assert oracle.check(fresh, refused) != ()
+
+
+def test_out_of_range_dates_and_message_ids_are_findings_not_failures(library: Library) -> None:
+    """A ``Date`` out of range reads as no date; a channel's messageId of thousands of digits is
+    judged, not converted; a header that is not text counts as absent."""
+    request = post({"externalId": "k", "chatInfo": {"threadId": "19:x@thread.tacv2"}})
+    answer = library(request)
+    late = {**answer.headers, "Date": "Fri, 31 Dec 9999 23:59:59 -2359"}
+    assert Oracle(directory=directory()).check(request, attrs.evolve(answer, headers=late)) == ()
+    long_id = tampered(answer, lambda b: b["chatInfo"].update(messageId="9" * 5000))
+    assert "R-MEET-5" in rules(Oracle(directory=directory()).check(request, long_id))
+    odd: dict[str, Any] = {**answer.headers, "Content-Type": 5, "Date": None}
+    found = Oracle(directory=directory()).check(request, attrs.evolve(answer, headers=odd))
+    assert all(isinstance(v, Violation) for v in found)
+
+
+def test_an_implementation_that_raises_is_reported_with_its_story() -> None:
+    """An implementation that raises instead of answering: its own error, shortened, with the
+    sequence that led to it as a note."""
+
+    library = Library()
+
+    def fragile(request: HttpRequest) -> HttpResponse:
+        if not request.body.strip():
+            raise ConnectionError("the emulator crashed")
+        return library(request)
+
+    with pytest.raises(ConnectionError) as caught:
+        check_emulator(fragile, directory=directory(), max_examples=500)
+    (note,) = [n for n in caught.value.__notes__ if "The sequence of exchanges" in n]
+    assert "the implementation raised on the last one" in note
+    assert "(no answer: the implementation raised)" in note
+    assert note.count("--- exchange") <= 2

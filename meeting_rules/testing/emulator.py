@@ -2,13 +2,14 @@
 judge every answer with the oracle; ``asgi_sender`` and ``http_sender`` reach an ASGI app and a
 running server.
 
-The machine has one step, an exchange: a caller of the directory (or a missing or unknown token),
-a route (``/me``, the caller's own ``/users/{id}``, another user, an unknown one, a UPN), a version,
-and a body: valid (the kit's ``request_bodies``) or with one defect (``invalid_request_bodies``),
-its ``externalId`` taken from a pool of three keys so that keys repeat, within an organizer and
-across organizers. Each example uses keys of its own (a fresh prefix), so the implementation's
-store needs no emptying between examples. A step is small and a sequence is at most
-``_STEPS`` long, so shrinking a failure to its shortest sequence takes seconds, not minutes.
+The machine has two kinds of step. An exchange: a caller of the directory (or a missing or
+unknown token), a route (``/me``, the caller's own ``/users/{id}``, another user, an unknown one,
+a UPN), a version, and a body: valid or with one defect, its ``externalId`` taken from a pool of
+three keys so that keys repeat, within an organizer and across organizers. A repeat: an earlier
+step's caller, route and key with another valid body (a get). Each example uses keys of its own
+(a fresh prefix), so the implementation's store needs no emptying between examples. A sequence
+is at most ``_STEPS`` long, and a failing one is shortened by replaying variants of it
+(``_shortest``), in seconds, where Hypothesis' shrinking of a state machine can take minutes.
 """
 
 from __future__ import annotations
@@ -98,7 +99,10 @@ def check_emulator(
         """The steps against ``send`` with keys of their own, up to the first violation."""
         run = _Run(Oracle(directory=directory, settings=settings), f"mr-{nonce}-{next(_prefixes)}-")
         for step in steps:
-            if run.step(step, send):
+            try:
+                if run.step(step, send):
+                    break
+            except Exception:  # the implementation raised: the run ends there
                 break
         return run
 
@@ -123,9 +127,17 @@ def check_emulator(
             self._judged(attrs.evolve(earlier, body=body, key=earlier.key or _KEYS[0]))
 
         def _judged(self, make: _Exchange) -> None:
-            violations = self.run.step(make, send)
+            try:
+                violations = self.run.step(make, send)
+            except Exception as error:
+                # the implementation failed to answer: its own error, with the shortest story
+                kind = type(error)
+                shortest = _shortest(self.run, lambda run: type(run.raised) is kind, replay)
+                error.add_note(_report((), shortest.seen, unanswered=shortest.unanswered))
+                raise
             if violations:
-                shortest = _shortest(self.run, violations[0].rule, replay)
+                rule = violations[0].rule
+                shortest = _shortest(self.run, lambda run: run.shows(rule), replay)
                 raise AssertionError(_report(shortest.violations, shortest.seen))
 
     run_state_machine_as_test(EmulatorMachine, settings=settings_for(max_examples))
@@ -140,11 +152,18 @@ class _Run:
         self.steps: list[_Exchange] = []
         self.seen: list[tuple[HttpRequest, HttpResponse]] = []
         self.violations: tuple[Violation, ...] = ()
+        self.raised: Exception | None = None
+        self.unanswered: HttpRequest | None = None  # the request ``send`` raised on
 
     def step(self, make: _Exchange, send: Send) -> tuple[Violation, ...]:
         request = make(self.prefix)
-        response = send(request)
         self.steps.append(make)
+        try:
+            response = send(request)
+        except Exception as error:
+            self.raised = error
+            self.unanswered = request
+            raise
         self.seen.append((request, response))
         self.violations = self.oracle.check(request, response)
         return self.violations
@@ -153,10 +172,13 @@ class _Run:
         return any(v.rule == rule for v in self.violations)
 
 
-def _shortest(found: _Run, rule: str, replay: Callable[[list[_Exchange]], _Run]) -> _Run:
+def _shortest(
+    found: _Run, fails: Callable[[_Run], bool], replay: Callable[[list[_Exchange]], _Run]
+) -> _Run:
     """The failing sequence made short and simple, by replaying variants of it (at most
-    ``_REPLAYS``) that still break ``rule``: without each step in turn, then each step with its
-    body cut to ``{"externalId": key}`` and without its client-request-id.
+    ``_REPLAYS``) that still fail the same way (``fails``: the same rule broken, or the same
+    error raised): without each step in turn, then each step with its body cut to
+    ``{"externalId": key}`` and without its client-request-id.
 
     This is the whole shrinking of ``check_emulator``: a replay costs a few exchanges, where
     Hypothesis' own shrinking of a state machine can take minutes of them."""
@@ -169,7 +191,7 @@ def _shortest(found: _Run, rule: str, replay: Callable[[list[_Exchange]], _Run])
             return False
         budget -= 1
         run = replay(steps)
-        if run.shows(rule) and len(run.steps) <= len(best.steps):
+        if fails(run) and len(run.steps) <= len(best.steps):
             best = run
             return True
         return False
@@ -317,10 +339,9 @@ _ROLES = ["attendee", "Attendee", "PRESENTER", None]
 _EARLIEST = Instant.parse("0001-01-02T00:00:00Z")
 
 
-@attrs.frozen
+@attrs.frozen(repr=False)
 class _Exchange:
-    """One step's request, made when the step runs (the key gets the example's prefix); its
-    ``repr`` is what Hypothesis prints of a failing sequence."""
+    """One step's request, made when the step runs (the key gets the example's prefix)."""
 
     path: str
     headers: dict[str, str]
@@ -350,7 +371,9 @@ class _Exchange:
         return found
 
     def __repr__(self) -> str:
-        body = self.body if self.key is None else {**self.body, "externalId": f"<{self.key}>"}
+        body = self.body
+        if self.key is not None and isinstance(body, dict):
+            body = {**body, "externalId": f"<key {self.key}>"}
         token = self.headers.get("Authorization", "no token")
         return f"<POST {self.path} {token!r} {quoted(repr(body), 200)}>"
 
@@ -362,22 +385,37 @@ def _in_v1(body: dict[str, Any]) -> dict[str, Any]:
 # --- the report -----------------------------------------------------------------------------
 
 
-def _report(violations: Iterable[Violation], seen: list[tuple[HttpRequest, HttpResponse]]) -> str:
+def _report(
+    violations: Iterable[Violation],
+    seen: list[tuple[HttpRequest, HttpResponse]],
+    *,
+    unanswered: HttpRequest | None = None,
+) -> str:
+    """The violations, then the exchanges that led to them as HTTP; with ``unanswered``, the
+    request the implementation raised on instead of answering, last."""
     found = list(violations)
     lines = [f"{v.rule}: {v.message}" + (f" (at {v.path})" if v.path else "") for v in found]
-    lines.append("")
-    lines.append(f"The sequence of exchanges ({len(seen)}; the last one breaks the rule):")
+    count = len(seen) + (unanswered is not None)
+    what = (
+        "the implementation raised on the last one"
+        if unanswered
+        else "the last one breaks the rule"
+    )
+    lines += ["", f"The sequence of exchanges ({count}; {what}):"]
     for index, (request, response) in enumerate(seen):
-        lines.append("")
-        lines.append(f"--- exchange {index} ---")
-        lines.extend(_http(request, response))
-    return "\n".join(lines)
+        lines += ["", f"--- exchange {index} ---", *_http(request, response)]
+    if unanswered is not None:
+        lines += ["", f"--- exchange {len(seen)} ---", *_http(unanswered, None)]
+    return "\n".join(lines).lstrip("\n")
 
 
-def _http(request: HttpRequest, response: HttpResponse) -> list[str]:
+def _http(request: HttpRequest, response: HttpResponse | None) -> list[str]:
     lines = [f"{request.method} {request.path} HTTP/1.1"]
     lines += [f"{name}: {value}" for name, value in request.headers.items()]
-    lines += ["", _body_text(request.body), "", f"HTTP/1.1 {response.status}"]
+    lines += ["", _body_text(request.body), ""]
+    if response is None:
+        return [*lines, "(no answer: the implementation raised)"]
+    lines.append(f"HTTP/1.1 {response.status}")
     lines += [f"{name}: {value}" for name, value in response.headers.items()]
     lines += ["", _body_text(response.body)]
     return lines

@@ -7,10 +7,10 @@ import asyncio
 import http.client
 import threading
 import urllib.parse
-from collections.abc import Awaitable, Callable, Coroutine, Iterable, MutableMapping
+from collections.abc import Awaitable, Callable, Coroutine, MutableMapping
 from typing import Any, TypeVar
 
-from ..http import HttpRequest, HttpResponse
+from ..http import HttpRequest, HttpResponse, join_headers
 
 __all__ = ["AsgiSender", "HttpSender", "asgi_sender", "http_sender"]
 
@@ -37,7 +37,9 @@ class AsgiSender:
         return self._run(self._exchange(request))
 
     def close(self) -> None:
-        """End the app's lifespan and stop the loop."""
+        """End the app's lifespan and stop the loop (a second call does nothing)."""
+        if self._loop.is_closed():
+            return
         if self._lifespan is not None:
             self._run(self._stop())
         self._loop.call_soon_threadsafe(self._loop.stop)
@@ -94,14 +96,15 @@ class AsgiSender:
             "server": ("127.0.0.1", 80),
         }
         sent = False
-        parts: MutableMapping[str, Any] = {"status": 500, "headers": [], "body": []}
+        answered = asyncio.Event()  # the whole answer was sent: the client leaves
+        parts: MutableMapping[str, Any] = {"status": None, "headers": [], "body": []}
 
         async def receive() -> dict[str, Any]:
             nonlocal sent
             if not sent:
                 sent = True
                 return {"type": "http.request", "body": request.body, "more_body": False}
-            await asyncio.Event().wait()  # the client stays until the answer is sent
+            await answered.wait()  # the client stays until the answer is sent
             return {"type": "http.disconnect"}
 
         async def send(message: dict[str, Any]) -> None:
@@ -110,11 +113,15 @@ class AsgiSender:
                 parts["headers"] = message.get("headers", [])
             elif message["type"] == "http.response.body":
                 parts["body"].append(message.get("body", b""))
+                if not message.get("more_body", False):
+                    answered.set()
 
         await self._app(scope, receive, send)
+        if parts["status"] is None:
+            raise RuntimeError(f"the app sent no answer to {request.method} {request.path}")
         return HttpResponse(
             status=parts["status"],
-            headers=_joined(
+            headers=join_headers(
                 (k.decode("latin-1"), v.decode("latin-1")) for k, v in parts["headers"]
             ),
             body=b"".join(parts["body"]),
@@ -155,7 +162,11 @@ class HttpSender:
                     return self._exchange(request)
                 except OSError as error:
                     self.close()
-                    stale = isinstance(error, http.client.RemoteDisconnected | BrokenPipeError)
+                    # a kept-alive connection the server had closed: the request never reached it
+                    stale = isinstance(
+                        error,
+                        http.client.RemoteDisconnected | BrokenPipeError | ConnectionResetError,
+                    )
                     if attempt == 2 or not stale:
                         raise
             raise AssertionError("unreachable")
@@ -171,7 +182,9 @@ class HttpSender:
         body = answer.read()
         if answer.will_close:
             self.close()
-        return HttpResponse(status=answer.status, headers=_joined(answer.getheaders()), body=body)
+        return HttpResponse(
+            status=answer.status, headers=join_headers(answer.getheaders()), body=body
+        )
 
     def close(self) -> None:
         if self._connection is not None:
@@ -189,13 +202,3 @@ def http_sender(base_url: str) -> HttpSender:
     """A sender for a server at ``base_url`` (``http://127.0.0.1:8000``): each request's path,
     ``/v1.0/...`` or ``/beta/...``, is sent below it."""
     return HttpSender(base_url)
-
-
-def _joined(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
-    """Headers as one value a name, repeated ones joined with ``, `` as HTTP allows."""
-    headers: dict[str, str] = {}
-    lowered: dict[str, str] = {}
-    for name, value in pairs:
-        first = lowered.setdefault(name.lower(), name)
-        headers[first] = f"{headers[first]}, {value}" if first in headers else value
-    return headers
