@@ -39,7 +39,6 @@ from .http import (
     HttpResponse,
     WrongMethod,
     check_content_type,
-    echoed_client_request_id,
     instant_of_http_date,
     prefers_unknown_enum_members,
     read_caller,
@@ -47,6 +46,17 @@ from .http import (
 )
 from .instant import Instant
 from .meeting import Organizer
+from .oracle_answers import (
+    NO_TENANT,
+    Key,
+    answer_organizer,
+    answer_text,
+    expect_headers,
+    key_of,
+    raw_key_of,
+    same_organizer,
+    text_of,
+)
 from .oracle_bodies import Finding, decode, expect_created
 from .oracle_later import (
     expect_context,
@@ -59,6 +69,7 @@ from .oracle_refusals import (
     TRANSIENT,
     Refusal,
     body_refusal,
+    default_end_refusal,
     judge_refusal,
     other_defect,
     read_error,
@@ -70,12 +81,8 @@ from .ports import TokenDirectory
 from .request import CreateOrGetRequest
 from .request_body import parse_create_or_get
 from .settings import TenantSettings
-from .timing import normalise_window
 
 __all__ = ["Oracle", "Violation"]
-
-_NO_TENANT = "(no tenant named)"
-_Key = tuple[str, str, str]
 
 
 @attrs.frozen(kw_only=True)
@@ -140,17 +147,17 @@ class Oracle:
         self._tolerance = _dt.timedelta(seconds=clock_tolerance_seconds)
         self._assume_empty = assume_empty_store
         self._next = 0
-        self._known: dict[_Key, _Known] = {}
-        self._bodies: dict[_Key, bytes] = {}  # the first answers of the latest keys, whole
-        self._unsure: set[_Key] = set()  # an answer may have stored a meeting we have not seen
-        self._failed: dict[_Key, int] = {}  # keys of refused exchanges, with the first's index
+        self._known: dict[Key, _Known] = {}
+        self._bodies: dict[Key, bytes] = {}  # the first answers of the latest keys, whole
+        self._unsure: set[Key] = set()  # an answer may have stored a meeting we have not seen
+        self._failed: dict[Key, int] = {}  # keys of refused exchanges, with the first's index
 
     @staticmethod
     def skip_reason(request: HttpRequest) -> str | None:
         """Why an exchange is not judged (not a createOrGet route, a browser's CORS preflight,
         a read-back), or ``None``."""
         method = request.method if isinstance(request.method, str) else ""
-        if method.upper() == "OPTIONS" and _text(request, "Access-Control-Request-Method"):
+        if method.upper() == "OPTIONS" and text_of(request, "Access-Control-Request-Method"):
             return "a CORS preflight, which the rules do not answer"
         try:
             route = read_route(request)
@@ -187,7 +194,7 @@ class Oracle:
     # --- the steps ------------------------------------------------------------------------------
 
     def _judge(self, request: HttpRequest, response: HttpResponse, index: int) -> list[Finding]:
-        findings = _headers(request, response)
+        findings = expect_headers(request, response)
         body = decode(response.body)
         error = None
         if response.status >= 400:
@@ -203,10 +210,10 @@ class Oracle:
             return findings
         refusals, organizer, parsed = self._refusals(request, route.version, route.user_id)
         if organizer is None:  # the callers' rights are not judged: the answer's organizer
-            organizer = _answer_organizer(body, route.user_id)
-        key = _key(parsed, organizer)
+            organizer = answer_organizer(body, route.user_id)
+        key = key_of(parsed, organizer)
         if key is None and organizer is not None:
-            key = _raw_key(request.body, organizer)  # a refused body's key, where it has one
+            key = raw_key_of(request.body, organizer)  # a refused body's key, where it has one
         status = response.status
         if status in TRANSIENT:
             if key is not None and key not in self._known:
@@ -282,7 +289,7 @@ class Oracle:
         except GraphError as error:
             refusals.append(body_refusal(error, request.body))
             return refusals, organizer, None
-        late = _default_end_refusal(parsed)
+        late = default_end_refusal(parsed)
         if late is not None:
             refusals.append(late)
         return refusals, organizer, (None if refusals and late is not None else parsed)
@@ -330,12 +337,12 @@ class Oracle:
         body: Mapping[str, Any],
         parsed: CreateOrGetRequest,
         organizer: Organizer,
-        key: _Key,
+        key: Key,
         index: int,
     ) -> list[Finding]:
         findings: list[Finding] = []
         known = self._known.get(key)
-        date = instant_of_http_date(_answer_text(response, "Date"))
+        date = instant_of_http_date(answer_text(response, "Date"))
         unsure = key in self._unsure
         self._unsure.discard(key)
         include = prefers_unknown_enum_members(request)
@@ -355,7 +362,7 @@ class Oracle:
                 body,
                 parsed,
                 organizer,
-                tenant_known=organizer.tenant_id != _NO_TENANT,
+                tenant_known=organizer.tenant_id != NO_TENANT,
                 date=None if date == Instant.MIN else date,
                 tolerance=self._tolerance,
                 settings=self._settings,
@@ -363,8 +370,8 @@ class Oracle:
             )
             self._remember(key, response.body, body, parsed.version, include, index)
             return findings
-        answered = _answer_organizer(body, None)
-        if answered is not None and not _same_organizer(answered, key):
+        answered = answer_organizer(body, None)
+        if answered is not None and not same_organizer(answered, key):
             findings.append(
                 (
                     "R-RES-1",
@@ -405,7 +412,7 @@ class Oracle:
 
     def _remember(
         self,
-        key: _Key,
+        key: Key,
         raw: bytes,
         body: Mapping[str, Any],
         version: ApiVersion,
@@ -420,7 +427,7 @@ class Oracle:
 
     def _same(
         self,
-        key: _Key,
+        key: Key,
         known: _Known,
         body: Mapping[str, Any],
         version: ApiVersion,
@@ -451,98 +458,3 @@ class Oracle:
         return findings + expect_same(
             whole, known.version, body, version, organizer_id, lowered=lowered
         )
-
-
-def _same_organizer(answered: Organizer, key: _Key) -> bool:
-    """Whether an answer's organizer is the key's (an answer naming no tenant: by the user)."""
-    if answered.user_id.lower() != key[1]:
-        return False
-    return answered.tenant_id in (key[0], _NO_TENANT) or key[0] == _NO_TENANT
-
-
-def _key(parsed: CreateOrGetRequest | None, organizer: Organizer | None) -> _Key | None:
-    """R-RES-1: (tenant, organizer, externalId)."""
-    if parsed is None or organizer is None:
-        return None
-    return (organizer.tenant_id, organizer.user_id.lower(), parsed.external_id)
-
-
-def _raw_key(raw: bytes, organizer: Organizer) -> _Key | None:
-    """The key a body the rules refuse names, if it names one (R-RES-5)."""
-    document = decode(raw)
-    external_id = document.get("externalId") if isinstance(document, Mapping) else None
-    if not isinstance(external_id, str) or not external_id:
-        return None
-    return (organizer.tenant_id, organizer.user_id.lower(), external_id)
-
-
-# --- headers and organizers -----------------------------------------------------------------
-
-
-def _headers(request: HttpRequest, response: HttpResponse) -> list[Finding]:
-    """R-HTTP-6: ``request-id``; ``client-request-id`` echoes the caller's, else is the
-    ``request-id``; a JSON body's ``Content-Type``."""
-    findings: list[Finding] = []
-    request_id = _answer_text(response, "request-id")
-    if not request_id:
-        findings.append(("R-HTTP-6", "The answer has no request-id header.", None))
-    echoed = response.header("client-request-id")
-    wanted = echoed_client_request_id(request, request_id) if request_id else None
-    sent = _text(request, "client-request-id")
-    if wanted and echoed != wanted:
-        findings.append(
-            (
-                "R-HTTP-6",
-                f"client-request-id is {echoed!r}; the rules give {wanted!r} "
-                f"({'the caller' if wanted == sent else 'the request-id'}'s).",
-                None,
-            )
-        )
-    content_type = (_answer_text(response, "Content-Type") or "").strip().lower()
-    if response.body and not content_type.startswith("application/json"):
-        findings.append(
-            ("R-HTTP-6", f"Content-Type is {content_type[:100]!r}, not application/json.", None)
-        )
-    return findings
-
-
-def _text(request: HttpRequest, name: str) -> str | None:
-    value = request.header(name)
-    return value if isinstance(value, str) else None
-
-
-def _answer_text(response: HttpResponse, name: str) -> str | None:
-    value = response.header(name)
-    return value if isinstance(value, str) else None
-
-
-def _default_end_refusal(parsed: CreateOrGetRequest) -> Refusal | None:
-    """R-TIME-2: a start so late that start + 1 hour passes 9999-12-31 is refused (400)."""
-    if parsed.start_date_time is None or parsed.end_date_time is not None:
-        return None
-    try:
-        normalise_window(parsed.start_date_time, None, now=parsed.start_date_time)
-    except GraphError as error:
-        return refusal_for(error, "R-TIME-2")
-    return None
-
-
-def _answer_organizer(body: object, user_id: str | None) -> Organizer | None:
-    """The organizer an answer names (``participants.organizer``), with the path's user."""
-    if not isinstance(body, Mapping):
-        return None
-    participants = body.get("participants")
-    organizer = participants.get("organizer") if isinstance(participants, Mapping) else None
-    identity = organizer.get("identity") if isinstance(organizer, Mapping) else None
-    user = identity.get("user") if isinstance(identity, Mapping) else None
-    if not isinstance(user, Mapping):
-        return None
-    found, tenant = user.get("id"), user.get("tenantId")
-    upn = organizer.get("upn") if isinstance(organizer, Mapping) else None
-    if not isinstance(tenant, str) or not tenant:
-        tenant = _NO_TENANT  # an answer without its tenant (the seed's): keys of one tenant
-    if isinstance(found, str) and found and (user_id is None or found.lower() == user_id.lower()):
-        user_id = found  # the answer's spelling of the path's user
-    if not user_id:
-        return None
-    return Organizer(tenant_id=tenant, user_id=user_id, upn=upn if isinstance(upn, str) else None)

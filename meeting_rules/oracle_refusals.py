@@ -27,13 +27,16 @@ from .json_paths import GRAPH_NAMES
 from .meeting import Organizer
 from .oracle_bodies import Finding, decode, describe, is_json, member_at, shown
 from .ports import Application, DelegatedUser, TokenDirectory
+from .request import CreateOrGetRequest
 from .request_body import parse_create_or_get
 from .settings import TenantSettings
+from .timing import normalise_window
 
 __all__ = [
     "ErrorBody",
     "Refusal",
     "body_refusal",
+    "default_end_refusal",
     "judge_refusal",
     "other_defect",
     "read_error",
@@ -388,3 +391,14 @@ def read_error(
         ),
         findings,
     )
+
+
+def default_end_refusal(parsed: CreateOrGetRequest) -> Refusal | None:
+    """R-TIME-2: a start so late that start + 1 hour passes 9999-12-31 is refused (400)."""
+    if parsed.start_date_time is None or parsed.end_date_time is not None:
+        return None
+    try:
+        normalise_window(parsed.start_date_time, None, now=parsed.start_date_time)
+    except GraphError as error:
+        return refusal_for(error, "R-TIME-2")
+    return None

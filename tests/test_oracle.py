@@ -452,29 +452,21 @@ def test_check_existing_store_takes_unseen_keys_as_they_come(tmp_path: Path) -> 
         assert found == ({"R-RES-2"} if code else set())
 
 
-def test_the_ten_lines_of_oracle_md_run() -> None:
+def test_the_ten_lines_of_oracle_md_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """docs/oracle.md's "Testing your emulator in ten lines", run as written against the
-    library's ASGI app on a real uvicorn server that knows the same tokens."""
+    library's ASGI app on a real uvicorn server that knows the same callers file."""
     pytest.importorskip("uvicorn")
     from meeting_rules.asgi import create_app
     from tests.serving import uvicorn_server
 
     page = (Path(__file__).parent.parent / "docs" / "oracle.md").read_text(encoding="utf-8")
     code = page.split("```python\n", 1)[1].split("```", 1)[0]
-    assert len([line for line in code.splitlines() if line.strip()]) <= 12
+    assert len([line for line in code.splitlines() if line.strip()]) <= 10
     namespace: dict[str, Any] = {}
     exec(compile(code, "docs/oracle.md", "exec"), namespace)
-    served = directory(
-        {
-            "delegated": [{"token": "alice-token", "tenantId": namespace["TENANT"],
-                           "userId": namespace["ALICE"], "upn": "alice@contoso.com",
-                           "scopes": ["OnlineMeetings.ReadWrite"]}],
-            "applications": [{"token": "daemon-token", "tenantId": namespace["TENANT"],
-                              "appId": "daemon", "roles": ["OnlineMeetings.ReadWrite.All"],
-                              "policyUsers": [namespace["ALICE"]]}],
-        }
-    )  # fmt: skip
-    app = create_app(repository=InMemoryMeetingRepository(), directory=served)
+    write_callers(tmp_path / "callers.json")
+    monkeypatch.chdir(tmp_path)
+    app = create_app(repository=InMemoryMeetingRepository(), directory=directory())
     with uvicorn_server(app) as url:
         namespace["test_my_emulator_follows_createorget"](url)
 

@@ -1,0 +1,109 @@
+"""What an answer says besides its meeting: its headers (R-HTTP-6), its organizer, and the key it
+answers for (R-RES-1). Pure."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from .http import HttpRequest, HttpResponse, echoed_client_request_id
+from .meeting import Organizer
+from .oracle_bodies import Finding, decode
+from .request import CreateOrGetRequest
+
+__all__ = [
+    "NO_TENANT",
+    "Key",
+    "answer_organizer",
+    "answer_text",
+    "expect_headers",
+    "key_of",
+    "raw_key_of",
+    "same_organizer",
+    "text_of",
+]
+
+Key = tuple[str, str, str]
+"""R-RES-1: (tenant, organizer's user ID in lower case, externalId)."""
+NO_TENANT = "(no tenant named)"
+"""The tenant of an answer that names none (the seed's): keys of one tenant."""
+
+
+def same_organizer(answered: Organizer, key: Key) -> bool:
+    """Whether an answer's organizer is the key's (an answer naming no tenant: by the user)."""
+    if answered.user_id.lower() != key[1]:
+        return False
+    return answered.tenant_id in (key[0], NO_TENANT) or key[0] == NO_TENANT
+
+
+def key_of(parsed: CreateOrGetRequest | None, organizer: Organizer | None) -> Key | None:
+    """R-RES-1: (tenant, organizer, externalId)."""
+    if parsed is None or organizer is None:
+        return None
+    return (organizer.tenant_id, organizer.user_id.lower(), parsed.external_id)
+
+
+def raw_key_of(raw: bytes, organizer: Organizer) -> Key | None:
+    """The key a body the rules refuse names, if it names one (R-RES-5)."""
+    document = decode(raw)
+    external_id = document.get("externalId") if isinstance(document, Mapping) else None
+    if not isinstance(external_id, str) or not external_id:
+        return None
+    return (organizer.tenant_id, organizer.user_id.lower(), external_id)
+
+
+def expect_headers(request: HttpRequest, response: HttpResponse) -> list[Finding]:
+    """R-HTTP-6: ``request-id``; ``client-request-id`` echoes the caller's, else is the
+    ``request-id``; a JSON body's ``Content-Type``."""
+    findings: list[Finding] = []
+    request_id = answer_text(response, "request-id")
+    if not request_id:
+        findings.append(("R-HTTP-6", "The answer has no request-id header.", None))
+    echoed = response.header("client-request-id")
+    wanted = echoed_client_request_id(request, request_id) if request_id else None
+    sent = text_of(request, "client-request-id")
+    if wanted and echoed != wanted:
+        findings.append(
+            (
+                "R-HTTP-6",
+                f"client-request-id is {echoed!r}; the rules give {wanted!r} "
+                f"({'the caller' if wanted == sent else 'the request-id'}'s).",
+                None,
+            )
+        )
+    content_type = (answer_text(response, "Content-Type") or "").strip().lower()
+    if response.body and not content_type.startswith("application/json"):
+        findings.append(
+            ("R-HTTP-6", f"Content-Type is {content_type[:100]!r}, not application/json.", None)
+        )
+    return findings
+
+
+def text_of(request: HttpRequest, name: str) -> str | None:
+    value = request.header(name)
+    return value if isinstance(value, str) else None
+
+
+def answer_text(response: HttpResponse, name: str) -> str | None:
+    value = response.header(name)
+    return value if isinstance(value, str) else None
+
+
+def answer_organizer(body: object, user_id: str | None) -> Organizer | None:
+    """The organizer an answer names (``participants.organizer``), with the path's user."""
+    if not isinstance(body, Mapping):
+        return None
+    participants = body.get("participants")
+    organizer = participants.get("organizer") if isinstance(participants, Mapping) else None
+    identity = organizer.get("identity") if isinstance(organizer, Mapping) else None
+    user = identity.get("user") if isinstance(identity, Mapping) else None
+    if not isinstance(user, Mapping):
+        return None
+    found, tenant = user.get("id"), user.get("tenantId")
+    upn = organizer.get("upn") if isinstance(organizer, Mapping) else None
+    if not isinstance(tenant, str) or not tenant:
+        tenant = NO_TENANT  # an answer without its tenant (the seed's): keys of one tenant
+    if isinstance(found, str) and found and (user_id is None or found.lower() == user_id.lower()):
+        user_id = found  # the answer's spelling of the path's user
+    if not user_id:
+        return None
+    return Organizer(tenant_id=tenant, user_id=user_id, upn=upn if isinstance(upn, str) else None)
