@@ -35,10 +35,8 @@ if TYPE_CHECKING:
     from .ports import TokenDirectory
     from .recordings import Recorded, Unreadable
 
-__all__ = ["MAX_CALLERS_BYTES", "CannotCheck", "add_arguments", "run"]
+__all__ = ["CannotCheck", "add_arguments", "run"]
 
-MAX_CALLERS_BYTES = 16 * 1024 * 1024
-"""The largest callers file read (as ``serve`` reads it)."""
 _FORMATS = {".har": "har", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 _PROGRESS_BYTES = 1024 * 1024
 """A file smaller than this is checked before a progress bar would be seen: none is drawn."""
@@ -122,19 +120,13 @@ def _directory(name: str | None) -> TokenDirectory | None:
     if name is None:
         return None
     from .callers import callers_from_json
+    from .serve import CannotServe, read_json_file
 
     shown = _clean(name)
     try:
-        with open(name, "rb") as file:
-            data = file.read(MAX_CALLERS_BYTES + 1)
-    except OSError as error:
-        raise CannotCheck(f"cannot read the callers file {shown}: {_reason(error)}") from None
-    if len(data) > MAX_CALLERS_BYTES:
-        raise CannotCheck(f"the callers file {shown} is larger than {MAX_CALLERS_BYTES} bytes")
-    try:
-        value = json.loads(data)
-    except (ValueError, RecursionError) as error:
-        raise CannotCheck(f"the callers file {shown} is not JSON: {_clean(str(error))}") from None
+        value = read_json_file(name, "callers file")
+    except CannotServe as error:
+        raise CannotCheck(_clean(str(error))) from None
     try:
         return callers_from_json(value).directory
     except ValueError as error:

@@ -140,7 +140,13 @@ def _server(config: Any) -> Any:
     return Server(config)
 
 
-def _read_json(name: str, what: str) -> Any:
+def read_json_file(name: str, what: str) -> Any:
+    """The JSON of a file the command names (a callers file, a JWKS, a faults file), at most
+    ``MAX_FILE_BYTES`` long.
+
+    Raises:
+        CannotServe: one line saying why it cannot be read (``check`` says the same).
+    """
     path = Path(name)
     try:
         with path.open("rb") as file:
@@ -162,7 +168,7 @@ def _directory(args: argparse.Namespace) -> tuple[TokenDirectory, str, str]:
     if args.callers is not None:
         try:
             callers = callers_from_json(
-                _read_json(args.callers, "callers file"), tokens_required=not jwt_mode
+                read_json_file(args.callers, "callers file"), tokens_required=not jwt_mode
             )
         except ValueError as error:
             raise CannotServe(f"the callers file {args.callers}: {error}") from None
@@ -173,7 +179,7 @@ def _directory(args: argparse.Namespace) -> tuple[TokenDirectory, str, str]:
             raise CannotServe(
                 "JWTs need the 'serve' extra: pip install 'meeting_rules[serve]'"
             ) from None
-        jwks = None if args.jwks is None else _read_json(args.jwks, "JWKS")
+        jwks = None if args.jwks is None else read_json_file(args.jwks, "JWKS")
         try:
             directory = JwtDirectory(
                 jwks=jwks, callers=callers, verify_signature=not args.jwt_insecure
@@ -206,7 +212,7 @@ def _faults(name: str | None) -> tuple[Fault, ...]:
     if name is None:
         return ()
     try:
-        return faults_from_json(_read_json(name, "faults file"))
+        return faults_from_json(read_json_file(name, "faults file"))
     except ValueError as error:
         raise CannotServe(f"the faults file {name}: {error}") from None
 
