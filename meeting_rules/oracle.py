@@ -63,6 +63,7 @@ from .oracle_later import (
     expect_first_seen,
     expect_same,
     expect_version_members,
+    may_be_lowered,
     meeting_digests,
 )
 from .oracle_refusals import (
@@ -419,8 +420,10 @@ class Oracle:
         include: bool,
         index: int,
     ) -> None:
-        digests = meeting_digests(body), meeting_digests(body, lowered=True)
-        self._known[key] = _Known(*digests, version, include, index)
+        digests = meeting_digests(body)
+        # the digests as written without Prefer differ only where an evolvable value is written
+        lowered = meeting_digests(body, lowered=True) if may_be_lowered(raw) else digests
+        self._known[key] = _Known(digests, lowered, version, include, index)
         self._bodies[key] = raw
         if len(self._bodies) > _KEPT_BODIES:
             del self._bodies[next(iter(self._bodies))]

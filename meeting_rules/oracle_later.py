@@ -31,6 +31,7 @@ __all__ = [
     "expect_first_seen",
     "expect_same",
     "expect_version_members",
+    "may_be_lowered",
     "meeting_digests",
 ]
 
@@ -109,6 +110,13 @@ _EVOLVABLE = frozenset(
     for cls in (OnlineMeetingRole, LobbyBypassScope)
     for member in cls.evolvable_members()
 )
+_EVOLVABLE_TEXT = tuple(f'"{value}"'.encode() for value in sorted(_EVOLVABLE))
+
+
+def may_be_lowered(raw: bytes) -> bool:
+    """Whether an answer's bytes hold a value ``_lowered`` changes: a byte search, so that an
+    answer without one (the most) is digested once, not twice."""
+    return any(text in raw for text in _EVOLVABLE_TEXT)
 
 
 def expect_same(
