@@ -272,7 +272,7 @@ class Oracle:
             try:
                 caller = read_caller(request, self._directory)
             except UnauthorizedError as error:
-                fixed = error.message if request.header("Authorization") is None else None
+                fixed = error.message if text_of(request, "Authorization") is None else None
                 return [refusal_for(error, "R-HTTP-4", fixed)], None, None
             refusals, organizer = rights(read_route(request), caller, self._directory)
         try:
@@ -293,7 +293,7 @@ class Oracle:
         late = default_end_refusal(parsed)
         if late is not None:
             refusals.append(late)
-        return refusals, organizer, (None if refusals and late is not None else parsed)
+        return refusals, organizer, parsed
 
     def _refused_valid(
         self,
