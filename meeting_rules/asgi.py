@@ -1,9 +1,10 @@
 """``create_app``: the createOrGet exchange served as an ASGI 3 application.
 
-The application is transport only: it turns an ASGI request into an ``HttpRequest``, runs
-``meeting_rules.http.handle`` on a worker thread (the store's calls block) and sends back the
-``HttpResponse``. The rules, the routes and every Graph error body are ``handle``'s; what this
-module adds is what only a server has:
+The application is transport only: it turns an ASGI request into an ``HttpRequest``, walks
+``meeting_rules.http.exchange`` on the event loop, making each store call that may wait (a write
+and its fsync, a read that would wait for a lock, a call to another machine) on a worker thread,
+and sends back the ``HttpResponse``. The rules, the routes and every Graph error body are the
+exchange's; what this module adds is what only a server has:
 
 - ``GET /openapi.json``, the OpenAPI document of the routes (``meeting_rules.openapi``);
 - reading the body: at most ``max_body_bytes + 1`` bytes are read (``handle`` answers 413 from
@@ -20,7 +21,6 @@ that runs it (``meeting-rules serve``).
 from __future__ import annotations
 
 import asyncio
-import functools
 from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping
 from typing import Any, Final
 from urllib.parse import quote
@@ -38,12 +38,13 @@ from .errors import (
     quoted,
 )
 from .graph_json import dumps_json
-from .http import HttpRequest, HttpResponse, handle, is_create_or_get, refuse
+from .http import HttpRequest, HttpResponse, exchange, is_create_or_get, refuse
 from .ids import RandomIdFactory
 from .openapi import openapi_document
-from .ports import Clock, IdFactory, MeetingRepository, TokenDirectory
+from .ports import Clock, IdFactory, MeetingRepository, TokenDirectory, WouldWait
 from .resolution import DEFAULT_SETTINGS
 from .settings import TenantSettings
+from .store_calls import GetMeeting, Steps, Walk
 
 __all__ = [
     "BODY_SECONDS",
@@ -321,16 +322,14 @@ class _App:
             if request.path.partition("?")[0] in _DOCUMENT_PATHS:
                 return self._document(request), []
             repository = await self._repository()
-            exchange = functools.partial(
-                handle,
+            steps = exchange(
                 request,
                 directory=self._directory,
-                repository=repository,
                 clock=self._clock,
                 ids=self._ids,
                 settings=self._settings,
             )
-            response = await asyncio.to_thread(exchange)
+            response = await _run_steps(steps, repository)
             if deciding is not None:  # lost-response
                 lost = _unavailable(deciding)
                 return self._refuse(request, lost, instead_of=response), acted
@@ -356,6 +355,30 @@ class _App:
         self, request: HttpRequest, error: GraphError, *, instead_of: HttpResponse | None = None
     ) -> HttpResponse:
         return refuse(request, error, clock=self._clock, ids=self._ids, instead_of=instead_of)
+
+
+async def _run_steps(steps: Steps[HttpResponse], repository: MeetingRepository) -> HttpResponse:
+    """Drive an exchange on the event loop: a read the store can make without waiting
+    (``get_now``) is made here; every other store call, which may wait (a write and its fsync, a
+    lock, another machine), on a worker thread. Everything else of the exchange runs here, so a
+    worker's time is the store's alone (a hop to a thread and back costs about what a whole get
+    does)."""
+    get_now = getattr(repository, "get_now", None)
+    walk = Walk(steps)
+    while (call := walk.call) is not None:
+        try:
+            if get_now is not None and type(call) is GetMeeting:
+                try:
+                    answer = get_now(call.key)
+                except WouldWait:
+                    answer = await asyncio.to_thread(call.run, repository)
+            else:
+                answer = await asyncio.to_thread(call.run, repository)
+        except Exception as error:
+            walk.fail(error)
+        else:
+            walk.send(answer)
+    return walk.value
 
 
 _VISIBLE = "".join(map(chr, range(0x20, 0x7F)))

@@ -1,11 +1,13 @@
 """One whole createOrGet exchange as data: ``handle(HttpRequest) -> HttpResponse`` (R-HTTP-*,
 R-AUTH-*), and the read-back of a stored meeting by its ``id``.
 
-Sans-I/O: bytes and headers in, bytes and headers out; the caller does the networking. This is the
-one place a ``GraphError`` becomes a response. The checks run in this order, each answering with
-the first failure: route and method (404, 405), bearer token (401), the caller's right to the route
-(R-AUTH-*: 400, 403, 404), then for createOrGet ``Content-Type`` (400), the body (400) and
-create-or-get; for a read-back, the stored meeting (200) or 404.
+Sans-I/O: bytes and headers in, bytes and headers out; the caller does the networking. The walk,
+``exchange``, yields its store calls (``store_calls``): ``handle`` makes them in its own thread,
+the ASGI application on threads of its choosing. This is the one place a ``GraphError`` becomes a
+response. The checks run in this order, each answering with the first failure: route and method
+(404, 405), bearer token (401), the caller's right to the route (R-AUTH-*: 400, 403, 404), then
+for createOrGet ``Content-Type`` (400), the body (400) and create-or-get; for a read-back, the
+stored meeting (200) or 404.
 
 The routes, each under ``/v1.0`` and ``/beta``:
 
@@ -24,10 +26,8 @@ always found them.
 
 from __future__ import annotations
 
-import datetime as _dt
 import re
 from collections.abc import Callable, Iterable, Mapping
-from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
 from urllib.parse import quote, unquote
 
@@ -47,12 +47,14 @@ from .errors import (
     quoted,
 )
 from .graph_json import dumps_json, error_to_json, meeting_to_json, parse_create_or_get
+from .http_dates import http_date, instant_of_http_date
 from .instant import Instant
 from .json_text import UNREADABLE
 from .meeting import OnlineMeeting, Organizer
 from .ports import Application, Clock, DelegatedUser, IdFactory, MeetingRepository, TokenDirectory
-from .resolution import DEFAULT_SETTINGS, create_or_get
+from .resolution import DEFAULT_SETTINGS, create_or_get_steps
 from .settings import TenantSettings
+from .store_calls import FindMeetingById, Steps, ask, run_steps
 
 __all__ = [
     "APPLICATION_ROLE",
@@ -64,6 +66,7 @@ __all__ = [
     "HttpResponse",
     "InMemoryDirectory",
     "TokenDirectory",
+    "exchange",
     "handle",
     "is_create_or_get",
     "refuse",
@@ -91,11 +94,9 @@ GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}
 """A GUID's text form, in any case: a user's object ID (R-HTTP-2), a thread's (R-MEET-5)."""
 _BEARER = re.compile(r"Bearer +([\x21-\x7e]+) *", _ASCII_ANY_CASE)
 _JSON_MEDIA_TYPE = re.compile(r"[ \t]*application/json[ \t]*(?:;.*)?", _ASCII_ANY_CASE | re.DOTALL)
-_EPOCH = _dt.datetime.min.replace(tzinfo=_dt.UTC)
 # An ID is echoed into headers and bodies only if it is short visible ASCII (no header injection).
 _ECHOABLE = re.compile(r"[\x21-\x7e]{1,200}")
 _NO_REQUEST_ID = "00000000-0000-0000-0000-000000000000"
-_FOUR_DIGIT_YEAR = re.compile(r"\b([0-9]{4}) [0-9]{2}:")
 
 
 # --- the exchange as data -----------------------------------------------------------------------
@@ -268,18 +269,13 @@ def check_content_type(request: HttpRequest) -> None:
         raise BadRequestError(UNREADABLE)
 
 
-def _http_date(instant: Instant) -> str:
-    moment = _EPOCH + _dt.timedelta(microseconds=instant.ticks // 10)
-    return format_datetime(moment, usegmt=True)
-
-
 def _base_headers(request_id: str, client_request_id: str, now: Instant) -> dict[str, str]:
     """R-HTTP-6: the headers of every answer."""
     return {
         "Content-Type": _JSON_TYPE,
         "request-id": request_id,
         "client-request-id": client_request_id,
-        "Date": _http_date(now),
+        "Date": http_date(now),
     }
 
 
@@ -294,7 +290,25 @@ def handle(
 ) -> HttpResponse:
     """Answer one createOrGet request: 201 or 200 with the meeting, or a Graph error body.
 
-    Never raises: every failure, expected or not, is a Graph error response (R-HTTP-6, R-JSON-5).
+    The walk is ``exchange``'s, its store calls made here, in this thread. Never raises: every
+    failure, expected or not, is a Graph error response (R-HTTP-6, R-JSON-5).
+    """
+    steps = exchange(request, directory=directory, clock=clock, ids=ids, settings=settings)
+    return run_steps(steps, repository)
+
+
+def exchange(
+    request: HttpRequest,
+    *,
+    directory: TokenDirectory,
+    clock: Clock,
+    ids: IdFactory,
+    settings: TenantSettings = DEFAULT_SETTINGS,
+) -> Steps[HttpResponse]:
+    """``handle``'s walk, yielding its store calls (``store_calls``) to whoever drives it.
+
+    The one clock read and the answer's identifiers; the caller's rights and the route; for a
+    read-back, the meeting by its id; else the body, then ``create_or_get_steps``; the answer.
     """
     now, request_id, client_request_id = _answer_ids(request, clock, ids)
     date = now if isinstance(now, Instant) else Instant.MIN
@@ -306,10 +320,12 @@ def handle(
         route = read_route(request)
         organizer = organizer_for(route, read_caller(request, directory), directory)
         if route.meeting_id is not None:
-            found = repository.find_by_id(
-                tenant_id=organizer.tenant_id,
-                organizer_id=organizer.user_id,
-                meeting_id=route.meeting_id,
+            found = yield from ask(
+                FindMeetingById(
+                    tenant_id=organizer.tenant_id,
+                    organizer_id=organizer.user_id,
+                    meeting_id=route.meeting_id,
+                )
             )
             if found is None:
                 raise NotFoundError(
@@ -324,10 +340,9 @@ def handle(
             strict=settings.strict_members,
             max_body_bytes=settings.max_body_bytes,
         )
-        outcome = create_or_get(
+        outcome = yield from create_or_get_steps(
             parsed,  # read with the route's version: the meeting is made in its spellings
             organizer=organizer,
-            repository=repository,
             ids=ids,
             settings=settings,
             now=now,  # the clock was read once, above: the Date header and the meeting agree
@@ -380,23 +395,6 @@ def _answer_ids(request: HttpRequest, clock: Clock, ids: IdFactory) -> tuple[obj
         request_id = _NO_REQUEST_ID
     client_request_id = echoed_client_request_id(request, request_id)
     return now, request_id, client_request_id
-
-
-def instant_of_http_date(text: str | None) -> Instant:
-    """The instant of an HTTP ``Date`` header; ``Instant.MIN`` when there is none, it is not an
-    HTTP date with a zone, or it is out of range."""
-    if not isinstance(text, str):
-        return Instant.MIN
-    try:
-        moment = parsedate_to_datetime(text)
-        year = _FOUR_DIGIT_YEAR.search(text)
-        if year is not None and int(year.group(1)) != moment.year:
-            moment = moment.replace(year=int(year.group(1)))  # not read as a two-digit year
-        if moment.tzinfo is None:
-            return Instant.MIN
-        return Instant.from_pendulum(moment)
-    except (TypeError, ValueError, OverflowError, GraphError):
-        return Instant.MIN
 
 
 def _meeting_body(

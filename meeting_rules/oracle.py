@@ -39,11 +39,11 @@ from .http import (
     HttpResponse,
     WrongMethod,
     check_content_type,
-    instant_of_http_date,
     prefers_unknown_enum_members,
     read_caller,
     read_route,
 )
+from .http_dates import instant_of_http_date
 from .instant import Instant
 from .meeting import Organizer
 from .oracle_answers import (

@@ -21,7 +21,9 @@ __all__ = [
     "DelegatedUser",
     "IdFactory",
     "MeetingRepository",
+    "ReadsWithoutWaiting",
     "TokenDirectory",
+    "WouldWait",
 ]
 
 
@@ -47,6 +49,24 @@ class MeetingRepository(Protocol):
         """The meeting whose Graph ``id`` is ``meeting_id``, stored under a key of this tenant
         and organizer (compared exactly, as keys are), or ``None``. Should two meetings of one
         organizer share an id, the one stored first."""
+        ...
+
+
+class WouldWait(Exception):
+    """A store's ``get_now`` cannot answer without waiting: ask ``get``, where waiting is fine."""
+
+
+class ReadsWithoutWaiting(Protocol):
+    """A store that can also read without waiting (an option of a ``MeetingRepository``).
+
+    ``get_now(key)`` answers as ``get(key)`` does, but never waits for a lock, another writer or
+    another machine: where ``get`` would wait, it raises ``WouldWait`` at once. It may still read
+    the few pages of a local file a lookup needs. The ASGI application reads on its event loop
+    with it, and moves to a worker thread only the calls that may wait.
+    """
+
+    def get_now(self, key: MeetingKey) -> OnlineMeeting | None:
+        """The meeting stored under ``key``, or ``None``; ``WouldWait`` rather than waiting."""
         ...
 
 

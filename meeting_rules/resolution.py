@@ -6,25 +6,28 @@ Rule: everything that decides between 201 and 200 lives in this module. The repo
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TypeVar
-
 import attrs
 
 from .creation import build_meeting
 from .enums import ApiVersion
-from .errors import GraphError, InternalServerError, UnprocessableEntityError, quoted
+from .errors import UnprocessableEntityError
 from .instant import Instant
 from .meeting import MeetingKey, OnlineMeeting, Organizer
 from .participants import MeetingParticipantInfo
 from .ports import Clock, IdFactory, MeetingRepository
 from .request import CreateOrGetRequest
 from .settings import TenantSettings
+from .store_calls import AddMeeting, GetMeeting, Steps, ask, run_steps
 from .timing import MeetingWindow, normalise_window
 
-__all__ = ["CreateOrGetOutcome", "create_or_get", "find_mismatches", "meeting_key"]
+__all__ = [
+    "CreateOrGetOutcome",
+    "create_or_get",
+    "create_or_get_steps",
+    "find_mismatches",
+    "meeting_key",
+]
 
-_T = TypeVar("_T")
 DEFAULT_SETTINGS = TenantSettings()
 
 
@@ -93,18 +96,6 @@ def find_mismatches(
     return tuple(found)
 
 
-def _stored(call: Callable[[], _T]) -> _T:
-    """Run a repository call; anything but a ``GraphError`` becomes a 500 (R-RES-5)."""
-    try:
-        return call()
-    except GraphError:
-        raise
-    except Exception as error:
-        raise InternalServerError(
-            f"The meeting store failed: {type(error).__name__}: {quoted(str(error), 200)}"
-        ) from error
-
-
 def create_or_get(
     request: CreateOrGetRequest,
     *,
@@ -118,10 +109,7 @@ def create_or_get(
 ) -> CreateOrGetOutcome:
     """Create the meeting for ``request`` or return the one stored under its key.
 
-    The walk: the key (R-RES-1); the time of the call, read once; the window, normalised once
-    (R-TIME-1..4: refused before the store is touched, on a get as on a create); the store's
-    meeting, or a new one built with that window and offered to the store atomically (R-RES-4);
-    on a get, the request's members compared with the meeting (R-RES-3).
+    The walk is ``create_or_get_steps``'s, its store calls made here, in this thread.
 
     Args:
         clock: read once for "now", unless ``now`` is given (a caller that has read its clock
@@ -135,13 +123,35 @@ def create_or_get(
             ``settings.strict_mismatch`` (R-RES-3).
         InternalServerError, ServiceUnavailableError: the store failed; nothing is stored (R-RES-5).
     """
-    key = meeting_key(request, organizer)
     if now is None:
         if clock is None:
             raise TypeError("create_or_get needs a clock or the instant now")
         now = clock.now()
+    steps = create_or_get_steps(
+        request, organizer=organizer, ids=ids, settings=settings, version=version, now=now
+    )
+    return run_steps(steps, repository)
+
+
+def create_or_get_steps(
+    request: CreateOrGetRequest,
+    *,
+    organizer: Organizer,
+    ids: IdFactory,
+    now: Instant,
+    settings: TenantSettings = DEFAULT_SETTINGS,
+    version: ApiVersion | None = None,
+) -> Steps[CreateOrGetOutcome]:
+    """``create_or_get``'s walk, yielding its store calls (``store_calls``) to whoever drives it.
+
+    The key (R-RES-1); the window, normalised once (R-TIME-1..4: refused before the store is
+    asked, on a get as on a create); the store's meeting, or a new one built with that window and
+    offered to the store atomically (R-RES-4); on a get, the request's members compared with the
+    meeting (R-RES-3).
+    """
+    key = meeting_key(request, organizer)
     window = normalise_window(request.start_date_time, request.end_date_time, now=now)
-    stored = _stored(lambda: repository.get(key))
+    stored = yield from ask(GetMeeting(key))
     if stored is None:
         meeting = build_meeting(
             request,
@@ -152,7 +162,7 @@ def create_or_get(
             version=request.version if version is None else version,
             window=window,
         )
-        stored, created = _stored(lambda: repository.add_if_absent(key, meeting))
+        stored, created = yield from ask(AddMeeting(key, meeting))
         if created:
             return CreateOrGetOutcome(meeting=stored, created=True)
     mismatches = find_mismatches(request, stored, window=window)

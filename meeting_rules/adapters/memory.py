@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 
 from ..meeting import MeetingKey, OnlineMeeting
+from ..ports import WouldWait
 
 __all__ = ["InMemoryMeetingRepository"]
 
@@ -20,6 +21,15 @@ class InMemoryMeetingRepository:
     def get(self, key: MeetingKey) -> OnlineMeeting | None:
         with self._lock:
             return self._meetings.get(key)
+
+    def get_now(self, key: MeetingKey) -> OnlineMeeting | None:
+        """``get``, unless another thread holds the store this instant (``WouldWait``)."""
+        if not self._lock.acquire(blocking=False):
+            raise WouldWait
+        try:
+            return self._meetings.get(key)
+        finally:
+            self._lock.release()
 
     def add_if_absent(self, key: MeetingKey, meeting: OnlineMeeting) -> tuple[OnlineMeeting, bool]:
         with self._lock:

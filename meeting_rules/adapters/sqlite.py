@@ -30,6 +30,7 @@ from pathlib import Path
 from ..errors import GraphError, InternalServerError, ServiceUnavailableError
 from ..graph_json import meeting_from_storage, meeting_to_storage
 from ..meeting import MeetingKey, OnlineMeeting
+from ..ports import WouldWait
 from .sqlite_file import FileKind, examine
 
 __all__ = ["APPLICATION_ID", "SCHEMA_VERSION", "SqliteMeetingRepository", "UnusableStoreError"]
@@ -371,22 +372,24 @@ class SqliteMeetingRepository:
             pid, lock = self._writing = (os.getpid(), threading.Lock())
         return lock
 
-    def _connection(self) -> sqlite3.Connection:
-        """This thread's connection, opened on first use (and again after a fork)."""
+    def _connection(self, *, waits: bool = True) -> sqlite3.Connection:
+        """This thread's connection, opened on first use (and again after a fork); with
+        ``waits=False``, its second one, which never waits for a lock (``get_now``)."""
         local = self._local
-        holder: _Holder | None = getattr(local, "holder", None)
+        name = "holder" if waits else "quick"
+        holder: _Holder | None = getattr(local, name, None)
         if holder is None or holder.pid != os.getpid():
             if holder is not None:
                 holder.close.detach()  # a parent's connection: never touched after a fork
+            timeout = self.busy_timeout if waits else 0.0
             connection = sqlite3.connect(
-                self.path,
-                timeout=self.busy_timeout,
-                isolation_level=None,
-                check_same_thread=False,
+                self.path, timeout=timeout, isolation_level=None, check_same_thread=False
             )
-            connection.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
-            connection.execute("PRAGMA synchronous = FULL")
-            holder = local.holder = _Holder(connection)
+            connection.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+            if waits:
+                connection.execute("PRAGMA synchronous = FULL")
+            holder = _Holder(connection)
+            setattr(local, name, holder)
             with self._lock:
                 self._holders.add(holder)
         return holder.connection
@@ -394,12 +397,20 @@ class SqliteMeetingRepository:
     # --- the port ---------------------------------------------------------------------------
 
     def get(self, key: MeetingKey) -> OnlineMeeting | None:
+        return self._get(key, waits=True)
+
+    def get_now(self, key: MeetingKey) -> OnlineMeeting | None:
+        """``get`` on a connection that never waits for a lock (``WouldWait`` instead); in WAL
+        mode a read waits only in rare moments, as while another rebuilds the WAL index."""
         try:
-            row = (
-                self._connection()
-                .execute(_SELECT, (key.tenant_id, key.organizer_id, key.external_id))
-                .fetchone()
-            )
+            return self._get(key, waits=False)
+        except ServiceUnavailableError:  # busy or locked: not a failure, a wait
+            raise WouldWait from None
+
+    def _get(self, key: MeetingKey, *, waits: bool) -> OnlineMeeting | None:
+        parts = (key.tenant_id, key.organizer_id, key.external_id)
+        try:
+            row = self._connection(waits=waits).execute(_SELECT, parts).fetchone()
         except sqlite3.Error as error:
             raise _store_error(error, self.path) from None
         return None if row is None else self._meeting(row[0])
@@ -443,12 +454,9 @@ class SqliteMeetingRepository:
     def find_by_id(
         self, *, tenant_id: str, organizer_id: str, meeting_id: str
     ) -> OnlineMeeting | None:
+        parts = (tenant_id, organizer_id, meeting_id)
         try:
-            rows = (
-                self._connection()
-                .execute(_SELECT_BY_ID, (tenant_id, organizer_id, meeting_id))
-                .fetchall()
-            )
+            rows = self._connection().execute(_SELECT_BY_ID, parts).fetchall()
         except sqlite3.Error as error:
             raise _store_error(error, self.path) from None
         for found_id, data in rows:
