@@ -9,6 +9,7 @@ import json
 import logging
 import socket
 import sqlite3
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -26,7 +27,9 @@ from meeting_rules.asgi import (
     create_app,
     faults_from_json,
 )
+from meeting_rules.meeting import MeetingKey, OnlineMeeting
 from meeting_rules.openapi import openapi_document
+from meeting_rules.ports import WouldWait
 from tests.conftest import ERROR_SCHEMA, MEETING_SCHEMAS, data_bytes, data_json
 from tests.serving import ALICE, BOB, callers, uvicorn_server
 
@@ -512,3 +515,114 @@ class TestReviewedEdges:
                 "lifespan.shutdown.complete",
             ]
         assert len(opened) == 2
+
+
+class _Watched(InMemoryMeetingRepository):
+    """A store that notes the thread of each call; ``waits`` makes ``get_now`` say it would."""
+
+    def __init__(self, *, waits: bool = False) -> None:
+        super().__init__()
+        self.waits = waits
+        self.calls: list[tuple[str, int]] = []
+
+    def get_now(self, key: MeetingKey) -> OnlineMeeting | None:
+        self.calls.append(("get_now", threading.get_ident()))
+        if self.waits:
+            raise WouldWait
+        return super().get_now(key)
+
+    def get(self, key: MeetingKey) -> OnlineMeeting | None:
+        self.calls.append(("get", threading.get_ident()))
+        return super().get(key)
+
+    def add_if_absent(self, key: MeetingKey, meeting: OnlineMeeting) -> tuple[OnlineMeeting, bool]:
+        self.calls.append(("add_if_absent", threading.get_ident()))
+        return super().add_if_absent(key, meeting)
+
+
+async def _post_twice(app: Any) -> tuple[int, list[int]]:
+    """The event loop's thread, and the statuses of two posts of one body."""
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
+        statuses = [
+            (await client.post(CREATE, content=BODY, headers=ALICE_POST)).status_code
+            for _ in range(2)
+        ]
+    return threading.get_ident(), statuses
+
+
+class TestWhereTheStoreIsCalled:
+    def test_reads_without_waiting_on_the_loop_and_writes_on_a_worker(self) -> None:
+        store = _Watched()
+        loop, statuses = asyncio.run(_post_twice(create_app(repository=store, directory=callers())))
+        assert statuses == [201, 200]
+        assert [name for name, _ in store.calls] == ["get_now", "add_if_absent", "get_now"]
+        threads = dict(store.calls)
+        assert threads["get_now"] == loop
+        assert threads["add_if_absent"] != loop  # the write (and a real store's fsync) waits
+
+    def test_a_read_that_would_wait_moves_to_a_worker(self) -> None:
+        store = _Watched(waits=True)
+        loop, statuses = asyncio.run(_post_twice(create_app(repository=store, directory=callers())))
+        assert statuses == [201, 200]
+        names = [name for name, _ in store.calls]
+        assert names == ["get_now", "get", "add_if_absent", "get_now", "get"]
+        assert all(thread != loop for name, thread in store.calls if name != "get_now")
+
+    def test_a_store_without_get_now_is_called_on_workers_only(self, tmp_path: Path) -> None:
+        calls: list[int] = []
+
+        class Plain:  # the port alone, as a store on another machine has it
+            def __init__(self) -> None:
+                self.inner = InMemoryMeetingRepository()
+
+            def get(self, key: MeetingKey) -> OnlineMeeting | None:
+                calls.append(threading.get_ident())
+                return self.inner.get(key)
+
+            def add_if_absent(
+                self, key: MeetingKey, meeting: OnlineMeeting
+            ) -> tuple[OnlineMeeting, bool]:
+                calls.append(threading.get_ident())
+                return self.inner.add_if_absent(key, meeting)
+
+            def find_by_id(self, **where: str) -> OnlineMeeting | None:
+                return self.inner.find_by_id(**where)
+
+        loop, statuses = asyncio.run(
+            _post_twice(create_app(repository=Plain(), directory=callers()))
+        )
+        assert statuses == [201, 200]
+        assert len(calls) == 3
+        assert loop not in calls
+
+    def test_r_res_5_a_store_that_fails_on_the_loop_is_a_graph_500(self) -> None:
+        class Broken(InMemoryMeetingRepository):
+            def get_now(self, key: MeetingKey) -> OnlineMeeting | None:
+                raise RuntimeError("disk on fire")
+
+        store = Broken()
+        failed = post(create_app(repository=store, directory=callers()))
+        message = graph_error(failed, 500)["message"]
+        assert message == "The meeting store failed: RuntimeError: disk on fire"
+        assert len(store) == 0
+
+    def test_sqlite_get_now_says_it_would_wait_for_an_exclusive_lock(self, tmp_path: Path) -> None:
+        path = tmp_path / "locked.sqlite3"
+        store = SqliteMeetingRepository(path, busy_timeout=0.05)
+        key = MeetingKey(tenant_id="t", organizer_id="o", external_id="x")
+        blocker = sqlite3.connect(path, isolation_level=None)
+        try:
+            blocker.execute("PRAGMA locking_mode = EXCLUSIVE")
+            blocker.execute("BEGIN EXCLUSIVE")
+            started = time.monotonic()
+            with pytest.raises(WouldWait):
+                store.get_now(key)
+            assert time.monotonic() - started < 0.05  # it did not wait for the busy timeout
+            busy = post(create_app(repository=store, directory=callers()))
+            assert graph_error(busy, 503)["code"] == "ServiceUnavailable"  # the worker waited
+        finally:
+            blocker.execute("ROLLBACK")
+            blocker.close()
+        assert store.get_now(key) is None
+        store.close()

@@ -20,6 +20,7 @@ Two ways to run them, the same checks either way:
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -39,7 +40,7 @@ from ..graph_json import dumps_meeting, meeting_from_json
 from ..instant import Instant
 from ..meeting import ChatInfo, LobbyBypassSettings, MeetingKey, OnlineMeeting
 from ..participants import Identity, IdentitySet, MeetingParticipantInfo, MeetingParticipants
-from ..ports import MeetingRepository
+from ..ports import MeetingRepository, WouldWait
 from .plugin import key_factory
 from .strategies import meetings
 
@@ -127,6 +128,35 @@ def check_add_then_get(repository: MeetingRepository, keys: Keys) -> None:
     assert created is True
     _same(stored, meeting)
     _same(repository.get(key), meeting)
+
+
+def check_get_now_answers_as_get(repository: MeetingRepository, keys: Keys) -> None:
+    """A store that also reads without waiting (``get_now``, ``ports.ReadsWithoutWaiting``)
+    answers as ``get`` does, from any thread; a store without ``get_now`` passes."""
+    get_now = getattr(repository, "get_now", None)
+    if get_now is None:
+        return
+    key, meeting = keys(), sample_meeting()
+    assert get_now(key) is None
+    repository.add_if_absent(key, meeting)
+    answers: list[OnlineMeeting | None] = []
+
+    def read() -> None:
+        for _ in range(1_000):  # bounded: WouldWait only while another holds the store
+            try:
+                answers.append(get_now(key))
+                return
+            except WouldWait:
+                time.sleep(0.001)
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    reader.join(30)
+    read()
+    assert len(answers) == 2, "get_now on another thread did not answer"
+    for answer in answers:
+        _same(answer, meeting)
+    assert get_now(keys()) is None
 
 
 def check_second_add_returns_the_first_unchanged(repository: MeetingRepository, keys: Keys) -> None:
@@ -272,6 +302,7 @@ def check_repository(
         ("get of an absent key is None", check_get_of_an_absent_key_is_none, {}),
         ("add then get", check_add_then_get, {}),
         ("second add returns the first", check_second_add_returns_the_first_unchanged, {}),
+        ("get_now answers as get", check_get_now_answers_as_get, {}),
         *((f"keys differ: {other}", check_keys_differ, {"other": other}) for other in OTHER_KEYS),
         ("library-built meeting", check_library_built_meeting_comes_back_exact, {}),
         ("any meeting", check_any_meeting_comes_back_exact, {"examples": examples}),
@@ -316,6 +347,11 @@ class RepositoryContract:
         self, repository: MeetingRepository, meeting_keys: Keys
     ) -> None:
         check_second_add_returns_the_first_unchanged(repository, meeting_keys)
+
+    def test_get_now_answers_as_get(
+        self, repository: MeetingRepository, meeting_keys: Keys
+    ) -> None:
+        check_get_now_answers_as_get(repository, meeting_keys)
 
     @pytest.mark.parametrize("other", OTHER_KEYS)
     def test_keys_differ_by_tenant_organizer_and_external_id(
