@@ -171,11 +171,11 @@ class TestSqliteFile:
         release = threading.Event()
         original = store._connection
 
-        def slow_connection() -> sqlite3.Connection:
+        def slow_connection(*, waits: bool = True) -> sqlite3.Connection:
             if threading.current_thread().name == "slow":
                 held.set()
                 release.wait(10)
-            return original()
+            return original(waits=waits)
 
         store._connection = slow_connection  # type: ignore[method-assign]
         other = attrs.evolve(KEY, external_id="other")
