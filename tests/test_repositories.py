@@ -142,11 +142,11 @@ class TestSqliteFile:
     def test_a_forked_child_writes_while_its_parent_holds_the_writer_lock(
         self, tmp_path: Path
     ) -> None:
-        """R-RES-4: a child made by fork() while a parent's thread was writing gets a writer lock
-        of its own (the parent's copy would never be released in the child)."""
+        """R-RES-4: a child made by fork() while a parent's thread was leading a transaction
+        gets a writers' queue of its own (in the parent's copy, that leader would never end)."""
         store = SqliteMeetingRepository(tmp_path / "m.sqlite3", busy_timeout=5)
-        lock = store._writer_lock()
-        lock.acquire()
+        writes = store._writes()
+        writes._leading = True  # as while a thread of the parent commits a batch
         try:
             child = os.fork()
             if child == 0:  # the child: write, and say how it went by the exit status
@@ -156,7 +156,7 @@ class TestSqliteFile:
                     os._exit(2)
             _, status = os.waitpid(child, 0)
         finally:
-            lock.release()
+            writes._leading = False
         assert os.waitstatus_to_exitcode(status) == 0
         assert store.get(KEY) == SEED
         store.close()

@@ -42,7 +42,7 @@ from psycopg import sql
 from ..errors import GraphError, InternalServerError, ServiceUnavailableError
 from ..graph_json import meeting_from_storage, meeting_to_storage
 from ..meeting import MeetingKey, OnlineMeeting
-from .sqlite import RETRY_AFTER_SECONDS, UnusableStoreError
+from .store_errors import RETRY_AFTER_SECONDS, UnusableStoreError
 
 __all__ = ["SCHEMA_VERSION", "PostgresMeetingRepository"]
 

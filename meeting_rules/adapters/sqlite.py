@@ -7,9 +7,10 @@
   too, indexed under its tenant and organizer, for ``find_by_id`` (schema 3; a schema-2 file, as
   version 0.1 wrote it, and a schema-1 file, which kept the rows in the key's own B-tree, where
   they overflowed, are converted when opened; a converted file is not readable by 0.1 again).
-- ``add_if_absent`` inserts if absent and reads back in one ``BEGIN IMMEDIATE`` transaction, so of
+- ``add_if_absent`` inserts if absent and reads back in a ``BEGIN IMMEDIATE`` transaction, so of
   any number of racing threads or processes exactly one creates (R-RES-4); a failure rolls back
-  and stores nothing (R-RES-5).
+  and stores nothing (R-RES-5). The threads of one process that write at once share a transaction
+  (``group_commit``): one fsync makes all their meetings durable, and each returns only after it.
 - The file says what it is: ``PRAGMA application_id`` marks a meeting_rules store and
   ``PRAGMA user_version`` its schema. A file that is not such a store (random bytes, another
   application's database, a newer schema) is refused and left untouched.
@@ -24,24 +25,26 @@ import os
 import sqlite3
 import threading
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from ..errors import GraphError, InternalServerError, ServiceUnavailableError
 from ..graph_json import meeting_from_storage, meeting_to_storage
 from ..meeting import MeetingKey, OnlineMeeting
 from ..ports import WouldWait
+from .group_commit import GroupCommit
 from .sqlite_file import FileKind, examine
+from .store_errors import RETRY_AFTER_SECONDS, UnusableStoreError, sqlite_error
 
 __all__ = ["APPLICATION_ID", "SCHEMA_VERSION", "SqliteMeetingRepository", "UnusableStoreError"]
 
 APPLICATION_ID = 0x4D52_4D31  # "MRM1": this file is a meeting_rules store
 SCHEMA_VERSION = 3
 DEFAULT_BUSY_TIMEOUT = 30.0
-RETRY_AFTER_SECONDS = 1
-"""What a 503 of a busy or full store suggests as ``Retry-After``."""
 
 _MAGIC = b"SQLite format 3\x00"
+_Row = tuple[tuple[str, str, str], bytes, str | None]
+"""A row ``add_if_absent`` writes: the key's parts, the stored meeting, its Graph id."""
 # Schema 3 adds the meeting's Graph id, indexed under its tenant and organizer, for find_by_id.
 _ID_INDEX = (
     "CREATE INDEX meetings_id ON meetings (tenant_id, organizer_id, meeting_id)",
@@ -161,44 +164,6 @@ class _Holder:
         self.close = weakref.finalize(self, connection.close)
 
 
-class UnusableStoreError(InternalServerError):
-    """500: the store cannot be used: its file is not a meeting_rules store of this schema (it was
-    not touched), or the file or its directory cannot be opened or written."""
-
-
-# SQLite's primary result codes that say the store itself is unusable, not that a call failed.
-_UNUSABLE_CODES = {
-    3: "permission denied",  # SQLITE_PERM
-    8: "it is read-only",  # SQLITE_READONLY
-    11: "it is damaged",  # SQLITE_CORRUPT
-    14: "it cannot be opened",  # SQLITE_CANTOPEN
-    23: "access was refused",  # SQLITE_AUTH
-    26: "it is not an SQLite database",  # SQLITE_NOTADB
-}
-# ... and those that say it cannot take a call now, but may in a moment.
-_UNAVAILABLE_CODES = {
-    5: "busy",  # SQLITE_BUSY: another writer holds it
-    6: "locked",  # SQLITE_LOCKED
-    13: "full",  # SQLITE_FULL: the disk or a file-size limit
-}
-
-
-def _store_error(error: sqlite3.Error, path: Path) -> GraphError:
-    """The Graph error for an SQLite failure: 503 when a retry may succeed, else 500."""
-    code = getattr(error, "sqlite_errorcode", 1) & 0xFF
-    text = str(error)
-    if code in _UNAVAILABLE_CODES or "locked" in text:
-        return ServiceUnavailableError(
-            f"The meeting store {path} is {_UNAVAILABLE_CODES.get(code, 'busy')}: {text}",
-            retry_after_seconds=RETRY_AFTER_SECONDS,
-        )
-    if code in _UNUSABLE_CODES:
-        return UnusableStoreError(
-            f"The meeting store {path} cannot be used: {_UNUSABLE_CODES[code]} ({text})."
-        )
-    return InternalServerError(f"The meeting store {path} failed: {text}")
-
-
 class SqliteMeetingRepository:
     """Meetings in the SQLite file at ``path`` (made if missing or empty).
 
@@ -224,12 +189,13 @@ class SqliteMeetingRepository:
         self._local = threading.local()
         self._holders: weakref.WeakSet[_Holder] = weakref.WeakSet()
         self._lock = threading.Lock()
-        # This process's writers queue here, in turn, rather than in SQLite's busy handler,
-        # which sleeps in growing steps (up to 100 ms) and so gave creates a p99 of 135 ms at
-        # eight threads. Other processes still meet the file lock and the busy timeout. A child
-        # made by fork() gets a lock of its own (one its parent's threads may have held at the
-        # fork would never be released there); correctness never rests on it: SQLite's lock does.
-        self._writing = (os.getpid(), threading.Lock())
+        # This process's writers queue here and commit in shared transactions (GroupCommit),
+        # rather than in SQLite's busy handler, which sleeps in growing steps (up to 100 ms) and
+        # so gave creates a p99 of 135 ms at eight threads. Other processes still meet the file
+        # lock and the busy timeout. A child made by fork() gets a queue of its own (its parent's
+        # threads may have held this one at the fork); correctness never rests on it: SQLite's
+        # lock does.
+        self._writing = (os.getpid(), GroupCommit(self._commit))
         self._forget: Callable[[], object] | None = None
         with _OPENING:
             # Reading the file's bytes opens and closes it, which would drop the locks of this
@@ -317,7 +283,7 @@ class SqliteMeetingRepository:
                 self._give_back_space(connection)
             _write_ahead(connection)
         except sqlite3.Error as error:
-            raise _store_error(error, self.path) from None
+            raise sqlite_error(error, self.path) from None
 
     def _ready(self, connection: sqlite3.Connection) -> bool:
         """Whether the file is a store of this schema, as SQLite reads it."""
@@ -366,11 +332,11 @@ class SqliteMeetingRepository:
         finally:
             connection.execute(f"PRAGMA busy_timeout = {busy_timeout}")
 
-    def _writer_lock(self) -> threading.Lock:
-        pid, lock = self._writing
+    def _writes(self) -> GroupCommit[_Row, tuple[bool, bytes | None]]:
+        pid, writes = self._writing
         if pid != os.getpid():
-            pid, lock = self._writing = (os.getpid(), threading.Lock())
-        return lock
+            pid, writes = self._writing = (os.getpid(), GroupCommit(self._commit))
+        return writes
 
     def _connection(self, *, waits: bool = True) -> sqlite3.Connection:
         """This thread's connection, opened on first use (and again after a fork); with
@@ -412,7 +378,7 @@ class SqliteMeetingRepository:
         try:
             row = self._connection(waits=waits).execute(_SELECT, parts).fetchone()
         except sqlite3.Error as error:
-            raise _store_error(error, self.path) from None
+            raise sqlite_error(error, self.path) from None
         return None if row is None else self._meeting(row[0])
 
     def add_if_absent(self, key: MeetingKey, meeting: OnlineMeeting) -> tuple[OnlineMeeting, bool]:
@@ -423,33 +389,38 @@ class SqliteMeetingRepository:
         except (AttributeError, TypeError, ValueError) as error:  # not even a meeting's shape
             raise InternalServerError(f"The meeting cannot be stored: {error}") from None
         parts = (key.tenant_id, key.organizer_id, key.external_id)
-        writing = self._writer_lock()
-        if not writing.acquire(timeout=self.busy_timeout):
+        try:
+            created, row = self._writes().write((parts, data, meeting.id), self.busy_timeout)
+        except TimeoutError:
             raise ServiceUnavailableError(
                 f"The meeting store {self.path} is busy: this process's other writers held it "
                 f"for more than {self.busy_timeout:g} s.",
                 retry_after_seconds=RETRY_AFTER_SECONDS,
-            )
-        try:
-            connection = self._connection()
-            connection.execute("BEGIN IMMEDIATE")
-            try:
-                row_values = (*parts, data, meeting.id)
-                created = connection.execute(_INSERT, row_values).rowcount == 1
-                row = None if created else connection.execute(_SELECT, parts).fetchone()
-                connection.execute("COMMIT")
-            except BaseException:
-                if connection.in_transaction:
-                    connection.execute("ROLLBACK")
-                raise
+            ) from None
         except sqlite3.Error as error:
-            raise _store_error(error, self.path) from None
-        finally:
-            writing.release()
+            raise sqlite_error(error, self.path) from None
         if created:
             return meeting, True
         assert row is not None
-        return self._meeting(row[0]), False
+        return self._meeting(row), False
+
+    def _commit(self, batch: Sequence[_Row]) -> list[tuple[bool, bytes | None]]:
+        """One transaction for a batch of ``add_if_absent``'s rows, in turn (``GroupCommit``):
+        for each, whether it was inserted, or the row already under its key."""
+        connection = self._connection()
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            answers = []
+            for parts, data, meeting_id in batch:
+                created = connection.execute(_INSERT, (*parts, data, meeting_id)).rowcount == 1
+                row = None if created else connection.execute(_SELECT, parts).fetchone()
+                answers.append((created, None if row is None else row[0]))
+            connection.execute("COMMIT")
+        except BaseException:
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+            raise
+        return answers
 
     def find_by_id(
         self, *, tenant_id: str, organizer_id: str, meeting_id: str
@@ -458,7 +429,7 @@ class SqliteMeetingRepository:
         try:
             rows = self._connection().execute(_SELECT_BY_ID, parts).fetchall()
         except sqlite3.Error as error:
-            raise _store_error(error, self.path) from None
+            raise sqlite_error(error, self.path) from None
         for found_id, data in rows:
             if found_id is not None:
                 return self._meeting(data)
@@ -480,7 +451,7 @@ class SqliteMeetingRepository:
         try:
             row = self._connection().execute("SELECT count(*) FROM meetings").fetchone()
         except sqlite3.Error as error:
-            raise _store_error(error, self.path) from None
+            raise sqlite_error(error, self.path) from None
         return int(row[0])
 
     def close(self) -> None:

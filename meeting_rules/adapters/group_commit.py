@@ -1,0 +1,104 @@
+"""Group commit: the writes of one process's threads to one store, made in shared transactions.
+
+A write joins a queue. One thread at a time leads: it takes every write waiting, makes them all in
+one transaction (so one fsync makes them all durable) and hands each its own answer; the others
+wait meanwhile, and the next batch is whatever arrived during the commit. A thread returns only
+once the transaction holding its write has committed (or failed), so what it answers is as
+durable as a write of its own would be.
+
+- **Order and atomicity.** A batch's writes are made one after another in the order they arrived;
+  two writes of one key in a batch are two ``add_if_absent`` calls in turn: the first creates, the
+  second finds it (R-RES-4).
+- **Failure.** A batch shares its fate: if its transaction fails, every write in it gets the
+  failure and none is stored (R-RES-5).
+- **Waiting.** A write that no leader has taken within ``timeout`` seconds is withdrawn and
+  ``TimeoutError`` raised; it was not stored. A write already taken waits for its transaction,
+  which the store's own busy timeout bounds.
+
+With one writer at a time this is a plain transaction per write; with eight threads creating at
+once, about one fsync serves them all (docs/performance.md, ``w.201``).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Generic, TypeVar
+
+__all__ = ["GroupCommit"]
+
+_I = TypeVar("_I")
+_R = TypeVar("_R")
+
+
+class _Write(Generic[_I, _R]):
+    __slots__ = ("answer", "done", "failure", "item")
+
+    def __init__(self, item: _I) -> None:
+        self.item = item
+        self.done = False
+        self.answer: _R | None = None
+        self.failure: BaseException | None = None
+
+
+class GroupCommit(Generic[_I, _R]):
+    """Writes of type ``_I`` made by ``commit(batch) -> answers`` (one answer a write, in order),
+    in batches; ``commit`` makes a batch all or nothing, or raises."""
+
+    def __init__(self, commit: Callable[[Sequence[_I]], Sequence[_R]]) -> None:
+        self._commit = commit
+        self._condition = threading.Condition(threading.Lock())
+        self._waiting: list[_Write[_I, _R]] = []
+        self._leading = False
+
+    def write(self, item: _I, timeout: float) -> _R:
+        """Make ``item`` in the next batch and return its answer.
+
+        Raises:
+            TimeoutError: no batch took it within ``timeout`` seconds; it was not made.
+            Whatever ``commit`` raised for its batch.
+        """
+        write: _Write[_I, _R] = _Write(item)
+        deadline = time.monotonic() + timeout
+        with self._condition:
+            self._waiting.append(write)
+            while not write.done:
+                if not self._leading:
+                    self._lead(write)
+                    continue
+                taken = write not in self._waiting  # a short list: one entry a waiting thread
+                remaining = deadline - time.monotonic()
+                if not taken and remaining <= 0:
+                    self._waiting.remove(write)
+                    raise TimeoutError("no transaction took the write in time")
+                self._condition.wait(None if taken else remaining)
+        if write.failure is not None:
+            raise write.failure
+        return write.answer  # type: ignore[return-value]
+
+    def _lead(self, own: _Write[_I, _R]) -> None:
+        """Commit every waiting write (``own`` among them), the condition's lock released
+        meanwhile. An interruption of the leader (``KeyboardInterrupt``) is its own: the others
+        get a ``RuntimeError``."""
+        batch, self._waiting = self._waiting, []
+        self._leading = True
+        self._condition.release()
+        answers: Sequence[_R] = ()
+        failure: BaseException | None = None
+        try:
+            answers = self._commit([write.item for write in batch])
+        except BaseException as error:  # handed to each write of the batch, the leader's too
+            failure = error
+        finally:
+            self._condition.acquire()
+            self._leading = False
+            for index, write in enumerate(batch):
+                if failure is None:
+                    write.answer = answers[index]
+                elif isinstance(failure, Exception) or write is own:
+                    write.failure = failure
+                else:
+                    write.failure = RuntimeError(f"the transaction was interrupted: {failure!r}")
+                write.done = True
+            self._condition.notify_all()
