@@ -28,6 +28,7 @@ import random
 import shutil
 import sqlite3
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, suppress
@@ -64,6 +65,8 @@ LARGE = 100_000  # meetings in the large store: k0 ... k99999
 GET_KEYS = 4_096  # externalIds a get side cycles through, drawn at random from its store
 PROCESSES = 2
 PER_CALL = 64  # creates of each process in one call of the two-process workload
+THREADS = 8
+PER_THREAD = 16  # creates of each thread in one call of the eight-thread workload
 BUSY_TIMEOUT = 30.0  # seconds; the repository's default
 
 Key = tuple[str, str, str]
@@ -213,6 +216,10 @@ class FileCopies:
         self._closers.append(repository.close)
         return repository
 
+    def closers(self, *closers: Callable[[], object]) -> None:
+        """Close these too with the last copy."""
+        self._closers.extend(closers)
+
     def connection(self) -> sqlite3.Connection:
         """A bare connection to a fresh copy."""
         connection = bare_connect(self.fresh())
@@ -279,6 +286,60 @@ class BareCreates:
     def __call__(self, _: object) -> bool:
         assert self._connection is not None
         return bare_add(self._connection, self._next(), self._body)
+
+
+class ThreadCreates:
+    """``THREADS`` threads each doing ``PER_THREAD`` creates at once, into one fresh copy: through
+    the store (``subject``: its writers share transactions), or as bare transactions, one a
+    create, taken in turn under a lock (``floor``: one fsync a create, as without group commit)."""
+
+    def __init__(self, copies: FileCopies, body: bytes, request: CreateOrGetRequest, *, bare: bool):
+        self._copies = copies
+        self._body = body
+        self._request = request
+        self._bare = bare
+        self._numbers: Iterator[int] = iter(())
+        self._steps: list[Callable[[int], object]] = []
+
+    def prepare(self, loops: int) -> None:
+        """A fresh copy, the numbers of ``loops`` calls' creates and each thread's step."""
+        self._numbers = iter(range(BASE, BASE + loops * THREADS * PER_THREAD))
+        if self._bare:
+            path, turn = self._copies.fresh(), threading.Lock()
+            connections = [bare_connect(path) for _ in range(THREADS)]
+            self._copies.closers(*(c.close for c in connections))
+
+            def bare_step(connection: sqlite3.Connection, number: int) -> object:
+                with turn:
+                    return bare_add(connection, key_of(number), self._body)
+
+            self._steps = [functools.partial(bare_step, c) for c in connections]
+        else:
+            call = create_or_get_on(self._copies.repository(), 1)
+            step = functools.partial(_create_one, call, self._request)
+            self._steps = [step] * THREADS
+
+    def __call__(self, _: object) -> None:
+        batches = [[next(self._numbers) for _ in range(PER_THREAD)] for _ in range(THREADS)]
+
+        def run(step: Callable[[int], object], numbers: list[int]) -> None:
+            for number in numbers:
+                step(number)
+
+        threads = [
+            threading.Thread(target=run, args=pair)
+            for pair in zip(self._steps, batches, strict=True)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+
+def _create_one(
+    call: Callable[[CreateOrGetRequest], CreateOrGetOutcome], request: CreateOrGetRequest, n: int
+) -> object:
+    return call(attrs.evolve(request, external_id=external_id(n)))
 
 
 class Gets:
@@ -692,6 +753,30 @@ class StoreBench:
             ops_per_call=PROCESSES * PER_CALL,
         )
 
+    def sql_create_threads(self) -> Workload:
+        body = self.stored_body(BASE)
+        subject = ThreadCreates(
+            self.copies(self.sqlite_base, "create8t"), body, self.request, bare=False
+        )
+        floor = ThreadCreates(
+            self.copies(self.bare_base, "bare-create8t"), body, self.request, bare=True
+        )
+        for side in (subject, floor):
+            side.prepare(1)
+            side(None)
+        return row(
+            "s.sql.create8t",
+            f"create_or_get create, SQLite, {THREADS} threads",
+            subject,
+            f"bare insert txn each, {THREADS} threads in turn",
+            floor,
+            request=self.body,
+            floor_size=len(body),
+            subject_prepare=subject.prepare,
+            floor_prepare=floor.prepare,
+            ops_per_call=THREADS * PER_THREAD,
+        )
+
     def sql_get(self) -> Workload:
         numbers = self.numbers(BASE)
         gets = Gets(self.repository_on(self.sqlite_base), requests_for(self.request, numbers))
@@ -793,6 +878,7 @@ class StoreBench:
             ("s.mem.get100k", self.mem_get_large),
             ("s.sql.create", self.sql_create),
             ("s.sql.create2p", self.sql_create_processes),
+            ("s.sql.create8t", self.sql_create_threads),
             ("s.sql.get", self.sql_get),
             ("s.sql.get100k", self.sql_get_large),
             ("s.sql.get100k+bare", self.sql_get_large_bare),

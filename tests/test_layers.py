@@ -213,6 +213,7 @@ def test_benchmarks_import_without_a_circle() -> None:
     [
         ("a+dict", "parse_create_or_get(loads)"),
         ("w.400.c1", "uvicorn, 400"),
+        ("s.sql.create8t", "SQLite, 8 threads"),
         ("o.", "Oracle.check, 400, end before start"),
     ],
 )
