@@ -740,17 +740,11 @@ class StoreBench:
             side(None)
             if count_rows(copies.current_path) != BASE + PROCESSES * PER_CALL:
                 raise NotAsClaimed("the processes did not all create")
-        return row(
-            "s.sql.create2p",
-            f"create_or_get create, SQLite, {PROCESSES} processes",
-            subject,
-            f"bare insert txn, {PROCESSES} processes",
-            floor,
-            request=self.body,
-            floor_size=len(body),
-            subject_prepare=subject.prepare,
-            floor_prepare=floor.prepare,
-            ops_per_call=PROCESSES * PER_CALL,
+        return self.many_creates_row(
+            ("s.sql.create2p", f"create_or_get create, SQLite, {PROCESSES} processes", subject),
+            (f"bare insert txn, {PROCESSES} processes", floor),
+            body,
+            PROCESSES * PER_CALL,
         )
 
     def sql_create_threads(self) -> Workload:
@@ -764,17 +758,33 @@ class StoreBench:
         for side in (subject, floor):
             side.prepare(1)
             side(None)
+        return self.many_creates_row(
+            ("s.sql.create8t", f"create_or_get create, SQLite, {THREADS} threads", subject),
+            (f"bare insert txn each, {THREADS} threads in turn", floor),
+            body,
+            THREADS * PER_THREAD,
+        )
+
+    def many_creates_row(
+        self,
+        subject: tuple[str, str, ProcessCreates | ThreadCreates],
+        floor: tuple[str, ProcessCreates | ThreadCreates],
+        body: bytes,
+        ops_per_call: int,
+    ) -> Workload:
+        """A row of many creates a call, each side with a fresh copy before each run."""
+        (key, title, subject_call), (floor_title, floor_call) = subject, floor
         return row(
-            "s.sql.create8t",
-            f"create_or_get create, SQLite, {THREADS} threads",
-            subject,
-            f"bare insert txn each, {THREADS} threads in turn",
-            floor,
+            key,
+            title,
+            subject_call,
+            floor_title,
+            floor_call,
             request=self.body,
             floor_size=len(body),
-            subject_prepare=subject.prepare,
-            floor_prepare=floor.prepare,
-            ops_per_call=THREADS * PER_THREAD,
+            subject_prepare=subject_call.prepare,
+            floor_prepare=floor_call.prepare,
+            ops_per_call=ops_per_call,
         )
 
     def sql_get(self) -> Workload:
