@@ -2,8 +2,9 @@
 
 The application is transport only: it turns an ASGI request into an ``HttpRequest``, walks
 ``meeting_rules.http.exchange`` on the event loop, making each store call that may wait (a write
-and its fsync, a read that would wait for a lock, a call to another machine) on a worker thread,
-and sends back the ``HttpResponse``. The rules, the routes and every Graph error body are the
+and its fsync, a read that would wait for a lock, a call to another machine) on a worker thread
+(and the whole exchange there for a body over ``LOOP_BODY_BYTES``), and sends back the
+``HttpResponse``. The rules, the routes and every Graph error body are the
 exchange's; what this module adds is what only a server has:
 
 - ``GET /openapi.json``, the OpenAPI document of the routes (``meeting_rules.openapi``);
@@ -44,12 +45,13 @@ from .openapi import openapi_document
 from .ports import Clock, IdFactory, MeetingRepository, TokenDirectory, WouldWait
 from .resolution import DEFAULT_SETTINGS
 from .settings import TenantSettings
-from .store_calls import GetMeeting, Steps, Walk
+from .store_calls import GetMeeting, Steps, Walk, run_steps
 
 __all__ = [
     "BODY_SECONDS",
     "FAULT_HEADER",
     "FAULT_KINDS",
+    "LOOP_BODY_BYTES",
     "MAX_LATENCY_MS",
     "Fault",
     "create_app",
@@ -67,6 +69,10 @@ MAX_LATENCY_MS: Final = 20_000
 """The longest ``latency`` a fault may add: 20 s, within ``meeting-rules serve``'s 30 s wait for
 requests in flight at shutdown."""
 MAX_RETRY_AFTER_SECONDS: Final = 3_600
+LOOP_BODY_BYTES: Final = 65_536
+"""The longest body whose exchange runs on the event loop (64 KiB: about 2 ms to read). A longer
+one, up to the 4 MB limit, is read with its whole exchange on a worker thread, so that no request
+holds the loop for long."""
 BODY_SECONDS: Final = 30.0
 """How long a request's body may take to arrive, from the start of the request: then 408."""
 
@@ -329,7 +335,10 @@ class _App:
                 ids=self._ids,
                 settings=self._settings,
             )
-            response = await _run_steps(steps, repository)
+            if len(request.body) > LOOP_BODY_BYTES:  # reading it would hold the loop too long
+                response = await asyncio.to_thread(run_steps, steps, repository)
+            else:
+                response = await _run_steps(steps, repository)
             if deciding is not None:  # lost-response
                 lost = _unavailable(deciding)
                 return self._refuse(request, lost, instead_of=response), acted

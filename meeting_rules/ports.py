@@ -112,7 +112,11 @@ class Application:
 
 
 class TokenDirectory(Protocol):
-    """Who a bearer token is, and which users a tenant has."""
+    """Who a bearer token is, and which users a tenant has.
+
+    Its answers should not wait on another machine: the ASGI application asks them on its event
+    loop (a directory that must look callers up remotely should keep what it found).
+    """
 
     def caller(self, token: str) -> DelegatedUser | Application | None:
         """The caller a token stands for, or ``None`` for an unknown token."""

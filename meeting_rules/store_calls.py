@@ -101,8 +101,12 @@ def store_failure(error: Exception) -> GraphError:
     anything else, a 500 naming the failure (R-RES-5)."""
     if isinstance(error, GraphError):
         return error
+    try:
+        text = str(error)
+    except Exception:  # an exception that cannot even say what it is
+        text = "(its message could not be read)"
     failure = InternalServerError(
-        f"The meeting store failed: {type(error).__name__}: {quoted(str(error), 200)}"
+        f"The meeting store failed: {type(error).__name__}: {quoted(text, 200)}"
     )
     failure.__cause__ = error
     return failure
@@ -127,6 +131,7 @@ class Walk(Generic[_R]):
         self._advance(self._steps.throw, store_failure(error))
 
     def _advance(self, resume: Any, argument: object) -> None:
+        self.call = None  # should the walk raise, no call is left waiting
         try:
             self.call = resume(argument)
         except StopIteration as stop:

@@ -23,13 +23,18 @@ from meeting_rules import InternalServerError, ServiceUnavailableError, TenantSe
 from meeting_rules.adapters import InMemoryMeetingRepository, SqliteMeetingRepository
 from meeting_rules.asgi import (
     FAULT_HEADER,
+    LOOP_BODY_BYTES,
     Fault,
     create_app,
     faults_from_json,
 )
+from meeting_rules.clocks import FixedClock
+from meeting_rules.http import HttpRequest, handle
+from meeting_rules.ids import SeededIdFactory
+from meeting_rules.instant import Instant
 from meeting_rules.meeting import MeetingKey, OnlineMeeting
 from meeting_rules.openapi import openapi_document
-from meeting_rules.ports import WouldWait
+from meeting_rules.ports import MeetingRepository, WouldWait
 from tests.conftest import ERROR_SCHEMA, MEETING_SCHEMAS, data_bytes, data_json
 from tests.serving import ALICE, BOB, callers, uvicorn_server
 
@@ -551,6 +556,14 @@ async def _post_twice(app: Any) -> tuple[int, list[int]]:
     return threading.get_ident(), statuses
 
 
+def handle_post(store: MeetingRepository) -> httpx.Response:
+    """``handle`` itself, its answer as an ``httpx.Response``."""
+    request = HttpRequest(method="POST", path=CREATE, headers=ALICE_POST, body=BODY)
+    clock, ids = FixedClock(Instant.parse("2020-02-06T00:00:00Z")), SeededIdFactory(1)
+    answer = handle(request, directory=callers(), repository=store, clock=clock, ids=ids)
+    return httpx.Response(answer.status, headers=dict(answer.headers), content=answer.body)
+
+
 class TestWhereTheStoreIsCalled:
     def test_reads_without_waiting_on_the_loop_and_writes_on_a_worker(self) -> None:
         store = _Watched()
@@ -626,3 +639,38 @@ class TestWhereTheStoreIsCalled:
             blocker.close()
         assert store.get_now(key) is None
         store.close()
+
+    def test_a_long_body_is_read_with_its_whole_exchange_on_a_worker(self) -> None:
+        store = _Watched()
+        body = json.loads(BODY)
+        body["subject"] = "s" * LOOP_BODY_BYTES  # valid, and longer than the loop reads
+
+        async def run() -> tuple[int, int]:
+            transport = httpx.ASGITransport(app=create_app(repository=store, directory=callers()))
+            async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as c:
+                answer = await c.post(CREATE, content=json.dumps(body), headers=ALICE_POST)
+            return threading.get_ident(), answer.status_code
+
+        loop, status = asyncio.run(run())
+        assert status == 201
+        assert [name for name, _ in store.calls] == ["get", "add_if_absent"]  # no get_now
+        assert all(thread != loop for _, thread in store.calls)
+
+    def test_r_res_5_a_store_failure_that_cannot_say_what_it_is_is_still_a_500(self) -> None:
+        class Mute(Exception):
+            def __str__(self) -> str:
+                raise ValueError("no words")
+
+        class Broken(InMemoryMeetingRepository):
+            def get_now(self, key: MeetingKey) -> OnlineMeeting | None:
+                raise Mute
+
+            get = get_now
+
+        store = Broken()
+        for answer in (
+            post(create_app(repository=store, directory=callers())),
+            handle_post(store),
+        ):
+            message = graph_error(answer, 500)["message"]
+            assert message.startswith("The meeting store failed: Mute: ")

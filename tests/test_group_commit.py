@@ -54,7 +54,7 @@ def run_writers(
 
     first = threading.Thread(target=write, args=(0,))
     first.start()
-    time.sleep(0.05)  # the first leads, and is held in its commit
+    wait_for(lambda: commits._leading)  # the first leads, and is held in its commit
     others = [threading.Thread(target=write, args=(n,)) for n in range(1, count)]
     for thread in others:
         thread.start()
@@ -116,6 +116,31 @@ def test_a_write_no_transaction_took_in_time_is_withdrawn() -> None:
     assert commits.write(2, timeout=1) == 20
 
 
+def test_a_write_whose_own_outcome_is_a_failure_fails_alone() -> None:
+    def commit(batch: Sequence[int]) -> list[int | Exception]:
+        return [ValueError(f"row {n}") if n == 2 else n for n in batch]
+
+    commits = GroupCommit(commit)
+    assert commits.write(1, timeout=1) == 1
+    with pytest.raises(ValueError, match="row 2"):
+        commits.write(2, timeout=1)
+
+
+def test_r_res_5_a_commit_that_answers_wrongly_fails_its_writes_and_hangs_none() -> None:
+    recorder = Recorder()
+
+    def short(batch: Sequence[int]) -> list[int]:
+        return recorder(batch)[:-1]  # one outcome too few
+
+    commits = GroupCommit(short)
+    answers, threads = run_writers(commits, 4)
+    wait_for(lambda: len(commits._waiting) == 3)
+    recorder.go.set()
+    join(threads)
+    assert all(isinstance(answers[n], RuntimeError) for n in range(4))
+    assert commits._leading is False
+
+
 def test_an_interrupted_leader_keeps_its_interruption() -> None:
     def interrupted(batch: Sequence[int]) -> list[int]:
         raise KeyboardInterrupt
@@ -161,6 +186,57 @@ def test_r_res_4_sqlite_creates_of_many_threads_share_fsyncs_and_each_is_durable
     for n in range(12):
         assert reopened.get(key_of(f"k{n}")) == sample_meeting(f"k{n}")
     reopened.close()
+
+
+def test_r_res_5_a_row_sqlite_refuses_fails_alone_and_its_batch_commits(
+    tmp_path: Path,
+) -> None:
+    store = SqliteMeetingRepository(tmp_path / "m.sqlite3")
+    go = threading.Event()
+    commit = store._commit
+    seen: list[int] = []
+
+    def held(batch: Sequence[object]) -> list[tuple[bool, bytes | None] | Exception]:
+        seen.append(len(batch))
+        if len(seen) == 1:
+            assert go.wait(10)
+        return commit(batch)  # type: ignore[arg-type]
+
+    store._writing = (store._writing[0], GroupCommit(held))
+    outcomes: dict[str, object] = {}
+
+    def create(external_id: str) -> None:
+        try:
+            outcomes[external_id] = store.add_if_absent(key_of(external_id), sample_meeting())[1]
+        except Exception as error:
+            outcomes[external_id] = error
+
+    first = threading.Thread(target=create, args=("first",))
+    first.start()
+    wait_for(lambda: seen == [1])
+    others = [threading.Thread(target=create, args=(name,)) for name in ("good", "bad\ud800")]
+    for thread in others:
+        thread.start()
+    wait_for(lambda: len(store._writes()._waiting) == 2)
+    go.set()
+    join([first, *others])
+    assert seen == [1, 2]  # the good and the bad row in one transaction
+    assert outcomes["first"] is True
+    assert outcomes["good"] is True
+    assert isinstance(outcomes["bad\ud800"], UnicodeEncodeError)  # SQLite cannot take the key
+    assert len(store) == 2
+    store.close()
+
+
+def test_an_unclosed_store_leaves_no_cycle_holding_its_file(tmp_path: Path) -> None:
+    from meeting_rules.adapters import sqlite
+
+    path = tmp_path / "m.sqlite3"
+    store = SqliteMeetingRepository(path)
+    store.add_if_absent(key_of("x"), sample_meeting())
+    assert any(sqlite._OPEN_HERE.get(key) for key in sqlite._file_keys(path))
+    del store  # no gc.collect(): dropped at once, as before the writers' queue
+    assert not any(sqlite._OPEN_HERE.get(key) for key in sqlite._file_keys(path))
 
 
 def test_r_res_5_a_busy_file_fails_the_whole_batch_and_stores_none(tmp_path: Path) -> None:

@@ -9,14 +9,16 @@ durable as a write of its own would be.
 - **Order and atomicity.** A batch's writes are made one after another in the order they arrived;
   two writes of one key in a batch are two ``add_if_absent`` calls in turn: the first creates, the
   second finds it (R-RES-4).
-- **Failure.** A batch shares its fate: if its transaction fails, every write in it gets the
-  failure and none is stored (R-RES-5).
+- **Failure.** A write whose own row fails (its statement) gets that failure alone: the store
+  undoes that row (a savepoint) and commits the others. If the transaction itself fails (a busy
+  file, a full disk, a failed commit), every write of the batch gets the failure and none is
+  stored (R-RES-5).
 - **Waiting.** A write that no leader has taken within ``timeout`` seconds is withdrawn and
   ``TimeoutError`` raised; it was not stored. A write already taken waits for its transaction,
   which the store's own busy timeout bounds.
 
-With one writer at a time this is a plain transaction per write; with eight threads creating at
-once, about one fsync serves them all (docs/performance.md, ``w.201``).
+With one writer at a time this is a plain transaction per write; with threads creating at once,
+one fsync serves every write that waited (docs/performance.md, ``s.sql.create8t``).
 """
 
 from __future__ import annotations
@@ -43,10 +45,12 @@ class _Write(Generic[_I, _R]):
 
 
 class GroupCommit(Generic[_I, _R]):
-    """Writes of type ``_I`` made by ``commit(batch) -> answers`` (one answer a write, in order),
-    in batches; ``commit`` makes a batch all or nothing, or raises."""
+    """Writes of type ``_I`` made by ``commit(batch) -> outcomes``, in batches. ``commit`` makes
+    a batch in one transaction and returns one outcome a write, in order: its answer, or the
+    exception that write alone met (its row was not made; the others were). It raises when the
+    transaction as a whole failed: then no write of the batch was made."""
 
-    def __init__(self, commit: Callable[[Sequence[_I]], Sequence[_R]]) -> None:
+    def __init__(self, commit: Callable[[Sequence[_I]], Sequence[_R | Exception]]) -> None:
         self._commit = commit
         self._condition = threading.Condition(threading.Lock())
         self._waiting: list[_Write[_I, _R]] = []
@@ -57,7 +61,7 @@ class GroupCommit(Generic[_I, _R]):
 
         Raises:
             TimeoutError: no batch took it within ``timeout`` seconds; it was not made.
-            Whatever ``commit`` raised for its batch.
+            The exception its own row met, or the one its batch's transaction failed with.
         """
         write: _Write[_I, _R] = _Write(item)
         deadline = time.monotonic() + timeout
@@ -79,26 +83,39 @@ class GroupCommit(Generic[_I, _R]):
 
     def _lead(self, own: _Write[_I, _R]) -> None:
         """Commit every waiting write (``own`` among them), the condition's lock released
-        meanwhile. An interruption of the leader (``KeyboardInterrupt``) is its own: the others
-        get a ``RuntimeError``."""
+        meanwhile. Whatever happens, every write of the batch ends done and the waiting threads
+        are woken. An interruption of the leader (``KeyboardInterrupt``) is its own: the other
+        writes of its batch get a ``RuntimeError``."""
         batch, self._waiting = self._waiting, []
         self._leading = True
-        self._condition.release()
-        answers: Sequence[_R] = ()
+        outcomes: Sequence[_R | Exception] = ()
         failure: BaseException | None = None
+        released = False
         try:
-            answers = self._commit([write.item for write in batch])
-        except BaseException as error:  # handed to each write of the batch, the leader's too
+            self._condition.release()
+            released = True
+            outcomes = self._commit([write.item for write in batch])
+            if len(outcomes) != len(batch):
+                raise RuntimeError(f"{len(batch)} writes were given {len(outcomes)} outcomes")
+        except BaseException as error:  # the transaction failed: each write of the batch fails
             failure = error
         finally:
-            self._condition.acquire()
+            if released:
+                self._condition.acquire()
             self._leading = False
             for index, write in enumerate(batch):
-                if failure is None:
-                    write.answer = answers[index]
-                elif isinstance(failure, Exception) or write is own:
-                    write.failure = failure
-                else:
-                    write.failure = RuntimeError(f"the transaction was interrupted: {failure!r}")
-                write.done = True
+                _settle(write, outcomes[index] if failure is None else failure, write is own)
             self._condition.notify_all()
+
+
+def _settle(write: _Write[_I, _R], outcome: object, own: bool) -> None:
+    """Give a write of a batch its outcome: an answer, or an exception to raise."""
+    if isinstance(outcome, Exception):
+        write.failure = outcome
+    elif isinstance(outcome, BaseException):
+        write.failure = (
+            outcome if own else RuntimeError(f"the transaction was interrupted: {outcome!r}")
+        )
+    else:
+        write.answer = outcome  # type: ignore[assignment]
+    write.done = True

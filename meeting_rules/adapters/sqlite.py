@@ -164,6 +164,20 @@ class _Holder:
         self.close = weakref.finalize(self, connection.close)
 
 
+def _group_commit(store: SqliteMeetingRepository) -> GroupCommit[_Row, tuple[bool, bytes | None]]:
+    """The store's writers' queue, holding the store weakly: no cycle keeps an unclosed store
+    (its connections, its file's entry in ``_OPEN_HERE``) alive after its last reference."""
+    reference = weakref.ref(store)
+
+    def commit(batch: Sequence[_Row]) -> list[tuple[bool, bytes | None] | Exception]:
+        found = reference()
+        if found is None:  # a writer holds the store while it writes: never met
+            raise InternalServerError("The meeting store is gone.")
+        return found._commit(batch)
+
+    return GroupCommit(commit)
+
+
 class SqliteMeetingRepository:
     """Meetings in the SQLite file at ``path`` (made if missing or empty).
 
@@ -195,7 +209,7 @@ class SqliteMeetingRepository:
         # lock and the busy timeout. A child made by fork() gets a queue of its own (its parent's
         # threads may have held this one at the fork); correctness never rests on it: SQLite's
         # lock does.
-        self._writing = (os.getpid(), GroupCommit(self._commit))
+        self._writing = (os.getpid(), _group_commit(self))
         self._forget: Callable[[], object] | None = None
         with _OPENING:
             # Reading the file's bytes opens and closes it, which would drop the locks of this
@@ -335,7 +349,7 @@ class SqliteMeetingRepository:
     def _writes(self) -> GroupCommit[_Row, tuple[bool, bytes | None]]:
         pid, writes = self._writing
         if pid != os.getpid():
-            pid, writes = self._writing = (os.getpid(), GroupCommit(self._commit))
+            pid, writes = self._writing = (os.getpid(), _group_commit(self))
         return writes
 
     def _connection(self, *, waits: bool = True) -> sqlite3.Connection:
@@ -404,23 +418,30 @@ class SqliteMeetingRepository:
         assert row is not None
         return self._meeting(row), False
 
-    def _commit(self, batch: Sequence[_Row]) -> list[tuple[bool, bytes | None]]:
+    def _commit(self, batch: Sequence[_Row]) -> list[tuple[bool, bytes | None] | Exception]:
         """One transaction for a batch of ``add_if_absent``'s rows, in turn (``GroupCommit``):
-        for each, whether it was inserted, or the row already under its key."""
+        for each, whether it was inserted, or the row already under its key; or the exception
+        its own statements met (undone to its savepoint, the rest of the batch unharmed)."""
         connection = self._connection()
         connection.execute("BEGIN IMMEDIATE")
         try:
-            answers = []
+            outcomes: list[tuple[bool, bytes | None] | Exception] = []
             for parts, data, meeting_id in batch:
-                created = connection.execute(_INSERT, (*parts, data, meeting_id)).rowcount == 1
-                row = None if created else connection.execute(_SELECT, parts).fetchone()
-                answers.append((created, None if row is None else row[0]))
+                connection.execute("SAVEPOINT row")
+                try:
+                    created = connection.execute(_INSERT, (*parts, data, meeting_id)).rowcount == 1
+                    row = None if created else connection.execute(_SELECT, parts).fetchone()
+                    outcomes.append((created, None if row is None else row[0]))
+                except Exception as error:  # this row's own failure (a key SQLite refuses)
+                    connection.execute("ROLLBACK TO row")
+                    outcomes.append(error)
+                connection.execute("RELEASE row")
             connection.execute("COMMIT")
         except BaseException:
             if connection.in_transaction:
                 connection.execute("ROLLBACK")
             raise
-        return answers
+        return outcomes
 
     def find_by_id(
         self, *, tenant_id: str, organizer_id: str, meeting_id: str
