@@ -13,6 +13,10 @@ durable as a write of its own would be.
   undoes that row (a savepoint) and commits the others. If the transaction itself fails (a busy
   file, a full disk, a failed commit), every write of the batch gets the failure and none is
   stored (R-RES-5).
+- **Interruption.** Should the leading thread be interrupted (``KeyboardInterrupt``, which only
+  the main thread receives), it raises that; the other writes of its batch fail with a
+  ``RuntimeError``. If the interruption came after the commit, their meetings are stored even so,
+  as after a lost answer: a retry finds them.
 - **Waiting.** A write that no leader has taken within ``timeout`` seconds is withdrawn and
   ``TimeoutError`` raised; it was not stored. A write already taken waits for its transaction,
   which the store's own busy timeout bounds.
