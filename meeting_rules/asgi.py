@@ -4,8 +4,8 @@ The application is transport only: it turns an ASGI request into an ``HttpReques
 ``meeting_rules.http.exchange`` on the event loop, making each store call that may wait (a write
 and its fsync, a read that would wait for a lock, a call to another machine) on a worker thread
 (and the whole exchange there for a body over ``LOOP_BODY_BYTES``), and sends back the
-``HttpResponse``. The rules, the routes and every Graph error body are the
-exchange's; what this module adds is what only a server has:
+``HttpResponse``. The rules, the routes and every Graph error body are the exchange's; what this
+module adds is what only a server has:
 
 - ``GET /openapi.json``, the OpenAPI document of the routes (``meeting_rules.openapi``);
 - reading the body: at most ``max_body_bytes + 1`` bytes are read (``handle`` answers 413 from
