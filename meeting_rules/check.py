@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from .ports import TokenDirectory
     from .recordings import Recorded, Unreadable
 
-__all__ = ["CannotCheck", "add_arguments", "run"]
+__all__ = ["CannotCheck", "run"]
 
 _FORMATS = {".har": "har", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 _PROGRESS_BYTES = 1024 * 1024
@@ -53,33 +53,6 @@ class CannotCheck(Exception):
     def __init__(self, message: str, *, output_failed: bool = False) -> None:
         super().__init__(message)
         self.output_failed = output_failed
-
-
-def add_arguments(command: argparse.ArgumentParser) -> None:
-    """The arguments of ``check``."""
-    command.add_argument(
-        "file",
-        metavar="FILE",
-        help="the recording: a HAR file (.har) or JSON Lines (.jsonl, .ndjson); - reads stdin "
-        "(JSON Lines unless --format says otherwise)",
-    )
-    command.add_argument(
-        "--callers",
-        metavar="FILE",
-        help="the callers file (JSON, as serve --callers reads it): who the tokens are",
-    )
-    command.add_argument(
-        "--format", choices=["har", "jsonl"], help="the file's format (default: from its name)"
-    )
-    command.add_argument(
-        "--json", action="store_true", help="write the findings as one JSON object, no progress"
-    )
-    command.add_argument(
-        "--existing-store",
-        action="store_true",
-        help="the recording began on a store that already held meetings: a 200 for a key not "
-        "seen before is that key's meeting, not a finding",
-    )
 
 
 def run(

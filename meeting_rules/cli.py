@@ -109,18 +109,14 @@ def _parser() -> argparse.ArgumentParser:
         help="serve createOrGet over HTTP to Graph clients (extra 'serve')",
         description="Serve createOrGet, the read-back and /openapi.json with uvicorn.",
     )
-    from .serve import add_arguments
-
-    add_arguments(serve)
+    _serve_arguments(serve)
     check = commands.add_parser(
         "check",
         help="judge recorded exchanges (HAR or JSON Lines) against the rules",
         description="Judge recorded createOrGet exchanges, HAR 1.2 or JSON Lines, with the "
         "oracle; report each violation, then a summary.",
     )
-    from .check import add_arguments as add_check_arguments
-
-    add_check_arguments(check)
+    _check_arguments(check)
     validate = commands.add_parser(
         "validate",
         help="check a createOrGet request body without storing anything",
@@ -134,6 +130,65 @@ def _parser() -> argparse.ArgumentParser:
         help="refuse members Graph does not define instead of ignoring them",
     )
     return parser
+
+
+def _serve_arguments(command: argparse.ArgumentParser) -> None:
+    """The options of ``serve`` (``meeting_rules.serve`` runs it)."""
+    command.add_argument("--host", default="127.0.0.1", help="the address (default: 127.0.0.1)")
+    command.add_argument(
+        "--port", type=_port, default=8000, help="the port (default: 8000; 0: a free port)"
+    )
+    command.add_argument(
+        "--store",
+        default="meetings.sqlite3",
+        metavar="PATH",
+        help="the store: an SQLite file (default: ./meetings.sqlite3; made if missing) or a "
+        "postgresql:// URL (extra 'postgres')",
+    )
+    command.add_argument("--callers", metavar="FILE", help="the callers file (JSON)")
+    tokens = command.add_mutually_exclusive_group()
+    tokens.add_argument(
+        "--jwks", metavar="FILE", help="bearer tokens are JWTs signed by a key of this JWKS"
+    )
+    tokens.add_argument(
+        "--jwt-insecure",
+        action="store_true",
+        help="read JWTs' claims without checking signatures (local tests only)",
+    )
+    command.add_argument("--faults", metavar="FILE", help="faults to inject (JSON)")
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or not 0 <= int(text) <= 65_535:
+        raise argparse.ArgumentTypeError("a port number, 0 to 65535")
+    return int(text)
+
+
+def _check_arguments(command: argparse.ArgumentParser) -> None:
+    """The arguments of ``check`` (``meeting_rules.check`` runs it)."""
+    command.add_argument(
+        "file",
+        metavar="FILE",
+        help="the recording: a HAR file (.har) or JSON Lines (.jsonl, .ndjson); - reads stdin "
+        "(JSON Lines unless --format says otherwise)",
+    )
+    command.add_argument(
+        "--callers",
+        metavar="FILE",
+        help="the callers file (JSON, as serve --callers reads it): who the tokens are",
+    )
+    command.add_argument(
+        "--format", choices=["har", "jsonl"], help="the file's format (default: from its name)"
+    )
+    command.add_argument(
+        "--json", action="store_true", help="write the findings as one JSON object, no progress"
+    )
+    command.add_argument(
+        "--existing-store",
+        action="store_true",
+        help="the recording began on a store that already held meetings: a 200 for a key not "
+        "seen before is that key's meeting, not a finding",
+    )
 
 
 def _identifier(text: str) -> str:

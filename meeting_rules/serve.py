@@ -25,7 +25,7 @@ from .errors import GraphError
 from .http import DELEGATED_SCOPE
 from .ports import TokenDirectory
 
-__all__ = ["DEFAULT_TOKEN", "CannotServe", "add_arguments", "serve"]
+__all__ = ["DEFAULT_TOKEN", "CannotServe", "serve"]
 
 DEFAULT_TOKEN = "meeting-rules-local-token"
 """The bearer token of the default delegated caller, served when no callers and no JWT option
@@ -37,38 +37,6 @@ _EXAMPLE = '{"externalId": "example-1", "subject": "Served by meeting-rules"}'
 
 class CannotServe(Exception):
     """The server cannot start: the one line the command prints (exit 2)."""
-
-
-def add_arguments(command: argparse.ArgumentParser) -> None:
-    """The options of ``serve``."""
-    command.add_argument("--host", default="127.0.0.1", help="the address (default: 127.0.0.1)")
-    command.add_argument(
-        "--port", type=_port, default=8000, help="the port (default: 8000; 0: a free port)"
-    )
-    command.add_argument(
-        "--store",
-        default="meetings.sqlite3",
-        metavar="PATH",
-        help="the store: an SQLite file (default: ./meetings.sqlite3; made if missing) or a "
-        "postgresql:// URL (extra 'postgres')",
-    )
-    command.add_argument("--callers", metavar="FILE", help="the callers file (JSON)")
-    tokens = command.add_mutually_exclusive_group()
-    tokens.add_argument(
-        "--jwks", metavar="FILE", help="bearer tokens are JWTs signed by a key of this JWKS"
-    )
-    tokens.add_argument(
-        "--jwt-insecure",
-        action="store_true",
-        help="read JWTs' claims without checking signatures (local tests only)",
-    )
-    command.add_argument("--faults", metavar="FILE", help="faults to inject (JSON)")
-
-
-def _port(text: str) -> int:
-    if not text.isdigit() or not 0 <= int(text) <= 65_535:
-        raise argparse.ArgumentTypeError("a port number, 0 to 65535")
-    return int(text)
 
 
 def serve(args: argparse.Namespace, out: TextIO, say: Any) -> int:

@@ -250,3 +250,28 @@ def test_the_serving_modules_import_without_the_serve_extra() -> None:
     )
     assert result.returncode == 2, result.stderr
     assert "pip install 'meeting_rules[serve]'" in result.stderr
+
+
+def test_the_command_line_imports_only_what_its_command_needs() -> None:
+    """``meeting-rules validate`` starts without the server or the oracle: building the parser
+    of every command imports neither (their options live in ``cli``), so the cold start of a
+    small command stays near the dependencies' own (docs/performance.md, goal 4)."""
+    code = (
+        "import sys\n"
+        "import meeting_rules.cli as cli\n"
+        "cli._parser()\n"
+        "cli.main(['validate', 'tests/data/seed-example1-request.json'])\n"
+        "heavy = ['asyncio', 'meeting_rules.asgi', 'meeting_rules.serve', 'meeting_rules.check',\n"
+        "         'meeting_rules.oracle', 'rich', 'ijson', 'uvicorn']\n"
+        "print(sorted(name for name in heavy if name in sys.modules))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=BENCHMARKS.parent,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "[]"
