@@ -208,6 +208,18 @@ def test_benchmarks_import_without_a_circle() -> None:
         visit(name, ())
 
 
+def run_python(*arguments: str, timeout: float) -> subprocess.CompletedProcess[str]:
+    """This interpreter, run from the project's root with ``arguments``, its output kept."""
+    return subprocess.run(
+        [sys.executable, *arguments],
+        cwd=BENCHMARKS.parent,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
 @pytest.mark.parametrize(
     ("only", "row"),
     [
@@ -219,14 +231,7 @@ def test_benchmarks_import_without_a_circle() -> None:
 )
 def test_benchmarks_run(only: str, row: str) -> None:
     """``python -m benchmarks`` runs (a smoke run of one workload; nothing about its speed)."""
-    result = subprocess.run(
-        [sys.executable, "-m", "benchmarks", "--quick", "--only", only],
-        cwd=BENCHMARKS.parent,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    result = run_python("-m", "benchmarks", "--quick", "--only", only, timeout=300)
     assert result.returncode == 0, result.stderr
     assert row in result.stdout
 
@@ -245,9 +250,7 @@ def test_the_serving_modules_import_without_the_serve_extra() -> None:
         "from meeting_rules.cli import main\n"
         "raise SystemExit(main(['serve', '--port', '0']))"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
-    )
+    result = run_python("-c", code, timeout=60)
     assert result.returncode == 2, result.stderr
     assert "pip install 'meeting_rules[serve]'" in result.stderr
 
@@ -265,13 +268,6 @@ def test_the_command_line_imports_only_what_its_command_needs() -> None:
         "         'meeting_rules.oracle', 'rich', 'ijson', 'uvicorn']\n"
         "print(sorted(name for name in heavy if name in sys.modules))\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=BENCHMARKS.parent,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = run_python("-c", code, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "[]"
