@@ -15,6 +15,24 @@ from meeting_rules import BadRequestError, Instant
 from meeting_rules.testing.strategies import instant_texts, instants
 
 ZONE_MISSING = "The time zone information is missing on the DateTimeOffset value"
+_NEAR = "0123456789-:.,TtZz+ W\u0661\u00a0_"
+
+
+@st.composite
+def _near_usual_forms(draw: st.DrawFn) -> str:
+    """An instant in an accepted form, with one or two characters replaced, put in or taken out."""
+    text = draw(instant_texts().map(lambda case: case[1]))
+    for _ in range(draw(st.integers(1, 2))):
+        at = draw(st.integers(0, len(text)))
+        char = draw(st.sampled_from(_NEAR))
+        how = draw(st.sampled_from(["replace", "insert", "delete"]))
+        if how == "insert":
+            text = text[:at] + char + text[at:]
+        elif how == "replace":
+            text = text[:at] + char + text[at + 1 :]
+        else:
+            text = text[:at] + text[at + 1 :]
+    return text
 
 
 class TestParse:
@@ -177,11 +195,14 @@ class TestParse:
                 r"(\.[0-9]{1,9})?([Zz]|[+-][0-9]{2}:[0-9]{2})",
                 fullmatch=True,
             ),
+            _near_usual_forms(),
         )
     )
     def test_r_time_5_short_path_agrees_with_general_path(self, text: str) -> None:
         """R-TIME-5: the canonical form's short path reads or refuses exactly as the general one
-        (out-of-range digits, Feb 29, year 0000, offsets past 14:00 and edge instants included)."""
+        (out-of-range digits, Feb 29, year 0000, offsets past 14:00, edge instants, and texts one
+        or two characters away from the usual form, which ``datetime.fromisoformat`` may take:
+        ``,`` for ``.``, a space before ``Z``, week dates, ``+05:75``, other digits)."""
 
         def outcome(parse: Callable[[str], Instant]) -> object:
             try:
@@ -190,6 +211,30 @@ class TestParse:
                 return (error.status, error.message)
 
         assert outcome(Instant.parse) == outcome(Instant._parse_general)
+
+    @pytest.mark.parametrize(
+        "text",
+        [
+            "2020-09-11T06:30:18,1909168Z",
+            "2020-09-11T06:30:18.123456 Z",
+            "2020-09-11 06:30:18.1909168Z",
+            "2020-W37-5T06:30:18.190916Z",
+            "2020-09-11T06:30:18.1234567+05:75",
+            "2020-09-11T06:30:18.1234567+23:59",
+            "2020-09-11T06:30:18.12345678Z",
+            "2020-09-11T06:30:18.\u0661\u0662Z",
+            "0001-01-01T00:00:00+00:01",
+            "9999-12-31T23:59:59.9999999-00:01",
+        ],
+    )
+    def test_r_time_5_what_fromisoformat_takes_and_graph_does_not(self, text: str) -> None:
+        """R-TIME-5: texts ``datetime.fromisoformat`` reads (its short path uses it) that Graph
+        refuses are refused, or (more than 7 digits) rounded as Graph rounds them."""
+        if text == "2020-09-11T06:30:18.12345678Z":  # more than 7 digits: rounded there
+            assert str(Instant.parse(text)) == "2020-09-11T06:30:18.1234568Z"
+        else:
+            with pytest.raises(BadRequestError):
+                Instant.parse(text)
 
 
 class TestFormat:
