@@ -10,6 +10,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from benchmarks.bench_ceiling import read_unchecked
 from benchmarks.harness import NotRefused, Workload, pair
 from meeting_rules.errors import GraphError
 from meeting_rules.graph_json import dumps_meeting, meeting_from_json, parse_create_or_get
@@ -27,6 +28,12 @@ def read_meeting(body: bytes) -> OnlineMeeting:
 def round_trip(body: bytes) -> bytes:
     """Workload c: decode, read the meeting, write it back."""
     return dumps_meeting(meeting_from_json(json.loads(body)))
+
+
+def read_meeting_unchecked(body: bytes) -> OnlineMeeting:
+    """Beside workload b: decode with ``json.loads``, then build the meeting unchecked (a ceiling,
+    ``benchmarks.bench_ceiling``)."""
+    return read_unchecked(json.loads(body))
 
 
 def json_round_trip(body: bytes) -> str:
@@ -94,6 +101,8 @@ def workloads(request: bytes, response: bytes) -> list[Workload]:
     written = dumps_meeting(meeting)
     if meeting_from_json(json.loads(written)) != meeting:
         raise NotRefused("workload c does not round-trip")
+    if read_unchecked(json.loads(response)) != meeting:
+        raise NotRefused("the ceiling of workload b does not build the same meeting")
     if parse_create_or_get(request).external_id != json.loads(request)["externalId"]:
         raise NotRefused("workload a did not read externalId")
     round_floor = ("json.dumps(json.loads)", json_round_trip)
@@ -110,6 +119,13 @@ def workloads(request: bytes, response: bytes) -> list[Workload]:
         ),
         pair("a+dict", "parse_create_or_get(loads)", "extra", parse_decoded, request),
         pair("b+bytes", "meeting_from_json(bytes)", "extra", meeting_from_json, response),
+        pair(
+            "b+ceiling",
+            "unchecked build(loads), a ceiling",
+            "extra",
+            read_meeting_unchecked,
+            response,
+        ),
         pair(
             "c+write",
             "dumps_meeting(meeting)",

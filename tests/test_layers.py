@@ -224,6 +224,7 @@ def run_python(*arguments: str, timeout: float) -> subprocess.CompletedProcess[s
     ("only", "row"),
     [
         ("a+dict", "parse_create_or_get(loads)"),
+        ("b+ceiling", "unchecked build(loads), a ceiling"),
         ("w.400.c1", "uvicorn, 400"),
         ("s.sql.create8t", "SQLite, 8 threads"),
         ("o.", "Oracle.check, 400, end before start"),
