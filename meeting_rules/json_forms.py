@@ -28,7 +28,7 @@ DEFAULT_LAYOUT = RESERVED + "defaultLayout"
 """In the store's form, marks an object the library built (its ``member_order`` is ``None``)."""
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)  # a key of the readers' and writers' caches, on every call
 class Form:
     """One JSON form of Graph objects: what its reader accepts and what its writer writes."""
 

@@ -102,6 +102,7 @@ def _enum_reader(cls: type[GraphEnum], *, allow_unknown_future_value: bool) -> A
         return found  # type: ignore[return-value]
 
     read.find = find  # type: ignore[attr-defined]
+    read.spellings = by_value  # type: ignore[attr-defined]
     return read
 
 
@@ -293,6 +294,13 @@ def _object_reader(cls: type[GraphObject], converter: cattrs.Converter, form: Fo
             lines += [
                 f"            {test} item is True or item is False:",
                 f"                v{i} = item",
+            ]
+            test = "elif"
+        elif is_graph_enum(inner):  # Graph's own spelling by one lookup, not two calls
+            namespace[f"e{i}"] = namespace[f"h{i}"].spellings
+            lines += [
+                f"            {test} type(item) is str and item in e{i}:",
+                f"                v{i} = e{i}[item]",
             ]
             test = "elif"
         elif inner is Instant:

@@ -221,7 +221,7 @@ def _rule_code(
     if inner is str:
         tests.append((STR_CHECK.format("item"), [f"{target} = item"]))
     elif is_graph_enum(inner):  # Graph's own spelling, found at once; any other found after
-        namespace[f"e{index}"] = {m.value: m for m in inner if m.value != "unknownFutureValue"}
+        namespace[f"e{index}"] = namespace[f"h{index}"].spellings
         namespace[f"find{index}"] = namespace[f"h{index}"].find
         namespace["_refusal"] = refusal
         tests.append((f"type(item) is str and item in e{index}", [f"{target} = e{index}[item]"]))
