@@ -1,7 +1,7 @@
 """A ceiling for workload b: the fastest reading of the seed response this benchmark knows in
 plain Python, to set beside ``meeting_from_json`` in the same run (row ``b+ceiling``).
 
-``read_unchecked`` builds the same ten objects and three instants as ``meeting_from_json`` (the
+``read_unchecked`` builds the same eleven objects and three instants as ``meeting_from_json`` (the
 workload checks that they are equal), in straight-line code written for the classes of the seed
 response, with none of the reader's work but the building: no type checks, no NUL or surrogate
 checks, no unknown members looked for, no error paths, each object built through its slots, each

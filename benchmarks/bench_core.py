@@ -101,7 +101,8 @@ def workloads(request: bytes, response: bytes) -> list[Workload]:
     written = dumps_meeting(meeting)
     if meeting_from_json(json.loads(written)) != meeting:
         raise NotRefused("workload c does not round-trip")
-    if read_unchecked(json.loads(response)) != meeting:
+    unchecked = read_unchecked(json.loads(response))
+    if unchecked != meeting or dumps_meeting(unchecked) != written:  # member order too
         raise NotRefused("the ceiling of workload b does not build the same meeting")
     if parse_create_or_get(request).external_id != json.loads(request)["externalId"]:
         raise NotRefused("workload a did not read externalId")

@@ -102,6 +102,7 @@ def _enum_reader(cls: type[GraphEnum], *, allow_unknown_future_value: bool) -> A
         return found  # type: ignore[return-value]
 
     read.find = find  # type: ignore[attr-defined]
+    # The members by their exact spelling, for generated readers to look up; read, never changed.
     read.spellings = by_value  # type: ignore[attr-defined]
     return read
 
