@@ -125,6 +125,25 @@ def test_r_auth_3_an_application_with_its_policy_from_the_callers_file() -> None
         "",
         "x" * (MAX_TOKEN_CHARS + 1),
     ],
+    # Names, not the tokens: a token holds the time it was made, and every process collecting
+    # the tests (pytest-xdist's workers) must see the same ids.
+    ids=[
+        "another audience",
+        "expired",
+        "not yet valid",
+        "unknown key id",
+        "no key id among two keys",
+        "HS256 with a secret",
+        "no exp",
+        "oid not a string",
+        "no tid",
+        "roles not a list",
+        "app token with a user's idtyp",
+        "user idtyp without scp",
+        "not a JWT",
+        "empty",
+        "over the size limit",
+    ],
 )
 def test_r_http_4_a_token_failing_any_check_is_unknown(bad: str) -> None:
     assert directory().caller(bad) is None
