@@ -14,6 +14,7 @@ and 32 concurrent clients. The answers are checked (status and size), never the 
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import json
 import multiprocessing
@@ -105,6 +106,11 @@ def _servers() -> Iterator[dict[str, int]]:
                 process.join(10)
 
 
+def _next(make_body: Callable[[], bytes]) -> bytes:
+    """The subject's next createOrGet request."""
+    return _request(PATH, make_body())
+
+
 def _request(path: str, body: bytes) -> bytes:
     head = (
         f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {TOKEN}\r\n"
@@ -172,12 +178,12 @@ async def _measure_all(
 ) -> list[Result]:
     counter = itertools.count()
     keep = json.dumps({"externalId": "kept", "subject": "bench"}).encode()
-    workloads = {
+    workloads: dict[str, tuple[Callable[[], bytes], int]] = {
         "w.201": (lambda: json.dumps({"externalId": f"n{next(counter)}"}).encode(), 201),
         "w.200": (lambda: keep, 200),
         "w.400": (lambda: BAD, 400),
     }
-    results = []
+    results: list[Result] = []
     for key, (make_body, status) in workloads.items():
         levels = [int(k.rsplit(".c", 1)[1]) for k in wanted if k.rsplit(".c", 1)[0] == key]
         if not levels:
@@ -189,10 +195,11 @@ async def _measure_all(
         if first != 201 and (key == "w.201" or first != status):
             raise AssertionError(f"{key}: the first answer was {first}")
         for concurrency in levels:
-            subject = _Side(ports["subject"], lambda b=make_body: _request(PATH, b()), status, [])
+            subject = _Side(ports["subject"], functools.partial(_next, make_body), status, [])
             floor_request = _request(f"/floor/{size}", make_body())
-            floor = _Side(ports["floor"], lambda r=floor_request: r, 200, [])
-            subject_ops, floor_ops = [], []
+            floor = _Side(ports["floor"], functools.partial(bytes, floor_request), 200, [])
+            subject_ops: list[float] = []
+            floor_ops: list[float] = []
             for n in range(rounds):
                 for side, ops in ((subject, subject_ops), (floor, floor_ops))[:: 1 - 2 * (n % 2)]:
                     ops.append(await _round(side, concurrency, seconds))

@@ -3,6 +3,7 @@ real Graph SDK clients (msgraph-sdk for v1.0, msgraph-beta-sdk for beta) pointed
 
 from __future__ import annotations
 
+import importlib
 import socket
 import threading
 import time
@@ -77,7 +78,7 @@ def uvicorn_server(app: Any) -> Iterator[str]:
         assert not thread.is_alive(), "uvicorn did not stop"
 
 
-class _Token(AccessTokenProvider):  # type: ignore[misc]
+class _Token(AccessTokenProvider):
     def __init__(self, token: str) -> None:
         self.token = token
 
@@ -96,19 +97,19 @@ def graph_client(
     """The real SDK's ``GraphServiceClient`` of ``version`` (``v1.0``: msgraph-sdk; ``beta``:
     msgraph-beta-sdk) with its default middleware (retry, redirect, the ``/me`` rewrite), a
     bearer token, and ``base_url`` (or ``transport``, such as ``httpx.ASGITransport``)."""
-    if version == "v1.0":
-        from msgraph import GraphRequestAdapter, GraphServiceClient
-        from msgraph.graph_request_adapter import options
-    else:
-        from msgraph_beta import GraphRequestAdapter, GraphServiceClient
-        from msgraph_beta.graph_request_adapter import options
-    from msgraph_core import GraphClientFactory
+    # The two SDKs have the same shape under two package names (and msgraph-beta-sdk no types).
+    package = "msgraph" if version == "v1.0" else "msgraph_beta"
+    graph: Any = importlib.import_module(package)
+    options = importlib.import_module(f"{package}.graph_request_adapter").options
 
     http = httpx.AsyncClient(transport=transport) if transport else httpx.AsyncClient()
-    client = GraphClientFactory.create_with_default_middleware(client=http, options=options)
-    adapter = GraphRequestAdapter(BaseBearerTokenAuthenticationProvider(_Token(token)), client)
+    core: Any = importlib.import_module("msgraph_core")
+    client = core.GraphClientFactory.create_with_default_middleware(client=http, options=options)
+    adapter = graph.GraphRequestAdapter(
+        BaseBearerTokenAuthenticationProvider(_Token(token)), client
+    )
     adapter.base_url = f"{base_url}/{version}"
-    return GraphServiceClient(request_adapter=adapter)
+    return graph.GraphServiceClient(request_adapter=adapter)
 
 
 def me(client: Any) -> Any:
@@ -117,7 +118,7 @@ def me(client: Any) -> Any:
     return found() if callable(found) else found
 
 
-class StatusRecorder(ResponseHandler):  # type: ignore[misc]
+class StatusRecorder(ResponseHandler):
     """A response handler that notes each answer's status and parses it as the SDK would."""
 
     def __init__(self, model: Any) -> None:
@@ -125,7 +126,8 @@ class StatusRecorder(ResponseHandler):  # type: ignore[misc]
         self.statuses: list[int] = []
         self.bodies: list[bytes] = []
 
-    async def handle_response_async(self, response: httpx.Response, error_map: Any) -> Any:
+    async def handle_response_async(self, response: Any, error_map: Any) -> Any:
+        assert isinstance(response, httpx.Response)  # what kiota's httpx adapter hands over
         self.statuses.append(response.status_code)
         self.bodies.append(response.content)
         root = JsonParseNodeFactory().get_root_parse_node("application/json", response.content)

@@ -11,7 +11,7 @@ import socket
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -289,8 +289,8 @@ class TestLifespanAndFailures:
             events = asyncio.Queue[dict[str, Any]]()
             sent: list[dict[str, Any]] = []
 
-            async def send(message: dict[str, Any]) -> None:
-                sent.append(message)
+            async def send(message: MutableMapping[str, Any]) -> None:
+                sent.append(dict(message))
 
             await events.put({"type": "lifespan.startup"})
             task = asyncio.create_task(app({"type": "lifespan"}, events.get, send))
@@ -477,8 +477,8 @@ class TestReviewedEdges:
             async def receive() -> dict[str, Any]:
                 return messages.pop(0)
 
-            async def send(message: dict[str, Any]) -> None:
-                sent.append(message)
+            async def send(message: MutableMapping[str, Any]) -> None:
+                sent.append(dict(message))
 
             task = asyncio.create_task(app(http_scope(), receive, send))
             await asyncio.sleep(0.3)  # the exchange ran; the latency is being waited out

@@ -57,7 +57,8 @@ def error_of(result: subprocess.CompletedProcess[bytes]) -> dict[str, Any]:
     assert result.stderr.decode().strip() == "400 Bad Request"
     body: dict[str, Any] = json.loads(result.stdout)
     ERROR_SCHEMA.validate(body)
-    return body["error"]
+    error: dict[str, Any] = body["error"]
+    return error
 
 
 @pytest.mark.parametrize(

@@ -164,8 +164,9 @@ def test_r_res_5_writer_killed_mid_stream(tmp_path: Path) -> None:
         stored = len(repository)
         assert stored >= len(returned)
         for external_id, meeting in returned.items():
-            key = MeetingKey(tenant_id="t", organizer_id="o", external_id=external_id)
-            back = repository.get(key)
+            back = repository.get(
+                MeetingKey(tenant_id="t", organizer_id="o", external_id=external_id)
+            )
             assert back is not None, external_id
             assert dumps_meeting(back) == meeting
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import enum
+
 import pytest
 
 from meeting_rules import ApiVersion, LobbyBypassScope, OnlineMeetingPresenters, OnlineMeetingRole
@@ -18,7 +20,9 @@ SCHEMA = data_json("graph-onlinemeeting.beta.schema.json")["$defs"]
         (LobbyBypassScope, "microsoft.graph.lobbyBypassScope"),
     ],
 )
-def test_r_json_1_members_are_graphs_in_graphs_order(cls: type, schema_name: str) -> None:
+def test_r_json_1_members_are_graphs_in_graphs_order(
+    cls: type[enum.Enum], schema_name: str
+) -> None:
     """R-JSON-1: the values are exactly Graph's strings, in the metadata's order."""
     assert [m.value for m in cls] == SCHEMA[schema_name]["enum"]
 

@@ -829,7 +829,7 @@ class TestInputEdges:
         """A non-string name at the top of a decoded body is reported on the body."""
         for read in (parse_create_or_get, meeting_from_json):
             with pytest.raises(BadRequestError) as info:
-                read({1: 2})
+                read({1: 2})  # type: ignore[dict-item]
             assert info.value.message == "The body has a member name that is not a string."
             assert info.value.target is None
 

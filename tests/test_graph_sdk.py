@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import importlib
 import json
 import time
 import uuid
@@ -42,17 +43,13 @@ VERSIONS = ["v1.0", "beta"]
 
 def sdk(version: str) -> tuple[Any, Any]:
     """The SDK's createOrGet body class and onlineMeeting model."""
-    if version == "v1.0":
-        from msgraph.generated.models.online_meeting import OnlineMeeting
-        from msgraph.generated.users.item.online_meetings.create_or_get.create_or_get_post_request_body import (  # noqa: E501
-            CreateOrGetPostRequestBody,
-        )
-    else:
-        from msgraph_beta.generated.models.online_meeting import OnlineMeeting
-        from msgraph_beta.generated.users.item.online_meetings.create_or_get.create_or_get_post_request_body import (  # noqa: E501
-            CreateOrGetPostRequestBody,
-        )
-    return CreateOrGetPostRequestBody, OnlineMeeting
+    package = "msgraph" if version == "v1.0" else "msgraph_beta"
+    models: Any = importlib.import_module(f"{package}.generated.models.online_meeting")
+    bodies: Any = importlib.import_module(
+        f"{package}.generated.users.item.online_meetings.create_or_get"
+        ".create_or_get_post_request_body"
+    )
+    return bodies.CreateOrGetPostRequestBody, models.OnlineMeeting
 
 
 def body(version: str, external_id: str, **more: Any) -> Any:
@@ -168,15 +165,16 @@ def test_r_auth_3_an_application_with_and_without_a_policy(served: Any, version:
     assert made.participants.organizer.identity.user.id == BOB
     with pytest.raises(APIError) as refused:
         asyncio.run(run("app-no-policy"))
-    assert refused.value.response_status_code == 403
-    assert refused.value.error.code == "Forbidden"
-    assert "No application access policy" in refused.value.error.message
+    odata: Any = refused.value  # the SDK's ODataError
+    assert odata.response_status_code == 403
+    assert odata.error.code == "Forbidden"
+    assert "No application access policy" in odata.error.message
 
 
 @pytest.mark.parametrize("version", VERSIONS)
 def test_r_http_6_errors_arrive_as_odata_errors(served: Any, version: str) -> None:
     """Graph's error body, read by the SDK: its status, code, message and target."""
-    refusals = []
+    refusals: list[Any] = []  # the SDK's ODataError
 
     async def run() -> None:
         client = served(version, "alice")

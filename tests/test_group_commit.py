@@ -158,7 +158,7 @@ def test_r_res_4_sqlite_creates_of_many_threads_share_fsyncs_and_each_is_durable
     batches: list[int] = []
     commit = store._commit
 
-    def counted(batch: Sequence[object]) -> list[tuple[bool, bytes | None]]:
+    def counted(batch: Sequence[object]) -> list[tuple[bool, bytes | None] | Exception]:
         batches.append(len(batch))
         time.sleep(0.01)  # a slow disk: the others queue meanwhile
         return commit(batch)  # type: ignore[arg-type]
@@ -244,7 +244,7 @@ def test_r_res_5_a_busy_file_fails_the_whole_batch_and_stores_none(tmp_path: Pat
     store = SqliteMeetingRepository(path, busy_timeout=0.2)
     blocker = sqlite3.connect(path, isolation_level=None)
     blocker.execute("BEGIN IMMEDIATE")
-    failures: list[Exception] = []
+    failures: list[ServiceUnavailableError] = []
 
     def create(n: int) -> None:
         try:

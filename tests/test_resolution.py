@@ -145,6 +145,13 @@ class FailingRepository:
             raise self.error
         return self.inner.add_if_absent(key, meeting)
 
+    def find_by_id(
+        self, *, tenant_id: str, organizer_id: str, meeting_id: str
+    ) -> OnlineMeeting | None:
+        return self.inner.find_by_id(
+            tenant_id=tenant_id, organizer_id=organizer_id, meeting_id=meeting_id
+        )
+
 
 @pytest.mark.parametrize("fail_on", ["get", "add"])
 @pytest.mark.parametrize(

@@ -72,7 +72,7 @@ def looks_empty_alone(path: Path) -> bool:
     """What a look at the main file only (no log) makes of it: an SQLite file with no schema."""
     probe = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro&immutable=1", uri=True)
     try:
-        return probe.execute("SELECT count(*) FROM sqlite_schema").fetchone()[0] == 0
+        return bool(probe.execute("SELECT count(*) FROM sqlite_schema").fetchone()[0] == 0)
     finally:
         probe.close()
 

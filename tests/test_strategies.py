@@ -92,7 +92,7 @@ def test_strategies_shrink_to_what_they_document(strategy: object, simplest: obj
     "call",
     [
         lambda: instants(min_value=Instant.MAX, max_value=Instant.MIN),
-        lambda: instants(min_value="2020"),
+        lambda: instants(min_value="2020"),  # type: ignore[arg-type]
         lambda: instant_texts(min_value=Instant.MAX, max_value=Instant.MIN),
         lambda: request_bodies(version="v2"),
         lambda: request_bodies(min_attendees=3, max_attendees=1),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from email.utils import parsedate_to_datetime
+from typing import Any
 
 import pytest
 
@@ -95,13 +96,14 @@ def test_create_or_get_needs_a_clock_or_now() -> None:
 
 def created_with(request: CreateOrGetRequest, **version: ApiVersion) -> str | None:
     """The ``autoAdmittedUsers`` spelling of the meeting ``request`` creates."""
+    options: dict[str, Any] = dict(version)  # ``version=`` given or not
     outcome = create_or_get(
         request,
         organizer=ORGANIZER,
         repository=InMemoryMeetingRepository(),
         clock=FixedClock(START),
         ids=SeededIdFactory(1),
-        **version,
+        **options,
     )
     return outcome.meeting.auto_admitted_users
 
