@@ -1,0 +1,184 @@
+"""Instructions per operation, counted by valgrind's callgrind: ratios that noise cannot move.
+
+``python -m benchmarks.instructions [--only PREFIX] [--ops N] [--jobs J]``
+
+A timed ratio on a shared machine moves by tens of per cent from one run to the next; a count of
+the instructions an operation executes does not (the same binary, inputs, hash seed and
+environment give the same count, whatever else the machine is doing). For each selected
+workload, four processes run under ``valgrind --tool=callgrind``: for the subject and for the
+floor, one that builds the workload, prepares it and makes ``WARM`` warm-up calls, and one that
+does the same and then ``N`` calls more. The difference of the two counts is ``N`` operations
+and nothing else: start-up, imports, building and preparing cancel out. The ratio printed is the
+floor's instructions per operation over the subject's, in the sense of the timed tables (0.25x:
+the subject executes four times the floor's instructions).
+
+Instructions are not time: C code such as ``json.loads`` does more per cycle than the
+interpreter, so an instruction ratio reads higher than a timed one (docs/performance.md gives
+both). Only workloads whose cost is the CPU's are offered: no fsync, no other processes, no
+waiting on a server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+from benchmarks.bench_core import workloads
+from benchmarks.bench_store import StoreBench
+from benchmarks.harness import REQUEST_FILE, RESPONSE_FILE, Workload, workload_bytes
+
+STORE_KEYS = ("s.mem.get", "s.sql.get", "h.200")
+"""The store and HTTP rows whose cost is the CPU's (no fsync, no second process)."""
+WARM = 50
+"""Calls made before counting: the generated readers compiled, the interpreter's caches warm."""
+DEFAULT_OPS = 500
+_REFS = re.compile(r"^==\d+== (?:I\s+refs|Collected)\s*:\s*([\d,]+)", re.MULTILINE)
+ROOT = Path(__file__).resolve().parent.parent
+
+Runner = Callable[[Sequence[str]], int]
+"""Runs a command line under callgrind and gives the instructions it executed."""
+
+
+@dataclass(frozen=True)
+class Count:
+    """One workload's instructions per operation, subject and floor."""
+
+    key: str
+    title: str
+    floor_title: str
+    subject: float
+    floor: float
+
+    @property
+    def ratio(self) -> float:
+        return self.floor / self.subject
+
+
+def core_keys() -> list[str]:
+    """The keys of every workload this module can count, in the timed tables' order."""
+    request, response = workload_bytes(REQUEST_FILE), workload_bytes(RESPONSE_FILE)
+    return [w.key for w in workloads(request, response)] + list(STORE_KEYS)
+
+
+def build(key: str, stack: ExitStack) -> Workload:
+    """The workload ``key``, made as ``python -m benchmarks`` makes it."""
+    request, response = workload_bytes(REQUEST_FILE), workload_bytes(RESPONSE_FILE)
+    for work in workloads(request, response):
+        if work.key == key:
+            return work
+    if key in STORE_KEYS:
+        (maker,) = StoreBench(request, stack).builders(lambda k: k == key)
+        return maker()
+    raise SystemExit(f"no workload {key!r} to count; these are: {', '.join(core_keys())}")
+
+
+def child(key: str, side: str, ops: int) -> None:
+    """Build ``key``, prepare ``side`` for ``WARM + ops`` calls, make them; nothing printed."""
+    with ExitStack() as stack:
+        work = build(key, stack)
+        fn, arg, prepare = (
+            (work.subject, work.arg, work.subject_prepare)
+            if side == "subject"
+            else (work.floor, work.floor_arg, work.floor_prepare)
+        )
+        if prepare is not None:
+            prepare(WARM + ops)
+        for _ in itertools.repeat(None, WARM + ops):
+            fn(arg)
+
+
+def callgrind(command: Sequence[str]) -> int:
+    """The instructions ``command`` executes under callgrind (its count from valgrind's log)."""
+    result = subprocess.run(
+        ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", *command],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONHASHSEED": "0"},
+        check=False,
+    )
+    found = _REFS.findall(result.stderr)
+    if result.returncode != 0 or not found:
+        tail = result.stderr.strip().splitlines()[-3:]
+        raise RuntimeError(f"{' '.join(command)} failed under callgrind: {' / '.join(tail)}")
+    return int(found[-1].replace(",", ""))
+
+
+def count(key: str, ops: int, run: Runner = callgrind, jobs: int = 1) -> Count:
+    """``key``'s instructions per operation: (warm-up + ``ops`` calls) minus warm-up alone."""
+    with ExitStack() as stack:
+        work = build(key, stack)
+        title, floor_title, per_call = work.title, work.floor_title, work.ops_per_call
+    commands = [
+        # The count of calls is written at a fixed width: both runs of a side then have
+        # command lines of the same length.
+        [sys.executable, "-m", "benchmarks.instructions", "--child", key, side, f"{n:09d}"]
+        for side in ("subject", "floor")
+        for n in (0, ops)
+    ]
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        subject_warm, subject_all, floor_warm, floor_all = pool.map(run, commands)
+    operations = ops * per_call
+    return Count(
+        key=key,
+        title=title,
+        floor_title=floor_title,
+        subject=(subject_all - subject_warm) / operations,
+        floor=(floor_all - floor_warm) / operations,
+    )
+
+
+def table(counts: Sequence[Count]) -> str:
+    """The counts as a text table."""
+    width = max([3, *(len(c.key) for c in counts)])
+    lines = [
+        f"{'key':<{width}} {'subject':<34} {'Ir/op':>10}  {'floor':<24} {'Ir/op':>9}  ratio",
+    ]
+    for c in counts:
+        lines.append(
+            f"{c.key:<{width}} {c.title[:34]:<34} {c.subject:>10,.0f}  {c.floor_title[:24]:<24} "
+            f"{c.floor:>9,.0f}  {c.ratio:.3f}x"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.instructions", description=__doc__)
+    parser.add_argument("--only", metavar="PREFIX", default="", help="keys starting so")
+    parser.add_argument("--ops", type=int, default=DEFAULT_OPS, help="operations counted (500)")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="runs at once")
+    parser.add_argument("--child", nargs=3, metavar=("KEY", "SIDE", "N"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        key, side, n = args.child
+        child(key, side, int(n))
+        return 0
+    if args.ops < 1 or args.jobs < 1:
+        parser.error("--ops and --jobs must be positive")
+    if shutil.which("valgrind") is None:
+        print("valgrind is not on PATH: install it (Debian: apt install valgrind)", file=sys.stderr)
+        return 2
+    keys = [key for key in core_keys() if key.startswith(args.only)]
+    if not keys:
+        parser.error(f"no workload starts with {args.only!r}")
+    print(f"instructions per operation, callgrind, {args.ops} operations after {WARM} warm-up")
+    counts = []
+    for key in keys:
+        counts.append(count(key, args.ops, jobs=args.jobs))
+        print(f"  counted {key}", file=sys.stderr, flush=True)
+    print(table(counts))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
