@@ -3,14 +3,16 @@
 ``python -m benchmarks.instructions [--only PREFIX] [--ops N] [--jobs J]``
 
 A timed ratio on a shared machine moves by tens of per cent from one run to the next; a count of
-the instructions an operation executes does not (the same binary, inputs, hash seed and
-environment give the same count, whatever else the machine is doing). For each selected
-workload, four processes run under ``valgrind --tool=callgrind``: for the subject and for the
-floor, one that builds the workload, prepares it and makes ``WARM`` warm-up calls, and one that
-does the same and then ``N`` calls more. The difference of the two counts is ``N`` operations
-and nothing else: start-up, imports, building and preparing cancel out. The ratio printed is the
+the instructions an operation executes hardly moves (the same binary, inputs, hash seed and
+environment give the same count whatever else the machine is doing, to the instruction for a
+process that makes no temporary files, within a few dozen instructions a process for one that
+names a directory at random). For each selected workload, four processes run under
+``valgrind --tool=callgrind``: for the subject and for the floor, one that builds the workload,
+prepares it for ``WARM + N`` calls and makes ``WARM`` of them, and one that does the same and
+makes all ``WARM + N``. The difference of the two counts is ``N`` operations and nothing else:
+start-up, imports, building and preparing are the same in both. The ratio printed is the
 floor's instructions per operation over the subject's, in the sense of the timed tables (0.25x:
-the subject executes four times the floor's instructions).
+the subject executes four times the floor's instructions). ``--jobs`` processes run at once.
 
 Instructions are not time: C code such as ``json.loads`` does more per cycle than the
 interpreter, so an instruction ratio reads higher than a timed one (docs/performance.md gives
@@ -27,6 +29,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
@@ -82,8 +85,11 @@ def build(key: str, stack: ExitStack) -> Workload:
     raise SystemExit(f"no workload {key!r} to count; these are: {', '.join(core_keys())}")
 
 
-def child(key: str, side: str, ops: int) -> None:
-    """Build ``key``, prepare ``side`` for ``WARM + ops`` calls, make them; nothing printed."""
+SIDES = ("subject", "floor")
+
+
+def child(key: str, side: str, calls: int, prepared: int) -> None:
+    """Build ``key``, prepare ``side`` for ``prepared`` calls, make ``calls``; nothing printed."""
     with ExitStack() as stack:
         work = build(key, stack)
         fn, arg, prepare = (
@@ -92,50 +98,94 @@ def child(key: str, side: str, ops: int) -> None:
             else (work.floor, work.floor_arg, work.floor_prepare)
         )
         if prepare is not None:
-            prepare(WARM + ops)
-        for _ in itertools.repeat(None, WARM + ops):
+            prepare(prepared)
+        for _ in itertools.repeat(None, calls):
             fn(arg)
 
 
+def child_command(key: str, side: str, calls: int, prepared: int) -> list[str]:
+    """The command line of a child. Its numbers are written at a fixed width, so that the two
+    runs of a side have command lines of the same length."""
+    return [
+        sys.executable,
+        "-m",
+        "benchmarks.instructions",
+        "--child",
+        key,
+        side,
+        f"{calls:09d}",
+        f"{prepared:09d}",
+    ]
+
+
 def callgrind(command: Sequence[str]) -> int:
-    """The instructions ``command`` executes under callgrind (its count from valgrind's log)."""
-    result = subprocess.run(
-        ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", *command],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env={**os.environ, "PYTHONHASHSEED": "0"},
-        check=False,
-    )
-    found = _REFS.findall(result.stderr)
+    """The instructions ``command`` executes under callgrind, from valgrind's own log.
+
+    The hash seed is fixed and coverage's variables are left out of the environment (a test run
+    with coverage of subprocesses would otherwise measure the child too, writing data files of
+    random names).
+    """
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("COVERAGE_", "COV_CORE_"))}
+    env["PYTHONHASHSEED"] = "0"
+    with tempfile.TemporaryDirectory(prefix="meeting-rules-callgrind-") as scratch:
+        log = Path(scratch) / "valgrind.log"
+        result = subprocess.run(
+            [
+                "valgrind",
+                "--tool=callgrind",
+                "--callgrind-out-file=/dev/null",
+                f"--log-file={log}",
+                *command,
+            ],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            env=env,
+            check=False,
+        )
+        found = _REFS.findall(log.read_text()) if log.exists() else []
     if result.returncode != 0 or not found:
-        tail = result.stderr.strip().splitlines()[-3:]
-        raise RuntimeError(f"{' '.join(command)} failed under callgrind: {' / '.join(tail)}")
+        said = result.stderr.strip().splitlines()[-1:] or [f"exit status {result.returncode}"]
+        raise RuntimeError(f"{' '.join(command[2:])} failed under callgrind: {said[0]}")
     return int(found[-1].replace(",", ""))
 
 
-def count(key: str, ops: int, run: Runner = callgrind, jobs: int = 1) -> Count:
-    """``key``'s instructions per operation: (warm-up + ``ops`` calls) minus warm-up alone."""
-    with ExitStack() as stack:
-        work = build(key, stack)
-        title, floor_title, per_call = work.title, work.floor_title, work.ops_per_call
-    commands = [
-        # The count of calls is written at a fixed width: both runs of a side then have
-        # command lines of the same length.
-        [sys.executable, "-m", "benchmarks.instructions", "--child", key, side, f"{n:09d}"]
-        for side in ("subject", "floor")
-        for n in (0, ops)
-    ]
+def count_all(keys: Sequence[str], ops: int, run: Runner = callgrind, jobs: int = 1) -> list[Count]:
+    """Each key's instructions per operation: for each side, a run of ``WARM`` calls and one of
+    ``WARM + ops``, both prepared for ``WARM + ops``; their difference over ``ops`` operations.
+    Every run of every key goes to one pool of ``jobs`` processes at a time."""
+    rows = []
+    commands = []
+    for key in keys:
+        with ExitStack() as stack:
+            work = build(key, stack)
+            rows.append((key, work.title, work.floor_title, work.ops_per_call))
+        commands += [
+            child_command(key, side, calls, WARM + ops)
+            for side in SIDES
+            for calls in (WARM, WARM + ops)
+        ]
     with ThreadPoolExecutor(max_workers=jobs) as pool:
-        subject_warm, subject_all, floor_warm, floor_all = pool.map(run, commands)
-    operations = ops * per_call
-    return Count(
-        key=key,
-        title=title,
-        floor_title=floor_title,
-        subject=(subject_all - subject_warm) / operations,
-        floor=(floor_all - floor_warm) / operations,
-    )
+        counted = list(pool.map(run, commands))
+    result = []
+    for i, (key, title, floor_title, per_call) in enumerate(rows):
+        subject_warm, subject_all, floor_warm, floor_all = counted[4 * i : 4 * i + 4]
+        operations = ops * per_call
+        result.append(
+            Count(
+                key=key,
+                title=title,
+                floor_title=floor_title,
+                subject=(subject_all - subject_warm) / operations,
+                floor=(floor_all - floor_warm) / operations,
+            )
+        )
+    return result
+
+
+def count(key: str, ops: int, run: Runner = callgrind, jobs: int = 1) -> Count:
+    """``key``'s instructions per operation (``count_all`` of one key)."""
+    return count_all([key], ops, run, jobs)[0]
 
 
 def table(counts: Sequence[Count]) -> str:
@@ -157,11 +207,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--only", metavar="PREFIX", default="", help="keys starting so")
     parser.add_argument("--ops", type=int, default=DEFAULT_OPS, help="operations counted (500)")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="runs at once")
-    parser.add_argument("--child", nargs=3, metavar=("KEY", "SIDE", "N"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--child", nargs=4, metavar=("KEY", "SIDE", "CALLS", "PREPARED"), help=argparse.SUPPRESS
+    )
     args = parser.parse_args(argv)
     if args.child:
-        key, side, n = args.child
-        child(key, side, int(n))
+        key, side, calls, prepared = args.child
+        if side not in SIDES or not (calls.isdigit() and prepared.isdigit()):
+            parser.error(f"--child KEY {'|'.join(SIDES)} CALLS PREPARED, not {args.child}")
+        child(key, side, int(calls), int(prepared))
         return 0
     if args.ops < 1 or args.jobs < 1:
         parser.error("--ops and --jobs must be positive")
@@ -172,10 +226,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not keys:
         parser.error(f"no workload starts with {args.only!r}")
     print(f"instructions per operation, callgrind, {args.ops} operations after {WARM} warm-up")
-    counts = []
-    for key in keys:
-        counts.append(count(key, args.ops, jobs=args.jobs))
-        print(f"  counted {key}", file=sys.stderr, flush=True)
+    try:
+        counts = count_all(keys, args.ops, jobs=args.jobs)
+    except RuntimeError as error:
+        print(error, file=sys.stderr)
+        return 1
     print(table(counts))
     return 0
 
