@@ -47,6 +47,7 @@ WARM = 50
 DEFAULT_OPS = 500
 _REFS = re.compile(r"^==\d+== (?:I\s+refs|Collected)\s*:\s*([\d,]+)", re.MULTILINE)
 ROOT = Path(__file__).resolve().parent.parent
+CHILD = ROOT / "benchmarks" / "callgrind_child.py"
 
 Runner = Callable[[Sequence[str]], int]
 """Runs a command line under callgrind and gives the instructions it executed."""
@@ -104,12 +105,12 @@ def child(key: str, side: str, calls: int, prepared: int) -> None:
 
 
 def child_command(key: str, side: str, calls: int, prepared: int) -> list[str]:
-    """The command line of a child. Its numbers are written at a fixed width, so that the two
-    runs of a side have command lines of the same length."""
+    """The command line of a child (see ``callgrind_child``). Its numbers are written at a fixed
+    width, so that the two runs of a side have command lines of the same length."""
     return [
         sys.executable,
-        "-m",
-        "benchmarks.instructions",
+        "-P",
+        str(CHILD),
         "--child",
         key,
         side,
@@ -146,7 +147,7 @@ def callgrind(command: Sequence[str]) -> int:
         found = _REFS.findall(log.read_text()) if log.exists() else []
     if result.returncode != 0 or not found:
         said = result.stderr.strip().splitlines()[-1:] or [f"exit status {result.returncode}"]
-        raise RuntimeError(f"{' '.join(command[2:])} failed under callgrind: {said[0]}")
+        raise RuntimeError(f"{' '.join(command[3:])} failed under callgrind: {said[0]}")
     return int(found[-1].replace(",", ""))
 
 

@@ -9,9 +9,12 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import tempfile
+import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
+from pathlib import Path
 
 import pytest
 
@@ -93,7 +96,7 @@ def test_a_count_is_the_difference_of_two_runs_per_operation(
         ["subject", f"{WARM:09d}", f"{WARM + 40:09d}"],
         ["subject", f"{WARM + 40:09d}", f"{WARM + 40:09d}"],
     ]
-    assert all(c[:5] == [sys.executable, "-m", "benchmarks.instructions", "--child", "k"]
+    assert all(c[:5] == [sys.executable, "-P", str(instructions.CHILD), "--child", "k"]
                for c in commands)  # fmt: skip
     row = table([counted]).splitlines()[1]
     assert row.split()[0] == "k"
@@ -125,14 +128,31 @@ def test_an_unknown_key_is_refused_with_the_known_ones() -> None:
         instructions.build("zz", stack)
 
 
+def churn(directory: Path, stop: threading.Event) -> int:
+    """Make and remove files in ``directory`` until ``stop`` (at most 20,000, 5 ms apart), as
+    other processes do in a checkout during a test run (coverage's data files, caches)."""
+    made = 0
+    while made < 20_000 and not stop.wait(0.005):
+        with tempfile.NamedTemporaryFile(dir=directory, prefix=".meeting-rules-churn-"):
+            made += 1
+    return made
+
+
 @needs_valgrind
 def test_a_child_counts_the_same_twice_under_callgrind() -> None:
-    """A child's command line, as ``count`` runs it, twice at once under callgrind: the same
-    count, to the instruction (the hash seed fixed, whatever else the machine does)."""
+    """A child's command line, as ``count`` runs it, twice at once under callgrind while files
+    come and go in the checkout: the same count, to the instruction (the hash seed fixed, the
+    checkout off the child's import path, whatever else the machine does)."""
     command = instructions.child_command("a", "floor", 3, 3)
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        first, second = pool.map(callgrind, [command, command])
+    stop = threading.Event()
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        churned = pool.submit(churn, instructions.ROOT, stop)
+        try:
+            first, second = pool.map(callgrind, [command, command])
+        finally:
+            stop.set()
     assert first == second > 10_000_000
+    assert churned.result() > 10
 
 
 @pytest.mark.parametrize(
