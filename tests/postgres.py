@@ -28,6 +28,9 @@ def _binaries() -> Path | None:
     return Path(on_path).parent if on_path else None
 
 
+PORT_ATTEMPTS = 3
+
+
 def _version(path: str) -> tuple[int, ...]:
     return tuple(int(p) for p in Path(path).parent.parent.name.split(".") if p.isdigit())
 
@@ -50,8 +53,7 @@ class PostgresServer:
         self.root.chmod(0o755)
         self.data = self.root / "data"
         self.run = self.root / "run"  # the socket and the log
-        self.port = _free_port()
-        self.conninfo = f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres"
+        self._use_port(_free_port())
         self._as: dict[str, Any] = {}
         for folder in (self.data, self.run):
             folder.mkdir()
@@ -72,11 +74,28 @@ class PostgresServer:
         try:
             self._run(str(self.bin / "initdb"), "-D", str(self.data), "-A", "trust", "-U",
                       "postgres", "-E", "UTF8", "--no-sync")  # fmt: skip
-            self._pg_ctl("start")
+            for attempt in range(1, PORT_ATTEMPTS + 1):
+                try:
+                    self._pg_ctl("start")
+                    break
+                except RuntimeError:
+                    # The free port was taken between its choice and the server's bind (initdb
+                    # takes seconds): another port, a few times.
+                    if attempt == PORT_ATTEMPTS or not self._could_not_bind():
+                        raise
+                    self._use_port(_free_port())
         except BaseException:
             self.stop()  # whatever started, stopped; the directory removed
             raise
         return self
+
+    def _use_port(self, port: int) -> None:
+        self.port = port
+        self.conninfo = f"host=127.0.0.1 port={port} user=postgres dbname=postgres"
+
+    def _could_not_bind(self) -> bool:
+        log = self.run / "log"
+        return log.exists() and "could not bind" in log.read_text(errors="replace")
 
     def _pg_ctl(self, action: str, *more: str) -> None:
         options = (

@@ -102,7 +102,8 @@ def graph_client(
     graph: Any = importlib.import_module(package)
     options = importlib.import_module(f"{package}.graph_request_adapter").options
 
-    http = httpx.AsyncClient(transport=transport) if transport else httpx.AsyncClient()
+    # As docs/serving.md's snippet: no proxy from the environment, and time for a slow CI machine.
+    http = httpx.AsyncClient(transport=transport, timeout=60, trust_env=False)
     core: Any = importlib.import_module("msgraph_core")
     client = core.GraphClientFactory.create_with_default_middleware(client=http, options=options)
     adapter = graph.GraphRequestAdapter(

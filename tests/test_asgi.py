@@ -403,8 +403,10 @@ class TestOverTheWire:
         app = create_app(repository=store, directory=callers(), settings=settings)
         caplog.set_level(logging.INFO)
         with uvicorn_server(app) as base:
-            # 5 MB announced, 1 MB sent: 413 once the limit is passed, the rest unread
-            big = self.exchange(base, self.head(5_000_000) + b" " * 1_000_000)
+            # 5 MB announced, 300 KB sent (within what loopback buffers take, so that the
+            # server's close does not reset the connection before its 413 is read): 413 once
+            # the limit is passed, the rest unread
+            big = self.exchange(base, self.head(5_000_000) + b" " * 300_000)
             assert big.startswith(b"HTTP/1.1 413 ")
             # a body cut short by a client that leaves
             self.exchange(base, self.head(1_000) + BODY[:10], then_close=True)
@@ -420,7 +422,10 @@ class TestOverTheWire:
         assert len(store) == 1
         tracebacks = [r for r in caplog.records if r.exc_info or "Traceback" in r.getMessage()]
         assert tracebacks == []
-        assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+        ours = ("uvicorn", "meeting_rules")  # not what an earlier test in this worker left
+        assert not [
+            r for r in caplog.records if r.levelno >= logging.ERROR and r.name.startswith(ours)
+        ]
 
 
 class TestReviewedEdges:
@@ -622,7 +627,8 @@ class TestWhereTheStoreIsCalled:
 
     def test_sqlite_get_now_says_it_would_wait_for_an_exclusive_lock(self, tmp_path: Path) -> None:
         path = tmp_path / "locked.sqlite3"
-        store = SqliteMeetingRepository(path, busy_timeout=0.05)
+        # A busy timeout long beside a loaded machine's pauses, short enough for the 503 part.
+        store = SqliteMeetingRepository(path, busy_timeout=2)
         key = MeetingKey(tenant_id="t", organizer_id="o", external_id="x")
         blocker = sqlite3.connect(path, isolation_level=None)
         try:
@@ -631,7 +637,7 @@ class TestWhereTheStoreIsCalled:
             started = time.monotonic()
             with pytest.raises(WouldWait):
                 store.get_now(key)
-            assert time.monotonic() - started < 0.05  # it did not wait for the busy timeout
+            assert time.monotonic() - started < 1  # it did not wait for the busy timeout
             busy = post(create_app(repository=store, directory=callers()))
             assert graph_error(busy, 503)["code"] == "ServiceUnavailable"  # the worker waited
         finally:

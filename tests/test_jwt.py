@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Callable
 from typing import Any
 
 import jwt
@@ -101,52 +102,38 @@ def test_r_auth_3_an_application_with_its_policy_from_the_callers_file() -> None
     assert by_azp.app_id == "app-1"
 
 
-@pytest.mark.parametrize(
-    "bad",
-    [
-        token({**DELEGATED, "aud": "api://someone-else"}),
-        token(DELEGATED, expires_in=-60),
-        token({**DELEGATED, "nbf": int(time.time()) + 600}),
-        token(DELEGATED, kid="unknown"),
-        token(DELEGATED, kid=None),  # two keys: a token must say which
-        jwt.encode(
-            {**DELEGATED, "exp": int(time.time()) + 60},
-            "a shared secret, not a key of the set",
-            algorithm="HS256",
-            headers={"kid": "rsa"},
-        ),
-        jwt.encode(DELEGATED, RSA_KEY, algorithm="RS256", headers={"kid": "rsa"}),  # no exp
-        token({**DELEGATED, "oid": 7}),
-        token({k: v for k, v in DELEGATED.items() if k != "tid"}),
-        token({**APP, "roles": "not a list"}),
-        token({**APP, "idtyp": "user"}),  # a user's token is never an application's
-        token({k: v for k, v in DELEGATED.items() if k != "scp"} | {"idtyp": "user"}),
-        "not.a.jwt",
-        "",
-        "x" * (MAX_TOKEN_CHARS + 1),
-    ],
-    # Names, not the tokens: a token holds the time it was made, and every process collecting
-    # the tests (pytest-xdist's workers) must see the same ids.
-    ids=[
-        "another audience",
-        "expired",
-        "not yet valid",
-        "unknown key id",
-        "no key id among two keys",
-        "HS256 with a secret",
-        "no exp",
-        "oid not a string",
-        "no tid",
-        "roles not a list",
-        "app token with a user's idtyp",
-        "user idtyp without scp",
-        "not a JWT",
-        "empty",
-        "over the size limit",
-    ],
-)
-def test_r_http_4_a_token_failing_any_check_is_unknown(bad: str) -> None:
-    assert directory().caller(bad) is None
+# Each token is made when its test runs, not when the tests are collected: a token holds the
+# time it was made, and one made minutes earlier (a long run) would fail by expiry alone.
+BAD_TOKENS: dict[str, Callable[[], str]] = {
+    "another audience": lambda: token({**DELEGATED, "aud": "api://someone-else"}),
+    "expired": lambda: token(DELEGATED, expires_in=-60),
+    "not yet valid": lambda: token({**DELEGATED, "nbf": int(time.time()) + 600}),
+    "unknown key id": lambda: token(DELEGATED, kid="unknown"),
+    "no key id among two keys": lambda: token(DELEGATED, kid=None),  # a token must say which
+    "HS256 with a secret": lambda: jwt.encode(
+        {**DELEGATED, "exp": int(time.time()) + 60},
+        "a shared secret, not a key of the set",
+        algorithm="HS256",
+        headers={"kid": "rsa"},
+    ),
+    "no exp": lambda: jwt.encode(DELEGATED, RSA_KEY, algorithm="RS256", headers={"kid": "rsa"}),
+    "oid not a string": lambda: token({**DELEGATED, "oid": 7}),
+    "no tid": lambda: token({k: v for k, v in DELEGATED.items() if k != "tid"}),
+    "roles not a list": lambda: token({**APP, "roles": "not a list"}),
+    # a user's token is never an application's
+    "app token with a user's idtyp": lambda: token({**APP, "idtyp": "user"}),
+    "user idtyp without scp": lambda: token(
+        {k: v for k, v in DELEGATED.items() if k != "scp"} | {"idtyp": "user"}
+    ),
+    "not a JWT": lambda: "not.a.jwt",
+    "empty": lambda: "",
+    "over the size limit": lambda: "x" * (MAX_TOKEN_CHARS + 1),
+}
+
+
+@pytest.mark.parametrize("name", list(BAD_TOKENS))
+def test_r_http_4_a_token_failing_any_check_is_unknown(name: str) -> None:
+    assert directory().caller(BAD_TOKENS[name]()) is None
 
 
 def test_without_signature_checks_audience_and_expiry_still_hold() -> None:

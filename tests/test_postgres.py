@@ -12,7 +12,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -209,11 +209,12 @@ def test_r_res_5_an_immediate_restart_loses_no_acknowledged_meeting(
     try:
         for thread in threads:
             thread.start()
-        time.sleep(1.0)
+        assert wait_until(lambda: len(acknowledged) >= 20, seconds=30)
         before = len(acknowledged)
         server.restart("immediate")
         at_restart = len(acknowledged)
-        time.sleep(2.0)
+        # the pool reconnects after 1, 2, 4 ... seconds: wait for a write past the restart
+        wait_until(lambda: len(acknowledged) > at_restart + 5, seconds=60)
         stop.set()
         for thread in threads:
             thread.join(60)
@@ -226,6 +227,16 @@ def test_r_res_5_an_immediate_restart_loses_no_acknowledged_meeting(
     finally:
         stop.set()
         store.close()
+
+
+def wait_until(condition: Callable[[], bool], *, seconds: float) -> bool:
+    """Whether ``condition`` held within ``seconds``, asked every 50 ms."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
 
 
 def url(server: PostgresServer) -> str:

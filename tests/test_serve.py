@@ -4,13 +4,13 @@ line with exit 2 for everything that keeps it from starting."""
 
 from __future__ import annotations
 
+import http.client
 import json
 import shlex
 import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -114,16 +114,24 @@ def test_sigterm_finishes_the_request_in_flight(tmp_path: Path) -> None:
     faults = tmp_path / "faults.json"
     faults.write_text(json.dumps([{"kind": "latency", "latencyMs": 1500}]))
     with serving("--faults", str(faults), cwd=tmp_path) as served:
-        answers: list[httpx.Response] = []
-        thread = threading.Thread(target=lambda: answers.append(send_the_printed_call(served)))
-        thread.start()
-        time.sleep(0.5)  # the request is in flight, waiting out its latency
-        code, _, err = served.stop(signal.SIGTERM)
-        thread.join(30)
+        words = served.curl
+        headers = dict(words[i + 1].split(": ", 1) for i, w in enumerate(words) if w == "-H")
+        url = httpx.URL(served.url)
+        assert url.port is not None
+        in_flight = http.client.HTTPConnection(url.host, url.port, timeout=30)
+        try:
+            in_flight.request("POST", url.raw_path.decode(), words[words.index("-d") + 1], headers)
+            # The server accepts connections in order: once a later one is answered (GET is
+            # never delayed), the POST has been read and is waiting out its latency.
+            assert httpx.get(f"{served.base}/openapi.json", timeout=30).status_code == 200
+            code, _, err = served.stop(signal.SIGTERM)
+            answer = in_flight.getresponse()
+        finally:
+            in_flight.close()
     assert code == 0
     assert "Traceback" not in err
-    assert [a.status_code for a in answers] == [201]
-    assert answers[0].headers["x-meeting-rules-fault"] == "latency"
+    assert answer.status == 201
+    assert answer.getheader("x-meeting-rules-fault") == "latency"
     assert "faults: latency" in "".join(served.lines)
 
 
