@@ -228,6 +228,24 @@ def test_r_res_5_a_row_sqlite_refuses_fails_alone_and_its_batch_commits(
     store.close()
 
 
+def test_r_res_5_a_row_sqlite_refuses_alone_in_its_transaction_fails_and_stores_nothing(
+    tmp_path: Path,
+) -> None:
+    """The lone row's transaction has no savepoint: its failure undoes the whole of it."""
+    store = SqliteMeetingRepository(tmp_path / "m.sqlite3")
+    store.add_if_absent(key_of("before"), sample_meeting())
+    with pytest.raises(UnicodeEncodeError):  # SQLite cannot take the key
+        store.add_if_absent(key_of("bad\ud800"), sample_meeting())
+    assert store._connection().in_transaction is False
+    assert store.add_if_absent(key_of("after"), sample_meeting())[1] is True
+    assert store.add_if_absent(key_of("before"), sample_meeting())[1] is False
+    store.close()
+    reopened = SqliteMeetingRepository(tmp_path / "m.sqlite3")
+    assert len(reopened) == 2
+    assert reopened.get(key_of("before")) == reopened.get(key_of("after")) == sample_meeting()
+    reopened.close()
+
+
 def test_an_unclosed_store_leaves_no_cycle_holding_its_file(tmp_path: Path) -> None:
     from meeting_rules.adapters import sqlite
 

@@ -22,7 +22,7 @@ from meeting_rules import (
     ServiceUnavailableError,
 )
 from meeting_rules.adapters import SCHEMA_VERSION, SqliteMeetingRepository, UnusableStoreError
-from meeting_rules.adapters.sqlite import _SELECT_BY_ID, APPLICATION_ID
+from meeting_rules.adapters.sqlite_schema import APPLICATION_ID, SELECT_BY_ID
 from meeting_rules.graph_json import dumps_meeting, meeting_from_json, meeting_to_storage
 from tests.conftest import data_bytes
 
@@ -393,7 +393,7 @@ def test_schema_2_store_is_converted_and_found_by_id(tmp_path: Path) -> None:
                 store.get(MeetingKey(tenant_id="t", organizer_id="o", external_id=damaged))
     connection = sqlite3.connect(path)
     assert connection.execute("PRAGMA user_version").fetchone()[0] == 3
-    plan = connection.execute(f"EXPLAIN QUERY PLAN {_SELECT_BY_ID}", ("t", "o", "id-1")).fetchall()
+    plan = connection.execute(f"EXPLAIN QUERY PLAN {SELECT_BY_ID}", ("t", "o", "id-1")).fetchall()
     assert "meetings_id" in str(plan)  # found through the index, not a scan
     connection.close()
 
