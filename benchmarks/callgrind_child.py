@@ -5,7 +5,9 @@ Run with ``-P``, so that neither this directory nor the working directory joins 
 the package ``benchmarks`` is loaded from its own directory and the checkout is never searched.
 Python lists every directory on its path once per change of that directory, so a checkout that
 other processes write into meanwhile (coverage's data files, caches) would otherwise add tens of
-thousands of instructions to a count, differently in two runs of the same command.
+thousands of instructions to a count, differently in two runs of the same command. So
+``meeting_rules`` is found where it is installed (or through ``PYTHONPATH``, which would bring
+that back), never from the working directory.
 """
 
 import importlib.util

@@ -75,13 +75,14 @@ class PostgresServer:
             self._run(str(self.bin / "initdb"), "-D", str(self.data), "-A", "trust", "-U",
                       "postgres", "-E", "UTF8", "--no-sync")  # fmt: skip
             for attempt in range(1, PORT_ATTEMPTS + 1):
+                logged = self._log_size()
                 try:
                     self._pg_ctl("start")
                     break
                 except RuntimeError:
                     # The free port was taken between its choice and the server's bind (initdb
                     # takes seconds): another port, a few times.
-                    if attempt == PORT_ATTEMPTS or not self._could_not_bind():
+                    if attempt == PORT_ATTEMPTS or not self._could_not_bind(since=logged):
                         raise
                     self._use_port(_free_port())
         except BaseException:
@@ -93,9 +94,14 @@ class PostgresServer:
         self.port = port
         self.conninfo = f"host=127.0.0.1 port={port} user=postgres dbname=postgres"
 
-    def _could_not_bind(self) -> bool:
+    def _log_size(self) -> int:
         log = self.run / "log"
-        return log.exists() and "could not bind" in log.read_text(errors="replace")
+        return log.stat().st_size if log.exists() else 0
+
+    def _could_not_bind(self, *, since: int) -> bool:
+        """Whether the log says so after its first ``since`` bytes (``pg_ctl -l`` appends)."""
+        log = self.run / "log"
+        return log.exists() and b"could not bind" in log.read_bytes()[since:]
 
     def _pg_ctl(self, action: str, *more: str) -> None:
         options = (

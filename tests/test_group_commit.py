@@ -8,12 +8,15 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from meeting_rules import ServiceUnavailableError
 from meeting_rules.adapters import SqliteMeetingRepository
 from meeting_rules.adapters.group_commit import GroupCommit
+from meeting_rules.adapters.sqlite_schema import insert
+from meeting_rules.graph_json import meeting_to_storage
 from meeting_rules.meeting import MeetingKey
 from meeting_rules.testing.contract import sample_meeting
 
@@ -228,22 +231,58 @@ def test_r_res_5_a_row_sqlite_refuses_fails_alone_and_its_batch_commits(
     store.close()
 
 
-def test_r_res_5_a_row_sqlite_refuses_alone_in_its_transaction_fails_and_stores_nothing(
-    tmp_path: Path,
+@pytest.mark.parametrize("failure", [RuntimeError("after the insert"), KeyboardInterrupt()])
+def test_r_res_5_a_lone_row_that_fails_after_its_insert_stores_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failure: BaseException
 ) -> None:
-    """The lone row's transaction has no savepoint: its failure undoes the whole of it."""
+    """A row alone in its transaction takes no savepoint: a failure after its INSERT reaches its
+    writer and rolls the whole transaction back; the store works on."""
     store = SqliteMeetingRepository(tmp_path / "m.sqlite3")
     store.add_if_absent(key_of("before"), sample_meeting())
-    with pytest.raises(UnicodeEncodeError):  # SQLite cannot take the key
-        store.add_if_absent(key_of("bad\ud800"), sample_meeting())
+    statements: list[str] = []
+    store._connection().set_trace_callback(statements.append)
+
+    def inserted_then_failed(connection: sqlite3.Connection, *row: Any) -> object:
+        assert insert(connection, *row) == (True, None)
+        raise failure
+
+    monkeypatch.setattr("meeting_rules.adapters.sqlite.insert", inserted_then_failed)
+    with pytest.raises(type(failure)):
+        store.add_if_absent(key_of("lost"), sample_meeting())
+    monkeypatch.undo()
+    assert not any(s.startswith(("SAVEPOINT", "RELEASE")) for s in statements)
+    assert statements[0] == "BEGIN IMMEDIATE"
+    assert statements[-1] == "ROLLBACK"
     assert store._connection().in_transaction is False
     assert store.add_if_absent(key_of("after"), sample_meeting())[1] is True
-    assert store.add_if_absent(key_of("before"), sample_meeting())[1] is False
     store.close()
     reopened = SqliteMeetingRepository(tmp_path / "m.sqlite3")
     assert len(reopened) == 2
-    assert reopened.get(key_of("before")) == reopened.get(key_of("after")) == sample_meeting()
+    assert reopened.get(key_of("lost")) is None
     reopened.close()
+
+
+def test_r_res_5_a_row_whose_failure_undid_its_whole_transaction_fails_the_batch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch of rows where one row's failure made SQLite roll back everything (a full disk):
+    the batch fails with that failure, not with the savepoint it can no longer undo to."""
+    store = SqliteMeetingRepository(tmp_path / "m.sqlite3")
+
+    def disk_full_at_the_second(connection: sqlite3.Connection, *row: Any) -> object:
+        if row[0][2] == "second":
+            connection.execute("ROLLBACK")  # what SQLite does itself on SQLITE_FULL
+            raise sqlite3.OperationalError("database or disk is full")
+        return insert(connection, *row)
+
+    monkeypatch.setattr("meeting_rules.adapters.sqlite.insert", disk_full_at_the_second)
+    data = meeting_to_storage(sample_meeting())
+    rows = [(("t", "o", name), data, None) for name in ("first", "second", "third")]
+    with pytest.raises(sqlite3.OperationalError, match="disk is full"):
+        store._commit(rows)
+    assert store._connection().in_transaction is False
+    assert len(store) == 0
+    store.close()
 
 
 def test_an_unclosed_store_leaves_no_cycle_holding_its_file(tmp_path: Path) -> None:

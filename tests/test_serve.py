@@ -112,7 +112,8 @@ def test_serve_prints_a_call_that_works_and_stops_cleanly(tmp_path: Path) -> Non
 def test_sigterm_finishes_the_request_in_flight(tmp_path: Path) -> None:
     """A request delayed by a latency fault is answered after SIGTERM; then exit 0."""
     faults = tmp_path / "faults.json"
-    faults.write_text(json.dumps([{"kind": "latency", "latencyMs": 1500}]))
+    # long enough that the POST is still waiting when SIGTERM comes, on a loaded machine too
+    faults.write_text(json.dumps([{"kind": "latency", "latencyMs": 5000}]))
     with serving("--faults", str(faults), cwd=tmp_path) as served:
         words = served.curl
         headers = dict(words[i + 1].split(": ", 1) for i, w in enumerate(words) if w == "-H")

@@ -10,9 +10,10 @@ durable as a write of its own would be.
   two writes of one key in a batch are two ``add_if_absent`` calls in turn: the first creates, the
   second finds it (R-RES-4).
 - **Failure.** A write whose own row fails (its statement) gets that failure alone: the store
-  undoes that row (a savepoint) and commits the others. If the transaction itself fails (a busy
-  file, a full disk, a failed commit), every write of the batch gets the failure and none is
-  stored (R-RES-5).
+  undoes that row (a savepoint) and commits the others; a row alone in its batch may instead
+  fail the whole transaction, which is the same for that one write. If the transaction itself
+  fails (a busy file, a full disk, a failed commit), every write of the batch gets the failure
+  and none is stored (R-RES-5).
 - **Interruption.** Should the leading thread be interrupted (``KeyboardInterrupt``, which only
   the main thread receives), it raises that; the other writes of its batch fail with a
   ``RuntimeError``. If the interruption came after the commit, their meetings are stored even so,
@@ -52,7 +53,8 @@ class GroupCommit(Generic[_I, _R]):
     """Writes of type ``_I`` made by ``commit(batch) -> outcomes``, in batches. ``commit`` makes
     a batch in one transaction and returns one outcome a write, in order: its answer, or the
     exception that write alone met (its row was not made; the others were). It raises when the
-    transaction as a whole failed: then no write of the batch was made."""
+    transaction as a whole failed: then no write of the batch was made (for a batch of one,
+    ``commit`` may raise its row's failure rather than return it: the same to that write)."""
 
     def __init__(self, commit: Callable[[Sequence[_I]], Sequence[_R | Exception]]) -> None:
         self._commit = commit

@@ -371,7 +371,8 @@ class SqliteMeetingRepository:
         A row alone in its batch (one writer at a time, the common case) takes no savepoint: its
         failure is raised, the transaction, which held nothing else, rolled back, and
         ``GroupCommit`` gives that one write the failure as it would an outcome. Two statements
-        fewer: about a tenth of a lone create's time in the store."""
+        fewer: 301 to 279 µs a create in a loop of the store alone. A row whose failure made
+        SQLite roll back the whole transaction (a full disk, an I/O error) fails the batch."""
         connection = self._connection()
         connection.execute("BEGIN IMMEDIATE")
         try:
@@ -384,6 +385,8 @@ class SqliteMeetingRepository:
                     try:
                         outcomes.append(insert(connection, *row))
                     except Exception as error:  # this row's own failure (a key SQLite refuses)
+                        if not connection.in_transaction:  # SQLite undid all: the batch fails
+                            raise
                         connection.execute("ROLLBACK TO row")
                         outcomes.append(error)
                     connection.execute("RELEASE row")
