@@ -95,7 +95,8 @@ def examine(path: Path) -> FileState:
     # The main file looks empty. A rollback journal holds the pages as they were before the
     # transaction it belongs to, which SQLite writes back before reading anything: what was
     # committed. In WAL mode, the log may hold the schema.
-    original = _original_page_1(journal)
+    database_page_size = _page_size(main) if _valid_page_size(_page_size(main)) else 4096
+    original = _original_page_1(journal, database_page_size)
     if original is _WAS_EMPTY:
         return state
     if isinstance(original, bytes):
@@ -112,31 +113,41 @@ def _regular_or_absent(path: Path) -> bool:
 
 
 _JOURNAL_MAGIC = bytes.fromhex("d9d505f920a163d7")
+_PENDING_BYTE = 0x40000000  # the page holding it is the lock page, never journaled
 _JOURNAL_HEADER = struct.Struct(">8s5I")
 _WAS_EMPTY = object()
 
 
-def _original_page_1(path: Path) -> bytes | object | None:
+def _original_page_1(path: Path, database_page_size: int) -> bytes | object | None:
     """Page 1 as a rollback journal would restore it; ``_WAS_EMPTY`` when the journal would
     truncate the database to nothing; ``None`` when it would leave page 1 alone (no journal, an
     empty or finished one, or page 1 not in it).
 
     A journal is a series of segments, each a header (padded to the sector size) and records of
     page number, page and checksum; a hot journal's record count is taken as written (0: none).
+    As SQLite reads it: the page and sector sizes are the first header's (a page size of 0, as
+    SQLite wrote before 3.5.8, is the database's own, ``database_page_size``); a later header
+    counts by its magic, its record count and its checksum's seed alone.
     """
     try:
         with open(path, "rb") as file:
             size = os.fstat(file.fileno()).st_size
-            offset, first = 0, True
+            offset, page_size, sector = 0, 0, 0
             while offset + _JOURNAL_HEADER.size <= size:
                 file.seek(offset)
                 header = file.read(_JOURNAL_HEADER.size)
-                magic, records, nonce, pages, sector, page_size = _JOURNAL_HEADER.unpack(header)
-                if magic != _JOURNAL_MAGIC or not _valid_page_size(page_size) or sector < 32:
+                magic, records, nonce, pages, sector_field, page_field = _JOURNAL_HEADER.unpack(
+                    header
+                )
+                if magic != _JOURNAL_MAGIC:
                     return None
-                if first and pages == 0:
-                    return _WAS_EMPTY
-                first = False
+                if offset == 0:
+                    page_size = page_field or database_page_size
+                    sector = sector_field
+                    if not (_valid_page_size(page_size) and _valid_sector_size(sector)):
+                        return None
+                    if pages == 0:
+                        return _WAS_EMPTY
                 offset += sector
                 if records == 0xFFFFFFFF:
                     records = (size - offset) // (page_size + 8)
@@ -146,6 +157,8 @@ def _original_page_1(path: Path) -> bytes | object | None:
                     if len(record) < page_size + 8:
                         return None
                     number = struct.unpack_from(">I", record)[0]
+                    if number in (0, _PENDING_BYTE // page_size + 1):  # never a page: SQLite stops
+                        return None
                     page = record[4 : 4 + page_size]
                     checksum = struct.unpack_from(">I", record, 4 + page_size)[0]
                     if checksum != (nonce + sum(page[page_size - 200 :: -200])) & 0xFFFFFFFF:
@@ -245,6 +258,10 @@ def _newest_page_1(path: Path) -> bytes | None:
 
 def _valid_page_size(size: int) -> bool:
     return 512 <= size <= 65536 and size & (size - 1) == 0
+
+
+def _valid_sector_size(size: int) -> bool:
+    return 32 <= size <= 65536 and size & (size - 1) == 0
 
 
 def _checksum(data: bytes, s0: int, s1: int, big_endian: bool) -> tuple[int, int]:
