@@ -146,6 +146,36 @@ def agree(directory: Path, pair: Pair, log: bytes) -> tuple[bool, bool | None]:
     return ours, marks == [0, 0] and tables == 0
 
 
+class Record(NamedTuple):
+    offset: int
+    number: int
+    nonce: int  # the checksum's seed, its segment's
+    segment: int
+
+
+def journal_records(pair: Pair) -> list[Record]:
+    """The journal's records as written, in order."""
+    sector = JOURNAL_HEADER.unpack_from(pair.log)[4]
+    found = []
+    for segment, start in enumerate(pair.headers):
+        count, nonce = JOURNAL_HEADER.unpack_from(pair.log, start)[1:3]
+        offset = start + sector
+        if count == 0xFFFFFFFF:
+            count = (len(pair.log) - offset) // (pair.page_size + 8)
+        for _ in range(count):
+            number = struct.unpack_from(">I", pair.log, offset)[0]
+            found.append(Record(offset, number, nonce, segment))
+            offset += pair.page_size + 8
+    return found
+
+
+def journal_record(number: int, page: bytes, nonce: int) -> bytes:
+    """A record as SQLite writes it: page number, page, checksum (the seed plus every 200th byte
+    from the end, never the first)."""
+    checksum = (nonce + sum(page[len(page) - 200 :: -200])) & 0xFFFFFFFF
+    return struct.pack(">I", number) + page + struct.pack(">I", checksum)
+
+
 def judged_alike(directory: Path, pair: Pair, log: bytes) -> bool:
     """Where SQLite finds the copy malformed, it is no empty database either."""
     ours, sqlites = agree(directory, pair, log)
@@ -158,7 +188,8 @@ def test_an_intact_log_brings_the_tables_back_for_both(name: str, tmp_path: Path
     assert agree(tmp_path, pair, b"") == (True, True)  # the main file alone: empty
     assert agree(tmp_path, pair, pair.log) == (False, False)
     if name.startswith("journal") and not name.endswith("1024"):
-        assert len(pair.headers) > 2  # page 1 is in a later segment
+        page_1 = [record for record in journal_records(pair) if record.number == 1]
+        assert [record.segment for record in page_1] not in ([], [0])  # in a later segment
 
 
 @pytest.mark.parametrize("name", [name for name in PAIRS if name.startswith("journal")])
@@ -211,3 +242,88 @@ def test_a_damaged_log_is_judged_as_sqlite_reads_it(
         start = data.draw(st.integers(0, last))
         del log[start : start + data.draw(st.integers(1, 2 * pair.page_size))]
     assert judged_alike(tmp_path_factory.getbasetemp() / "damaged", pair, bytes(log))
+
+
+JOURNAL_NAMES = [name for name in PAIRS if name.startswith("journal")]
+
+
+def before_page_1(pair: Pair) -> Record:
+    """The record just before the journal's record of page 1."""
+    records = journal_records(pair)
+    first = next(i for i, record in enumerate(records) if record.number == 1)
+    assert first > 0
+    return records[first - 1]
+
+
+@pytest.mark.parametrize("name", JOURNAL_NAMES)
+def test_a_record_beyond_the_original_size_is_skipped_unread(name: str, tmp_path: Path) -> None:
+    """Its checksum is never read: damaged, it does not end the rollback, and page 1 after it
+    is restored."""
+    pair = PAIRS[name]()
+    record = before_page_1(pair)
+    beyond = JOURNAL_HEADER.unpack_from(pair.log)[3] + 5  # pages when the transaction began
+    journal = bytearray(pair.log)
+    journal[record.offset : record.offset + 4] = struct.pack(">I", beyond)
+    journal[record.offset + 4 + pair.page_size - 200] ^= 1  # a byte the checksum covers
+    assert agree(tmp_path, pair, bytes(journal)) == (False, False)
+
+
+@pytest.mark.parametrize("name", JOURNAL_NAMES)
+def test_the_last_record_of_page_1_is_the_page_restored(name: str, tmp_path: Path) -> None:
+    """An empty page 1 (the main file's), validly journaled before the real one: SQLite writes
+    back both in turn, and the tables come back."""
+    pair = PAIRS[name]()
+    record = before_page_1(pair)
+    empty = journal_record(1, pair.main[: pair.page_size], record.nonce)
+    journal = bytearray(pair.log)
+    journal[record.offset : record.offset + len(empty)] = empty
+    assert agree(tmp_path, pair, bytes(journal)) == (False, False)
+
+
+@pytest.mark.parametrize("name", JOURNAL_NAMES)
+@pytest.mark.parametrize("stop", ["page 0", "the lock page"])
+def test_a_record_of_no_page_ends_the_rollback(name: str, stop: str, tmp_path: Path) -> None:
+    """Before page 1's record: the rollback ends there, page 1 stays as the main file has it."""
+    pair = PAIRS[name]()
+    record = before_page_1(pair)
+    number = 0 if stop == "page 0" else 0x40000000 // pair.page_size + 1
+    journal = bytearray(pair.log)
+    journal[record.offset : record.offset + 4] = struct.pack(">I", number)
+    assert agree(tmp_path, pair, bytes(journal)) == (True, True)
+
+
+def test_a_log_read_after_a_hot_journal(tmp_path: Path) -> None:
+    """SQLite rolls the journal back, then replays the log beside the file: a journal restoring
+    an empty page 1 does not hide the log's tables."""
+    logged = logged_schema(4096)
+    nonce, pages = 0x12345678, len(logged.main) // logged.page_size
+    header = JOURNAL_HEADER.pack(JOURNAL_MAGIC, 1, nonce, pages, 512, logged.page_size)
+    journal = header.ljust(512, b"\0") + journal_record(1, logged.main[:4096], nonce)
+    judged = tmp_path / "judged.sqlite3"
+    judged.write_bytes(logged.main)
+    Path(f"{judged}-wal").write_bytes(logged.log)
+    Path(f"{judged}-journal").write_bytes(journal)
+    assert examine(judged).kind is FileKind.DATABASE
+    opened = tmp_path / "opened.sqlite3"
+    for suffix in ("", "-wal", "-journal"):
+        Path(f"{opened}{suffix}").write_bytes(Path(f"{judged}{suffix}").read_bytes())
+    connection = sqlite3.connect(opened)
+    try:
+        assert connection.execute("SELECT name FROM sqlite_schema").fetchall() == [("again",)]
+    finally:
+        connection.close()
+
+
+def test_a_journal_that_empties_the_file_beside_a_log_is_refused(tmp_path: Path) -> None:
+    """Rolled back to no page at all, the file would be empty and SQLite would delete its log:
+    refused, as an empty file beside a log is."""
+    logged = logged_schema(4096)
+    header = JOURNAL_HEADER.pack(JOURNAL_MAGIC, 0, 1, 0, 512, logged.page_size)
+    judged = tmp_path / "judged.sqlite3"
+    judged.write_bytes(logged.main)
+    Path(f"{judged}-journal").write_bytes(header.ljust(512, b"\0"))
+    assert examine(judged).kind is FileKind.NEW  # no log: empty after the rollback
+    Path(f"{judged}-wal").write_bytes(logged.log)
+    refused = examine(judged)
+    assert refused.kind is FileKind.NOT_SQLITE
+    assert "delete the write-ahead log" in refused.reason

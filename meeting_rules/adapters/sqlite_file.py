@@ -94,13 +94,21 @@ def examine(path: Path) -> FileState:
         return state
     # The main file looks empty. A rollback journal holds the pages as they were before the
     # transaction it belongs to, which SQLite writes back before reading anything: what was
-    # committed. In WAL mode, the log may hold the schema.
+    # committed. Then, in WAL mode, the log may hold a newer schema.
     database_page_size = _page_size(main) if _valid_page_size(_page_size(main)) else 4096
     original = _original_page_1(journal, database_page_size)
-    if original is _WAS_EMPTY:
+    if original is _WAS_EMPTY:  # rolled back to no page at all, and then SQLite deletes a log
+        if _size(wal):
+            return FileState(
+                FileKind.NOT_SQLITE,
+                "its journal would empty it and SQLite would then delete the write-ahead log "
+                "beside it",
+            )
         return state
     if isinstance(original, bytes):
-        return _state(original, in_wal=False)
+        state = _state(original, in_wal=False)
+        if state.kind is not FileKind.NEW:
+            return state
     newest = _newest_page_1(wal)
     return state if newest is None else _state(newest, in_wal=True)
 
@@ -124,15 +132,24 @@ def _original_page_1(path: Path, database_page_size: int) -> bytes | object | No
     empty or finished one, or page 1 not in it).
 
     A journal is a series of segments, each a header (padded to the sector size) and records of
-    page number, page and checksum; a hot journal's record count is taken as written (0: none).
-    As SQLite reads it: the page and sector sizes are the first header's (a page size of 0, as
-    SQLite wrote before 3.5.8, is the database's own, ``database_page_size``); a later header
-    counts by its magic, its record count and its checksum's seed alone.
+    page number, page and checksum. It is read as SQLite's rollback of a hot journal reads it
+    (``pager_playback``):
+
+    - the page and sector sizes are the first header's (a page size of 0, as SQLite wrote
+      before 3.5.8, is the database's own, ``database_page_size``); a later header counts by
+      its magic, its record count and its checksum's seed alone;
+    - a record count is taken as written (0: none), or, when it says "to the end", as many
+      records as the file holds, and then no header follows;
+    - a record of a page beyond the database's size when the transaction began is skipped
+      unread; one of page 0 or of the lock page, or one whose checksum fails, ends the reading,
+      as does the end of the file or a header without the magic;
+    - every record of page 1 is written back in turn: the last one read is the page restored.
     """
+    restored: bytes | None = None
     try:
         with open(path, "rb") as file:
             size = os.fstat(file.fileno()).st_size
-            offset, page_size, sector = 0, 0, 0
+            offset, page_size, sector, database_pages = 0, 0, 0, 0
             while offset + _JOURNAL_HEADER.size <= size:
                 file.seek(offset)
                 header = file.read(_JOURNAL_HEADER.size)
@@ -140,7 +157,7 @@ def _original_page_1(path: Path, database_page_size: int) -> bytes | object | No
                     header
                 )
                 if magic != _JOURNAL_MAGIC:
-                    return None
+                    return restored
                 if offset == 0:
                     page_size = page_field or database_page_size
                     sector = sector_field
@@ -148,26 +165,32 @@ def _original_page_1(path: Path, database_page_size: int) -> bytes | object | No
                         return None
                     if pages == 0:
                         return _WAS_EMPTY
+                    database_pages = pages
                 offset += sector
-                if records == 0xFFFFFFFF:
+                to_the_end = records == 0xFFFFFFFF
+                if to_the_end:
                     records = (size - offset) // (page_size + 8)
                 for _ in range(records):
                     file.seek(offset)
                     record = file.read(page_size + 8)
                     if len(record) < page_size + 8:
-                        return None
+                        return restored
                     number = struct.unpack_from(">I", record)[0]
-                    if number in (0, _PENDING_BYTE // page_size + 1):  # never a page: SQLite stops
-                        return None
+                    if number in (0, _PENDING_BYTE // page_size + 1):  # never a page
+                        return restored
+                    offset += page_size + 8
+                    if number > database_pages:
+                        continue
                     page = record[4 : 4 + page_size]
                     checksum = struct.unpack_from(">I", record, 4 + page_size)[0]
                     if checksum != (nonce + sum(page[page_size - 200 :: -200])) & 0xFFFFFFFF:
-                        return None  # SQLite stops its rollback here too
+                        return restored
                     if number == 1:
-                        return page
-                    offset += page_size + 8
+                        restored = page
+                if to_the_end:
+                    return restored
                 offset = -(-offset // sector) * sector  # the next header starts a sector
-            return None
+            return restored
     except FileNotFoundError:
         return None
 
