@@ -327,3 +327,15 @@ def test_a_journal_that_empties_the_file_beside_a_log_is_refused(tmp_path: Path)
     refused = examine(judged)
     assert refused.kind is FileKind.NOT_SQLITE
     assert "delete the write-ahead log" in refused.reason
+
+
+@pytest.mark.parametrize(("main_size", "name"), [(4096, "wal 512"), (512, "wal 4096"),
+                                                 (4096, "journal off-1024"),
+                                                 (512, "journal off-1024")])  # fmt: skip
+def test_a_log_of_another_page_size_than_the_main_file(
+    main_size: int, name: str, tmp_path: Path
+) -> None:
+    """Each log says its own page size: SQLite reads page 1 by it, and so does ``examine``."""
+    log = PAIRS[name]()
+    beside = logged_schema(main_size)._replace(suffix=log.suffix)
+    assert agree(tmp_path, beside, log.log) == (False, False)
