@@ -40,6 +40,7 @@ from .errors import (
 )
 from .graph_json import dumps_json
 from .http import HttpRequest, HttpResponse, exchange, is_create_or_get, refuse
+from .http_dates import http_date
 from .ids import RandomIdFactory
 from .openapi import openapi_document
 from .ports import Clock, IdFactory, MeetingRepository, TokenDirectory, WouldWait
@@ -238,7 +239,17 @@ class _App:
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
-            message = await receive()
+            try:
+                message = await receive()
+            except asyncio.CancelledError:
+                # The server stopped without a shutdown event (uvicorn's forced exit at a second
+                # Ctrl-C): the lifespan just ends. An owned store is closed here, nothing else
+                # can be awaited now.
+                owned, self._owned = self._owned, None
+                close = getattr(owned, "close", None)
+                if close is not None:
+                    close()
+                return
             if message["type"] == "lifespan.startup":
                 try:
                     await self._repository()
@@ -363,7 +374,10 @@ class _App:
             return attrs.evolve(refused, headers={**refused.headers, "Allow": "GET"})
         if self._openapi is None:
             self._openapi = dumps_json(openapi_document())
-        headers = {"Content-Type": "application/json; charset=utf-8"}
+        headers = {
+            "Content-Type": "application/json; charset=utf-8",
+            "Date": http_date(self._clock.now()),
+        }
         return HttpResponse(status=200, headers=headers, body=self._openapi)
 
     def _refuse(

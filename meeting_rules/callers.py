@@ -27,9 +27,10 @@ __all__ = ["Callers", "callers_from_json"]
 @attrs.frozen(kw_only=True)
 class Callers:
     """A callers file, read: ``directory`` holds the entries that have a token and every user the
-    file names; ``policies`` maps each application's ``(tenantId, appId)`` to its policy's users
-    (lower case); ``tokens`` is how many entries carry a token, ``first_delegated_token`` the
-    token of the first delegated entry that has one."""
+    file names; ``policies`` maps each application's ``(tenantId, appId)`` to its policy's users,
+    all three in lower case (object IDs are GUIDs, compared in any case); ``tokens`` is how many
+    entries carry a token, ``first_delegated_token`` the token of the first delegated entry that
+    has one."""
 
     directory: InMemoryDirectory
     policies: Mapping[tuple[str, str], frozenset[str]]
@@ -92,8 +93,8 @@ def callers_from_json(value: object, *, tokens_required: bool = True) -> Callers
         for user in users:
             if directory.user(tenant_id, user) is None:
                 directory.add_user(tenant_id=tenant_id, user_id=user)
-        granted = policies.get((tenant_id, app_id), frozenset())
-        policies[tenant_id, app_id] = granted | {u.lower() for u in users}
+        granted = policies.get((tenant_id.lower(), app_id.lower()), frozenset())
+        policies[tenant_id.lower(), app_id.lower()] = granted | {u.lower() for u in users}
         token = _maybe_text(entry, where, "token", optional=not tokens_required)
         if token is not None:
             tokens += 1

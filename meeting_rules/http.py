@@ -92,6 +92,8 @@ _MEETING = re.compile(
 )
 GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", _ASCII_ANY_CASE)
 """A GUID's text form, in any case: a user's object ID (R-HTTP-2), a thread's (R-MEET-5)."""
+
+
 _BEARER = re.compile(r"Bearer +([\x21-\x7e]+) *", _ASCII_ANY_CASE)
 _JSON_MEDIA_TYPE = re.compile(r"[ \t]*application/json[ \t]*(?:;.*)?", _ASCII_ANY_CASE | re.DOTALL)
 # An ID is echoed into headers and bodies only if it is short visible ASCII (no header injection).
@@ -242,7 +244,7 @@ def organizer_for(
             raise ForbiddenError(
                 "A delegated token may create or get meetings for the signed-in user only."
             )  # R-AUTH-5
-        return Organizer(tenant_id=caller.tenant_id, user_id=caller.user_id, upn=caller.upn)
+        return _organizer(caller.tenant_id, caller.user_id, caller.upn)
     if route.user_id is None:
         raise BadRequestError(
             "/me request is only valid with delegated authentication flow."
@@ -259,7 +261,14 @@ def organizer_for(
             f"No application access policy found for this app. App: {caller.app_id}, "
             f"user: {user.user_id}."
         )
-    return user
+    return _organizer(caller.tenant_id, user.user_id, user.upn)
+
+
+def _organizer(tenant_id: str, user_id: str, upn: str | None) -> Organizer:
+    """The organizer, a GUID in lower case (Entra compares object IDs in any case, Graph writes
+    them so): every spelling of a user, by a token, a callers file or a route, is one key."""
+    tenant, user = (i.lower() if GUID.fullmatch(i) else i for i in (tenant_id, user_id))
+    return Organizer(tenant_id=tenant, user_id=user, upn=upn)
 
 
 def check_content_type(request: HttpRequest) -> None:

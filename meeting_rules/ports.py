@@ -48,7 +48,8 @@ class MeetingRepository(Protocol):
     ) -> OnlineMeeting | None:
         """The meeting whose Graph ``id`` is ``meeting_id``, stored under a key of this tenant
         and organizer (compared exactly, as keys are), or ``None``. Should two meetings of one
-        organizer share an id, the one stored first."""
+        organizer share an id, the one stored first (where creates run at once on many
+        machines, the one whose storing began first: docs/design.md)."""
         ...
 
 

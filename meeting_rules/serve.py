@@ -72,6 +72,9 @@ def serve(args: argparse.Namespace, out: TextIO, say: Any) -> int:
         date_header=False,  # the answers carry their own Date
     )
     server = _server(config)
+    # From the first line printed, a signal stops the server, even one that comes before uvicorn
+    # installs its own handlers (``server.run``): then the server stops as soon as it has started.
+    stop = {sig: signal.signal(sig, server.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
     print(f"meeting-rules: serving Graph createOrGet at {base}/v1.0 and {base}/beta", file=out)
     print(f"  store: {_shown(args.store)}; callers: {who}", file=out)
     if faults:
@@ -88,6 +91,8 @@ def serve(args: argparse.Namespace, out: TextIO, say: Any) -> int:
     try:
         server.run(sockets=[listener])
     finally:
+        for sig, handler in stop.items():
+            signal.signal(sig, handler)
         listener.close()
         store.close()
     say("meeting-rules: stopped")

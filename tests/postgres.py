@@ -42,7 +42,8 @@ def _free_port() -> int:
 
 
 class PostgresServer:
-    """One server: ``start()``, ``conninfo``, ``restart(mode)``, ``stop()``."""
+    """One server: ``start()``, ``conninfo``, ``restart(mode)``, ``halt()`` and ``resume()``,
+    ``stop()``."""
 
     def __init__(self) -> None:
         binaries = _binaries()
@@ -113,6 +114,14 @@ class PostgresServer:
     def restart(self, mode: str = "immediate") -> None:
         """``pg_ctl restart -m MODE``: ``immediate`` is a crash and recovery."""
         self._pg_ctl("restart", "-m", mode)
+
+    def halt(self) -> None:
+        """Stop the server, keeping its files, until ``resume``: an outage."""
+        self._pg_ctl("stop", "-m", "fast")
+
+    def resume(self) -> None:
+        """Start a halted server again, on its port."""
+        self._pg_ctl("start")
 
     def stop(self) -> None:
         try:

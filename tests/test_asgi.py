@@ -5,6 +5,7 @@ a Graph answer for every failure."""
 from __future__ import annotations
 
 import asyncio
+import email.utils
 import json
 import logging
 import socket
@@ -109,6 +110,8 @@ class TestOpenApi:
         document = response.json()
         assert document == json.loads(json.dumps(openapi_document()))
         assert document["openapi"] == "3.1.0"
+        # R-HTTP-6: every answer carries its own Date (uvicorn is told to add none)
+        assert email.utils.parsedate_to_datetime(response.headers["Date"]).tzinfo is not None
         for version in ("v1.0", "beta"):
             for base in ("/me", "/users/{userId}"):
                 operation = document["paths"][f"/{version}{base}/onlineMeetings/createOrGet"]

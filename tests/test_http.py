@@ -164,6 +164,35 @@ class TestSuccess:
         assert body["participants"]["organizer"]["identity"]["user"]["id"] == BOB
         assert body["participants"]["organizer"]["upn"] == "bob@contoso.com"
 
+    def test_r_res_1_ids_in_any_case_name_one_organizer(self) -> None:
+        """R-RES-1, R-HTTP-2: object IDs are GUIDs, compared in any case. A user the directory
+        spells in upper case and the same user's token in lower case (as Entra writes it) store
+        under one key: the user's own create and an application's for that user are one
+        meeting, written with the ID in lower case."""
+        exchange = Exchange()
+        exchange.directory = InMemoryDirectory()
+        exchange.directory.add_delegated_user(
+            token="bob", tenant_id=TENANT, user_id=BOB, upn="bob@contoso.com",
+            scopes={DELEGATED_SCOPE},
+        )  # fmt: skip
+        exchange.directory.add_user(tenant_id=TENANT.upper(), user_id=BOB.upper(), upn=None)
+        exchange.directory.add_application(
+            token="app", tenant_id=TENANT.upper(), app_id="app-1", roles={APPLICATION_ROLE},
+            policy_users=[BOB.upper()],
+        )  # fmt: skip
+        created = exchange.post(token="bob")
+        assert created.status == 201
+        by_app = exchange.post(f"/beta/users/{BOB.upper()}/onlineMeetings/createOrGet",
+                               token="app")  # fmt: skip
+        assert by_app.status == 200
+        assert json.loads(by_app.body)["id"] == json.loads(created.body)["id"]
+        assert len(exchange.repository) == 1
+        organizer = json.loads(by_app.body)["participants"]["organizer"]["identity"]["user"]
+        assert organizer["id"] == BOB
+        key = MeetingKey(tenant_id=TENANT, organizer_id=BOB,
+                         external_id=json.loads(BODY)["externalId"])  # fmt: skip
+        assert exchange.repository.get(key) is not None
+
     def test_r_auth_5_delegated_on_own_user_id(self) -> None:
         """R-AUTH-5: a delegated token on /users/{own id} is the same as /me."""
         exchange = Exchange()

@@ -158,10 +158,85 @@ def test_the_callers_files_tokens_and_users_count_too() -> None:
 
 
 def test_a_jwks_without_a_usable_key_is_refused() -> None:
-    with pytest.raises(ValueError, match="no usable key"):
+    with pytest.raises(ValueError, match="no key PyJWT can use"):
         JwtDirectory(jwks={"keys": [{"kty": "nonsense"}]})
     with pytest.raises(ValueError, match="JWKS"):
         JwtDirectory(jwks=None)
+
+
+# Key sets PyJWT itself fails on with errors other than its own (KeyError, TypeError,
+# NotImplementedError): each is a ValueError saying why, never another exception.
+ODD_KEY_SETS: dict[str, object] = {
+    "a number": 5,
+    "a string": "keys",
+    "keys not a list": {"keys": {"kty": "RSA"}},
+    "a key that is not an object": {"keys": [7]},
+    "an oct key without k": {"keys": [{"kty": "oct"}]},
+    "alg none": {"keys": [{"kty": "oct", "k": "c2VjcmV0", "alg": "none"}]},
+    "alg a list": {"keys": [{"kty": "oct", "k": "c2VjcmV0", "alg": ["HS256"]}]},
+    "kty a list": {"keys": [{"kty": ["RSA"]}]},
+}
+
+
+@pytest.mark.parametrize("name", list(ODD_KEY_SETS))
+def test_an_odd_jwks_is_a_value_error(name: str) -> None:
+    with pytest.raises(ValueError, match="JWKS"):
+        JwtDirectory(jwks=ODD_KEY_SETS[name])  # type: ignore[arg-type]
+
+
+def test_an_unusable_key_beside_a_usable_one_is_left_out() -> None:
+    """As PyJWT's own key set does: the usable keys serve."""
+    found = JwtDirectory(jwks={"keys": [{"kty": "oct"}, *JWKS["keys"]]}, callers=CALLERS)
+    assert isinstance(found.caller(token(DELEGATED)), DelegatedUser)
+
+
+def test_a_private_key_in_the_jwks_checks_with_its_public_half() -> None:
+    """A test issuer's own key file (a private JWK) as the JWKS: its tokens are accepted, a
+    token of another key is refused (401), never a failure of the server."""
+    private_rsa = json.loads(RSAAlgorithm.to_jwk(RSA_KEY)) | {"kid": "rsa"}
+    private_ec = json.loads(ECAlgorithm.to_jwk(EC_KEY)) | {"kid": "ec"}
+    assert "d" in private_rsa
+    assert "d" in private_ec
+    found = JwtDirectory(jwks={"keys": [private_rsa, private_ec]}, callers=CALLERS)
+    assert isinstance(found.caller(token(DELEGATED)), DelegatedUser)
+    assert isinstance(found.caller(token(DELEGATED, kid="ec")), DelegatedUser)
+    stranger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    forged = jwt.encode({**DELEGATED, "exp": int(time.time()) + 60}, stranger,
+                        algorithm="RS256", headers={"kid": "rsa"})  # fmt: skip
+    assert found.caller(forged) is None
+
+
+@pytest.mark.parametrize("claim", ["exp", "nbf", "iat"])
+@pytest.mark.parametrize("verify_signature", [True, False])
+def test_r_http_4_times_are_json_numbers_in_both_modes(claim: str, verify_signature: bool) -> None:
+    """RFC 7519's NumericDate is a JSON number: a numeric string is refused (PyJWT alone would
+    take it), signed or not; so is an ``iat`` in the future, in both modes alike."""
+    found = JwtDirectory(jwks=JWKS if verify_signature else None, callers=CALLERS,
+                         verify_signature=verify_signature)  # fmt: skip
+    now = int(time.time())
+    good = {"exp": now + 600, "nbf": now - 60, "iat": now - 60}
+    assert isinstance(found.caller(token({**DELEGATED, **good})), DelegatedUser)
+    assert found.caller(token({**DELEGATED, **good, claim: str(good[claim])})) is None
+    if claim == "iat":
+        assert found.caller(token({**DELEGATED, **good, "iat": now + 600})) is None
+
+
+def test_r_res_1_ids_in_any_case_name_one_organizer() -> None:
+    """Object IDs are GUIDs, compared in any case: a callers file that spells a user or tenant
+    in upper case and a token that spells them in lower case (as Entra does) name one user, and
+    one policy."""
+    upper = callers_from_json(
+        {"applications": [{"tenantId": TENANT.upper(), "appId": "APP-1",
+                           "policyUsers": [BOB.upper()]}]},
+        tokens_required=False,
+    )  # fmt: skip
+    found = JwtDirectory(jwks=JWKS, callers=upper)
+    app = found.caller(token(APP))
+    assert isinstance(app, Application)
+    assert app.policy_users == frozenset({BOB})
+    user = found.user(TENANT, BOB)
+    assert user is not None
+    assert user.user_id == BOB.upper()  # as the file spells it; the exchange makes it one key
 
 
 class TestCallersFile:

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import attrs
 import psycopg
 import pytest
 
@@ -346,6 +347,14 @@ def test_a_retried_create_that_had_committed_is_still_the_create(server: Postgre
         other = create_or_get(request, organizer=ORGANIZER_T_O, repository=InMemoryRepo(),
                               clock=clock, ids=SeededIdFactory(4)).meeting  # fmt: skip
         assert store.add_if_absent(key, other) == (made, False)
+        # Another create of the key, whose meeting has the stored one's id (as channel meetings
+        # of one millisecond do, R-MEET-6), and whose first attempt's answer was lost: its retry
+        # finds a meeting that is not its own, so it answers the stored one, not created.
+        same_id = attrs.evolve(other, id=made.id)
+        assert same_id != made
+        lost[0] = False
+        store._one = commit_then_break  # type: ignore[method-assign]
+        assert store.add_if_absent(key, same_id) == (made, False)
 
 
 def test_a_nul_in_a_key_or_id_is_simply_not_found(server: PostgresServer) -> None:
@@ -359,3 +368,78 @@ def test_a_database_that_does_not_exist_is_unusable_not_unavailable(
 ) -> None:
     with pytest.raises(UnusableStoreError, match="does not exist"):
         PostgresMeetingRepository(server.conninfo.replace("dbname=postgres", "dbname=nope"))
+
+
+def test_a_database_not_in_utf8_is_refused_untouched(server: PostgresServer) -> None:
+    """A LATIN1 database cannot hold every key (R-BODY-2: any character), nor can SQL_ASCII
+    (whose text psycopg hands back as bytes): refused at construction, before any write."""
+    with psycopg.connect(server.conninfo, autocommit=True) as admin:
+        for name, encoding in (("latin1", "LATIN1"), ("ascii", "SQL_ASCII")):
+            admin.execute(f"CREATE DATABASE {name} ENCODING '{encoding}' LC_COLLATE 'C' "
+                          "LC_CTYPE 'C' TEMPLATE template0")  # fmt: skip
+    for name, encoding in (("latin1", "LATIN1"), ("ascii", "SQL_ASCII")):
+        conninfo = server.conninfo.replace("dbname=postgres", f"dbname={name}")
+        with pytest.raises(UnusableStoreError, match=f"encoding is {encoding};"):
+            PostgresMeetingRepository(conninfo, schema="s")
+        with psycopg.connect(conninfo) as connection:
+            made = connection.execute("SELECT 1 FROM pg_namespace WHERE nspname = 's'").fetchall()
+        assert made == []
+
+
+def test_a_read_only_server_is_a_503_then_writes_again(server: PostgresServer) -> None:
+    """A server that only reads (a standby during a failover, a primary set read-only): a
+    create is a 503 with Retry-After and stores nothing; once it writes again, so does the
+    same store."""
+    with PostgresMeetingRepository(server.conninfo, schema=fresh_schema()) as store:
+        key = MeetingKey(tenant_id="t", organizer_id="o", external_id="k")
+        request = parse_create_or_get({"externalId": "k"})
+        clock = FixedClock(Instant.parse("2020-01-01T00:00:00Z"))
+        with psycopg.connect(server.conninfo, autocommit=True) as admin:
+            admin.execute("ALTER SYSTEM SET default_transaction_read_only = on")
+            admin.execute("SELECT pg_reload_conf()")
+            try:
+                with pytest.raises(ServiceUnavailableError) as refused:
+                    store.add_if_absent(key, create_or_get(
+                        request, organizer=ORGANIZER_T_O, repository=InMemoryRepo(),
+                        clock=clock, ids=SeededIdFactory(1)).meeting)  # fmt: skip
+                assert refused.value.retry_after_seconds == 1
+                assert "read-only" in refused.value.message
+                assert store.get(key) is None
+            finally:
+                admin.execute("ALTER SYSTEM RESET default_transaction_read_only")
+                admin.execute("SELECT pg_reload_conf()")
+        outcome = create_or_get(request, organizer=ORGANIZER_T_O, repository=store, clock=clock,
+                                ids=SeededIdFactory(1))  # fmt: skip
+        assert outcome.status == 201
+
+
+def test_calls_succeed_within_seconds_after_a_long_outage(server: PostgresServer) -> None:
+    """api.md: calls succeed again within seconds of the server being back, however long it was
+    gone. The server is down for 16 s, eight times the store's 2 s timeout; psycopg_pool's own
+    retries (1, 2, 4, 8 s apart) would have come back only at about 31 s."""
+    with PostgresMeetingRepository(server.conninfo, schema=fresh_schema(), timeout=2) as store:
+        key = MeetingKey(tenant_id="t", organizer_id="o", external_id="k")
+        assert store.get(key) is None
+        server.halt()
+        try:
+            down = time.monotonic()
+            refusals = 0
+            while time.monotonic() - down < 16:
+                with pytest.raises(ServiceUnavailableError):
+                    store.get(key)
+                refusals += 1
+                time.sleep(0.2)
+        finally:
+            server.resume()
+        back = time.monotonic()
+        assert refusals >= 4
+        assert wait_until(lambda: _answers(store, key), seconds=30)
+        assert time.monotonic() - back < 6
+
+
+def _answers(store: PostgresMeetingRepository, key: MeetingKey) -> bool:
+    try:
+        store.get(key)
+    except ServiceUnavailableError:
+        return False
+    return True

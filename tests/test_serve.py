@@ -136,6 +136,41 @@ def test_sigterm_finishes_the_request_in_flight(tmp_path: Path) -> None:
     assert "faults: latency" in "".join(served.lines)
 
 
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_as_soon_as_it_says_it_serves_stops_it_cleanly(tmp_path: Path, sig: int) -> None:
+    """From its first line on, a signal stops the server (exit 0, no traceback), even before
+    uvicorn has installed its own handlers."""
+    for _ in range(3):
+        process = subprocess.Popen(
+            [sys.executable, "-m", "meeting_rules", "serve", "--port", "0"],
+            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        try:
+            assert process.stdout is not None
+            assert process.stdout.readline().startswith("meeting-rules: serving")
+            process.send_signal(sig)
+            _, err = process.communicate(timeout=30)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.communicate(timeout=10)
+        assert process.returncode == 0, err
+        assert "Traceback" not in err
+        assert err.strip().endswith("meeting-rules: stopped")
+
+
+def test_two_quick_ctrl_cs_stop_it_without_a_traceback(tmp_path: Path) -> None:
+    """A second Ctrl-C skips uvicorn's lifespan shutdown: the application's lifespan ends
+    quietly, and the command exits 0."""
+    with serving(cwd=tmp_path) as served:
+        served.process.send_signal(signal.SIGINT)
+        time.sleep(0.05)
+        code, _, err = served.stop(signal.SIGINT)
+    assert code == 0, err
+    assert "Traceback" not in err
+    assert "ERROR" not in err
+
+
 def test_callers_file(tmp_path: Path) -> None:
     callers = tmp_path / "callers.json"
     callers.write_text(json.dumps(CALLERS))
@@ -202,7 +237,14 @@ def one_line_exit_2(result: subprocess.CompletedProcess[str]) -> str:
         ({"c.json": "{"}, ["--callers", "c.json"], "is not JSON"),
         ({"c.json": '{"delegated": [{"token": 1}]}'}, ["--callers", "c.json"], "$.delegated[0]"),
         ({"f.json": '[{"kind": "boom"}]'}, ["--faults", "f.json"], "$[0]"),
-        ({"k.json": '{"keys": []}'}, ["--jwks", "k.json"], "no usable key"),
+        ({"k.json": '{"keys": []}'}, ["--jwks", "k.json"], "no key PyJWT can use"),
+        ({"k.json": "5"}, ["--jwks", "k.json"], "a JWKS is a JSON object"),
+        ({"k.json": '{"keys": [{"kty": "oct"}]}'}, ["--jwks", "k.json"], "KeyError"),
+        (
+            {"k.json": '{"keys": [{"kty": "oct", "k": "eA", "alg": "none"}]}'},
+            ["--jwks", "k.json"],
+            "no key PyJWT can use",
+        ),
         ({}, ["--store", "no/such/dir/m.db"], "store"),
     ],
 )

@@ -20,7 +20,7 @@ Users of a tenant (``/users/{id}``) are the callers file's.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any, Final, TypeGuard
+from typing import Any, Final, NamedTuple, TypeGuard
 
 import jwt
 
@@ -48,7 +48,7 @@ class JwtDirectory:
         leeway_seconds: clock skew allowed on ``exp`` and ``nbf``.
 
     Raises:
-        ValueError: the JWKS holds no key PyJWT can use.
+        ValueError: the JWKS is not a key set, or holds no key PyJWT can use.
     """
 
     def __init__(
@@ -63,10 +63,7 @@ class JwtDirectory:
         if verify_signature:
             if jwks is None:
                 raise ValueError("a JWKS is needed to check signatures")
-            try:
-                self._keys: jwt.PyJWKSet | None = jwt.PyJWKSet.from_dict(dict(jwks))
-            except jwt.PyJWTError as error:
-                raise ValueError(f"the JWKS holds no usable key: {error}") from None
+            self._keys: tuple[_Key, ...] | None = _usable_keys(jwks)
         else:
             self._keys = None
         self._callers = callers
@@ -95,17 +92,17 @@ class JwtDirectory:
             "verify_aud": True,
             "verify_exp": True,
             "verify_nbf": True,
+            "verify_iat": True,  # PyJWT leaves it out unless asked, when no signature is checked
         }
         try:
             if self._keys is None:
                 key: Any = None
                 algorithms = None
             else:
-                header = jwt.get_unverified_header(token)
-                found = self._key(header.get("kid"))
+                found = self._key(jwt.get_unverified_header(token).get("kid"))
                 if found is None:
                     return None
-                key, algorithms = found.key, [found.algorithm_name]
+                key, algorithms = found.key, [found.algorithm]
             claims = jwt.decode(
                 token,
                 key=key,
@@ -114,16 +111,17 @@ class JwtDirectory:
                 options=options,
                 leeway=self._leeway,
             )
-        except (jwt.PyJWTError, ValueError, TypeError):
-            return None
-        return claims if isinstance(claims, dict) else None
+        except Exception:  # PyJWT refuses some hostile tokens with errors other than its own:
+            return None  # whatever it raises, the token is not accepted (401)
+        if not isinstance(claims, dict) or not all(map(_is_number, _times(claims))):
+            return None  # RFC 7519's NumericDate is a JSON number; PyJWT also takes "123"
+        return claims
 
-    def _key(self, kid: object) -> jwt.PyJWK | None:
+    def _key(self, kid: object) -> _Key | None:
         assert self._keys is not None
-        keys = self._keys.keys
         if kid is None:
-            return keys[0] if len(keys) == 1 else None
-        return next((k for k in keys if k.key_id == kid), None)
+            return self._keys[0] if len(self._keys) == 1 else None
+        return next((k for k in self._keys if k.kid == kid), None)
 
     def _caller_of(self, claims: Mapping[str, Any]) -> DelegatedUser | Application | None:
         tenant_id = claims.get("tid")
@@ -153,8 +151,54 @@ class JwtDirectory:
             tenant_id=tenant_id,
             app_id=app_id,
             roles=frozenset(r for r in roles if isinstance(r, str)),
-            policy_users=policies.get((tenant_id, app_id), frozenset()),
+            policy_users=policies.get((tenant_id.lower(), app_id.lower()), frozenset()),
         )
+
+
+class _Key(NamedTuple):
+    kid: object
+    key: Any
+    algorithm: str
+
+
+def _usable_keys(jwks: object) -> tuple[_Key, ...]:
+    """The keys of a JWKS that PyJWT can check signatures with, a private key by its public half.
+
+    A key PyJWT cannot use (an unknown type or algorithm, a member missing) is left out, as
+    PyJWT's own ``PyJWKSet`` does, so that a key set as an issuer publishes it, with kinds of keys
+    this reader does not know, still serves; PyJWT raises more than its own errors for such keys.
+
+    Raises:
+        ValueError: not a key set, or no usable key in it.
+    """
+    entries = jwks.get("keys") if isinstance(jwks, Mapping) else None
+    if not isinstance(entries, list):
+        raise ValueError('a JWKS is a JSON object whose "keys" is an array of keys')
+    keys, refusals = [], []
+    for entry in entries:
+        try:
+            found = jwt.PyJWK(dict(entry))
+        except Exception as error:  # see the docstring
+            refusals.append(f"{type(error).__name__}: {error}")
+            continue
+        key = found.key
+        if hasattr(
+            key, "public_key"
+        ):  # a private key (cryptography's): verify with its public half
+            key = key.public_key()
+        keys.append(_Key(found.key_id, key, found.algorithm_name))
+    if not keys:
+        why = f" (the first refused: {refusals[0]})" if refusals else ""
+        raise ValueError(f"the JWKS holds no key PyJWT can use{why}")
+    return tuple(keys)
+
+
+def _times(claims: Mapping[str, Any]) -> Iterable[object]:
+    return (claims[name] for name in ("exp", "nbf", "iat") if name in claims)
+
+
+def _is_number(value: object) -> bool:
+    return type(value) in (int, float)
 
 
 def _is_text(value: object) -> TypeGuard[str]:

@@ -145,6 +145,11 @@ class PostgresMeetingRepository:
             open=False,
             kwargs=options,
             configure=configure,
+            # psycopg_pool retries a lost connection with a doubling delay for up to this long,
+            # then gives it up; the next call asks for a new one at once. Its default (300 s)
+            # lets the delay grow to minutes over a long outage, so that calls would fail long
+            # after the server is back; bounded so, they succeed again within a few seconds.
+            reconnect_timeout=timeout,
             name=f"meeting_rules.{schema}",
         )
         try:
@@ -171,6 +176,16 @@ class PostgresMeetingRepository:
     def _set_up(self) -> None:
         def set_up() -> None:
             with self._pool.connection() as connection, connection.transaction():
+                row = connection.execute("SHOW server_encoding").fetchone()
+                encoding = row[0] if row else None  # bytes, where the database is SQL_ASCII
+                if isinstance(encoding, bytes):
+                    encoding = encoding.decode("ascii", "replace")
+                if encoding != "UTF8":
+                    raise UnusableStoreError(
+                        f"The PostgreSQL database's encoding is {encoding}; a meeting store "
+                        "needs UTF8, in which every key and meeting can be stored. It was left "
+                        "untouched."
+                    )
                 connection.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
                 tables = {
                     row[0]
@@ -259,10 +274,13 @@ class PostgresMeetingRepository:
                     retry_after_seconds=RETRY_AFTER_SECONDS,
                 )
             return self._meeting(stored[0]), False
-        created, stored_data, stored_id = row
-        if created or (attempts > 1 and stored_id is not None and stored_id == meeting.id):
-            # A retried create that finds its own meeting: the first attempt committed, then its
-            # connection broke before the answer came back. It is this call's create.
+        created, stored_data, _ = row
+        if created or (attempts > 1 and bytes(stored_data) == data):
+            # A retried create that finds its own meeting, byte for byte: the first attempt
+            # committed, then its connection broke before the answer came back. It is this
+            # call's create. (An id alone does not say so: a channel meeting's id is built from
+            # the organizer, the thread and the millisecond, R-MEET-6, and two creates may share
+            # it; two creates never build the same bytes, their conference IDs being random.)
             return meeting, True
         return self._meeting(stored_data), False
 
@@ -307,6 +325,13 @@ class PostgresMeetingRepository:
             except pg_errors.InsufficientPrivilege as error:
                 raise UnusableStoreError(
                     f"The PostgreSQL store {self.schema} cannot be used: {_first_line(error)}"
+                ) from None
+            except pg_errors.ReadOnlySqlTransaction:
+                # A server that only reads: a standby reached during a failover, or one set
+                # read-only for maintenance. Writes succeed again once it is a primary.
+                raise ServiceUnavailableError(
+                    "The meeting store is read-only for now; try again.",
+                    retry_after_seconds=RETRY_AFTER_SECONDS,
                 ) from None
             except (psycopg.OperationalError, psycopg_pool.PoolTimeout) as error:
                 if attempt == 1 and not isinstance(
