@@ -53,6 +53,7 @@ from .oracle_answers import (
     answer_text,
     expect_headers,
     key_of,
+    raw_external_id,
     raw_key_of,
     same_organizer,
     text_of,
@@ -152,6 +153,8 @@ class Oracle:
         self._bodies: dict[Key, bytes] = {}  # the first answers of the latest keys, whole
         self._unsure: set[Key] = set()  # an answer may have stored a meeting we have not seen
         self._failed: dict[Key, int] = {}  # keys of refused exchanges, with the first's index
+        # without the callers: (the path's user or None for /me, externalId) of unsure answers
+        self._unsure_ids: set[tuple[str | None, str]] = set()
 
     @staticmethod
     def skip_reason(request: HttpRequest) -> str | None:
@@ -219,7 +222,11 @@ class Oracle:
         if status in TRANSIENT:
             if key is not None and key not in self._known:
                 self._unsure.add(key)
+            elif key is None and self._directory is None:
+                self._mark_unsure(request.body, parsed, route.user_id)
             return findings
+        if refusals and self._rights_refusal(status, error, route.user_id):
+            return findings  # without the callers, their rights may come first: not judged
         if refusals:
             version = route.version
 
@@ -308,11 +315,7 @@ class Oracle:
         status = response.status
         code = getattr(error, "code", None)
         message = getattr(error, "message", None) or ""
-        if self._directory is None and (
-            status in (401, 403)
-            or (status == 404 and user_id is not None)
-            or (status == 400 and user_id is None and message.startswith("/me request"))
-        ):
+        if self._rights_refusal(status, error, user_id):
             return []
         target = getattr(error, "target", None)
         rule = {401: "R-HTTP-4", 403: "R-AUTH-1", 404: "R-HTTP-2", 422: "R-RES-3"}.get(status)
@@ -331,6 +334,35 @@ class Oracle:
             )
         ]
 
+    def _rights_refusal(self, status: int, error: Any, user_id: str | None) -> bool:
+        """Without the callers, whether an answer is one their rights may give: a 401 or 403, a
+        404 for ``/users/{id}``, an application's 400 on ``/me``. It is not judged: the token
+        comes before anything else, and the rights before or after the body."""
+        if self._directory is not None:
+            return False
+        message = getattr(error, "message", None) or ""
+        return (
+            status in (401, 403)
+            or (status == 404 and user_id is not None)
+            or (status == 400 and user_id is None and message.startswith("/me request"))
+        )
+
+    def _mark_unsure(
+        self, raw: bytes, parsed: CreateOrGetRequest | None, user_id: str | None
+    ) -> None:
+        """Without the callers, a throttled or failed answer names no organizer: every key of
+        the request's externalId is unsure (of the path's user on ``/users/{id}``; on ``/me``,
+        of any organizer, the token's user being unknown) until it is seen."""
+        external_id = parsed.external_id if parsed is not None else raw_external_id(raw)
+        if external_id is not None:
+            self._unsure_ids.add((user_id.lower() if user_id is not None else None, external_id))
+
+    def _is_unsure(self, key: Key) -> bool:
+        return key in self._unsure or bool(
+            self._unsure_ids
+            and ((key[1], key[2]) in self._unsure_ids or (None, key[2]) in self._unsure_ids)
+        )
+
     def _judge_meeting(
         self,
         request: HttpRequest,
@@ -344,7 +376,7 @@ class Oracle:
         findings: list[Finding] = []
         known = self._known.get(key)
         date = instant_of_http_date(answer_text(response, "Date"))
-        unsure = key in self._unsure
+        unsure = self._is_unsure(key)
         self._unsure.discard(key)
         include = prefers_unknown_enum_members(request)
         if response.status == 201:

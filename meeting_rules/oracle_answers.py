@@ -17,6 +17,7 @@ __all__ = [
     "answer_text",
     "expect_headers",
     "key_of",
+    "raw_external_id",
     "raw_key_of",
     "same_organizer",
     "text_of",
@@ -44,11 +45,17 @@ def key_of(parsed: CreateOrGetRequest | None, organizer: Organizer | None) -> Ke
 
 def raw_key_of(raw: bytes, organizer: Organizer) -> Key | None:
     """The key a body the rules refuse names, if it names one (R-RES-5)."""
-    document = decode(raw)
-    external_id = document.get("externalId") if isinstance(document, Mapping) else None
-    if not isinstance(external_id, str) or not external_id:
+    external_id = raw_external_id(raw)
+    if external_id is None:
         return None
     return (organizer.tenant_id, organizer.user_id.lower(), external_id)
+
+
+def raw_external_id(raw: bytes) -> str | None:
+    """The externalId a request's body names, read or refused, if it names one."""
+    document = decode(raw)
+    external_id = document.get("externalId") if isinstance(document, Mapping) else None
+    return external_id if isinstance(external_id, str) and external_id else None
 
 
 def expect_headers(request: HttpRequest, response: HttpResponse) -> list[Finding]:
