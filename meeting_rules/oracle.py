@@ -51,6 +51,7 @@ from .oracle_answers import (
     Key,
     answer_organizer,
     answer_text,
+    decode_answer,
     expect_headers,
     key_of,
     raw_external_id,
@@ -199,7 +200,9 @@ class Oracle:
 
     def _judge(self, request: HttpRequest, response: HttpResponse, index: int) -> list[Finding]:
         findings = expect_headers(request, response)
-        body = decode(response.body)
+        body, form = decode_answer(response.body)
+        if form is not None:
+            findings.append(("R-HTTP-6", f"The body is not JSON as Graph writes it: {form}.", None))
         error = None
         if response.status >= 400:
             error, shape = read_error(

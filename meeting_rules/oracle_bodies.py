@@ -37,6 +37,7 @@ from .settings import TenantSettings
 
 __all__ = [
     "CONTEXT",
+    "NOT_JSON",
     "VERSION_ONLY",
     "Finding",
     "compare",
@@ -444,20 +445,20 @@ def compare(
 
 
 def describe(body: object) -> str:
-    return "not JSON" if body is _NOT_JSON else json_kind(body)
+    return "not JSON" if body is NOT_JSON else json_kind(body)
 
 
-_NOT_JSON = object()
+NOT_JSON = object()
 """What ``decode`` gives for a body that is not JSON."""
 
 
 def decode(body: bytes) -> object:
-    """A body's JSON value, or ``_NOT_JSON``."""
+    """A body's JSON value, or ``NOT_JSON``."""
     try:
         return json.loads(body)
     except (ValueError, RecursionError):
-        return _NOT_JSON
+        return NOT_JSON
 
 
 def is_json(value: object) -> bool:
-    return value is not _NOT_JSON
+    return value is not NOT_JSON
