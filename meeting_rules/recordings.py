@@ -124,6 +124,10 @@ def _required(value: Mapping[str, Any], where: str, name: str) -> object:
 
 
 def _short(value: object) -> str:
+    """A recorded value in a reason: a scalar as JSON, at most 40 characters; an object or an
+    array by its kind (its JSON may be nested too deeply to write)."""
+    if isinstance(value, dict | list):
+        return "an object" if isinstance(value, dict) else "an array"
     text = json.dumps(value, default=str)
     return text if len(text) <= 40 else text[:39] + "…"
 

@@ -34,7 +34,7 @@ from meeting_rules.http import (
 )
 from meeting_rules.ids import SeededIdFactory
 from meeting_rules.instant import Instant
-from meeting_rules.recordings import Recorded, Unreadable, read_har, read_jsonl
+from meeting_rules.recordings import Recorded, Unreadable, exchange_of, read_har, read_jsonl
 
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 ALICE = "8b081ef6-4792-4def-b2c9-c363a1bf41d5"
@@ -441,6 +441,37 @@ def test_entries_that_are_not_exchanges(
     [unreadable] = report["unreadable"]
     assert unreadable["exchange"] == 0
     assert reason in unreadable["reason"]
+
+
+def test_jsonl_lines_nested_deeply_are_unreadable_and_the_rest_judged(tmp_path: Path) -> None:
+    """A line whose ``response.status`` or ``encoding`` is an array nested up to some 1,000
+    levels deep (as deep as Python's JSON reader goes) is one unreadable line; the rest is
+    judged. The reader never writes such a value back as JSON, which recurses."""
+    nested: list[object] = []
+    for _ in range(20_000):
+        nested = [nested]
+    for member in ("status", "encoding"):
+        record = jsonl_record(traffic()[0])
+        record["response"][member] = nested
+        with pytest.raises(ValueError, match="an array"):
+            exchange_of(record)
+    lines = []
+    for depth in range(500, 1000, 3):
+        deep = "[" * depth + "]" * depth
+        for member in ("status", "encoding"):
+            record = jsonl_record(traffic()[0])
+            record["response"][member] = "DEEP"
+            lines.append(json.dumps(record).replace('"DEEP"', deep).encode() + b"\n")
+    data = b"".join(lines) + jsonl(traffic()[:1])
+    code, report = check_json(write(tmp_path, "deep.jsonl", data))
+    assert (code, report["exchanges"], report["violations"]) == (0, len(lines) + 1, [])
+    assert [u["exchange"] for u in report["unreadable"]] == list(range(len(lines)))
+    reasons = {u["reason"].partition(": ")[2] for u in report["unreadable"]}
+    assert reasons <= {
+        "response.status is not an integer: an array",
+        "response: the encoding an array is not base64",
+        "not JSON: nested too deeply",
+    }
 
 
 def test_har_entries_that_cannot_be_read(tmp_path: Path) -> None:
