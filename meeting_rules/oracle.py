@@ -59,10 +59,11 @@ from .oracle_answers import (
     same_organizer,
     text_of,
 )
-from .oracle_bodies import Finding, decode, expect_created
+from .oracle_bodies import Finding, decode, expect_created, time_forms
 from .oracle_later import (
     expect_context,
     expect_first_seen,
+    expect_prefer,
     expect_same,
     expect_version_members,
     may_be_lowered,
@@ -72,13 +73,14 @@ from .oracle_refusals import (
     TRANSIENT,
     Refusal,
     body_refusal,
+    callers_refusal,
     default_end_refusal,
     judge_refusal,
     other_defect,
     read_error,
     refusal_for,
+    refused_valid,
     rights,
-    rule_of_target,
 )
 from .ports import TokenDirectory
 from .request import CreateOrGetRequest
@@ -228,8 +230,8 @@ class Oracle:
             elif key is None and self._directory is None:
                 self._mark_unsure(request.body, parsed, route.user_id)
             return findings
-        if refusals and self._rights_refusal(status, error, route.user_id):
-            return findings  # without the callers, their rights may come first: not judged
+        if self._directory is None and callers_refusal(status, error, route.user_id):
+            return findings  # without the callers, their refusals are not judged
         if refusals:
             version = route.version
 
@@ -245,7 +247,8 @@ class Oracle:
             return findings
         if status >= 400:
             gettable = key in self._known or key in self._unsure
-            findings += self._refused_valid(response, error, route.user_id, parsed, gettable)
+            strict_get = self._settings.strict_mismatch and gettable
+            findings += refused_valid(status, error, parsed, strict_get=strict_get)
             return findings
         assert parsed is not None
         if status not in (200, 201) or not isinstance(body, Mapping):
@@ -304,51 +307,6 @@ class Oracle:
         if late is not None:
             refusals.append(late)
         return refusals, organizer, parsed
-
-    def _refused_valid(
-        self,
-        response: HttpResponse,
-        error: Any,
-        user_id: str | None,
-        parsed: CreateOrGetRequest | None,
-        gettable: bool,
-    ) -> list[Finding]:
-        """A valid request refused: a finding, unless the callers' rights are not judged and the
-        refusal is one of theirs."""
-        status = response.status
-        code = getattr(error, "code", None)
-        message = getattr(error, "message", None) or ""
-        if self._rights_refusal(status, error, user_id):
-            return []
-        target = getattr(error, "target", None)
-        rule = {401: "R-HTTP-4", 403: "R-AUTH-1", 404: "R-HTTP-2", 422: "R-RES-3"}.get(status)
-        if status == 422 and self._settings.strict_mismatch and gettable:
-            return []  # a strict tenant's get that differs from the stored meeting
-        if rule is None:
-            ignored = parsed.ignored_members if parsed is not None else ()
-            rule = rule_of_target(target) if target else "R-RES-2"
-            if rule != "R-BODY-7" and target in ignored:
-                rule = "R-BODY-3"  # a member Graph ignores, refused
-        return [
-            (
-                rule,
-                f"A valid request was refused: {status} {code or ''} {message[:200]!r}".rstrip(),
-                target,
-            )
-        ]
-
-    def _rights_refusal(self, status: int, error: Any, user_id: str | None) -> bool:
-        """Without the callers, whether an answer is one their rights may give: a 401 or 403, a
-        404 for ``/users/{id}``, an application's 400 on ``/me``. It is not judged: the token
-        comes before anything else, and the rights before or after the body."""
-        if self._directory is not None:
-            return False
-        message = getattr(error, "message", None) or ""
-        return (
-            status in (401, 403)
-            or (status == 404 and user_id is not None)
-            or (status == 400 and user_id is None and message.startswith("/me request"))
-        )
 
     def _mark_unsure(
         self, raw: bytes, parsed: CreateOrGetRequest | None, user_id: str | None
@@ -443,6 +401,8 @@ class Oracle:
         findings += expect_first_seen(
             body, parsed.external_id, parsed.version, organizer.user_id, self._settings
         )
+        if not include:  # with it, an unknownFutureValue may be the stored value: unknown
+            findings += expect_prefer(body, include)
         self._remember(key, response.body, body, parsed.version, include, index)
         return findings
 
@@ -479,7 +439,11 @@ class Oracle:
         digests = meeting_digests(body, lowered=lowered)
         first = known.lowered if lowered else known.digests
         crossed = version is not known.version
-        findings = expect_version_members(body, version, self._settings) if crossed else []
+        findings = time_forms(body)  # R-TIME-6: a time written otherwise still digests the same
+        if crossed:
+            findings += expect_version_members(body, version, self._settings)
+        if lowered:
+            findings += expect_prefer(body, include)
         if digests[1 if crossed else 0] == first[1 if crossed else 0]:
             return findings + expect_context(body, version, organizer_id)
         kept = self._bodies.get(key)

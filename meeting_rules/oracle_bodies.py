@@ -412,9 +412,9 @@ def compare(
         return
     if isinstance(expected, list):
         if not isinstance(actual, list) or len(actual) != len(expected):
-            size = f"{len(actual)} items" if isinstance(actual, list) else json_kind(actual)
+            seen = f"has {len(actual)} items" if isinstance(actual, list) else f"is {shown(actual)}"
             findings.append(
-                (rule_at(path), f"{path} has {size}; the rules give {len(expected)}.", path)
+                (rule_at(path), f"{path} {seen}; the rules give {len(expected)} items.", path)
             )
             return
         for index, (one, other_item) in enumerate(zip(expected, actual, strict=True)):

@@ -9,8 +9,10 @@ import json
 import attrs
 import pytest
 
+from meeting_rules.enums import LobbyBypassScope
 from meeting_rules.http import HttpResponse
 from meeting_rules.oracle import Oracle
+from meeting_rules.settings import TenantSettings
 from tests.emulators import Library, directory
 from tests.test_oracle import post, rules, tampered
 
@@ -102,3 +104,100 @@ def test_r_http_6_an_answer_in_utf16_is_otherwise_judged_as_read() -> None:
     wrong = _utf16(tampered(answer, lambda b: b.update(subject="x")))
     assert rules(Oracle(directory=directory()).check(request, wrong)) == {"R-HTTP-6", "R-MEET-1"}
     assert json.loads(answer.body)["subject"] is None
+
+
+# --- a key's later answers ------------------------------------------------------------------
+
+PREFER = {"Prefer": "include-unknown-enum-members"}
+INVITED = TenantSettings(lobby_bypass_scope=LobbyBypassScope.INVITED)
+
+
+@pytest.mark.parametrize(("first", "then"), [(PREFER, {}), ({}, PREFER)], ids=["to-no", "to-yes"])
+def test_r_json_3_a_get_is_written_as_its_own_caller_prefers(
+    first: dict[str, str], then: dict[str, str]
+) -> None:
+    """R-JSON-3: a get whose caller prefers otherwise than the creating caller writes the lobby
+    scope ``invited`` as that caller asks: ``unknownFutureValue`` without ``Prefer``, the member
+    itself with it. The other way is a finding."""
+    library, oracle = Library(settings=INVITED), Oracle(directory=directory(), settings=INVITED)
+    made = post({"externalId": "k"}, headers=first)
+    assert oracle.check(made, library(made)) == ()
+    get = post({"externalId": "k"}, headers=then)
+    answer = library(get)
+    assert oracle.check(get, answer) == ()
+    wrong = "unknownFutureValue" if then else "invited"
+    written = tampered(answer, lambda b: b["lobbyBypassSettings"].update(scope=wrong))
+    (violation,) = oracle.check(get, written)
+    assert (violation.rule, violation.path) == ("R-JSON-3", "lobbyBypassSettings.scope")
+
+
+def test_r_json_3_a_first_200_without_prefer_writes_unknown_future_value() -> None:
+    """R-JSON-3: on an existing store, a key's first answer, a 200 to a caller without
+    ``Prefer``, writes no member listed after ``unknownFutureValue``."""
+    library = Library(settings=INVITED)
+    request = post({"externalId": "k"})
+    library(request)
+    answer = library(request)
+    oracle = Oracle(directory=directory(), settings=INVITED, assume_empty_store=False)
+    assert oracle.check(request, answer) == ()
+    invited = tampered(answer, lambda b: b["lobbyBypassSettings"].update(scope="invited"))
+    fresh = Oracle(directory=directory(), settings=INVITED, assume_empty_store=False)
+    assert rules(fresh.check(request, invited)) == {"R-JSON-3"}
+
+
+def _plus_zero(body: dict[str, object]) -> None:
+    body["startDateTime"] = "2030-01-01T00:00:00.0000000+00:00"
+    body["endDateTime"] = "2030-01-01T01:00:00+00:00"
+
+
+def test_r_time_6_a_later_answers_times_are_written_in_graphs_form() -> None:
+    """R-TIME-6: a get that writes the meeting's instants otherwise (``+00:00``, trailing
+    zeros), in the same version or the other one, is a finding, as on a 201."""
+    library, oracle = Library(), Oracle(directory=directory())
+    request = post({"externalId": "k", "startDateTime": "2030-01-01T00:00:00Z"})
+    assert oracle.check(request, library(request)) == ()
+    again = library(request)
+    assert oracle.check(request, again) == ()
+    found = oracle.check(request, tampered(again, _plus_zero))
+    assert {(v.rule, v.path) for v in found} == {
+        ("R-TIME-6", "startDateTime"),
+        ("R-TIME-6", "endDateTime"),
+    }
+    in_v1 = post({"externalId": "k", "startDateTime": "2030-01-01T00:00:00Z"}, version="v1.0")
+    got = library(in_v1)
+    assert oracle.check(in_v1, got) == ()
+    zoned = tampered(got, lambda b: b.update(expiryDateTime=b["expiryDateTime"][:-1] + "+00:00"))
+    found = oracle.check(in_v1, zoned)
+    assert {(v.rule, v.path) for v in found} == {("R-TIME-6", "expiryDateTime")}
+
+
+@pytest.mark.parametrize("value", [None, 5, "x", {}, [{"upn": "x"}]])
+def test_r_meet_3_a_get_in_beta_of_a_v1_meeting_has_empty_producers(value: object) -> None:
+    """R-MEET-3: a get in beta of a meeting made in v1.0 writes ``producers: []`` and
+    ``contributors: []``, nothing else."""
+    library, oracle = Library(), Oracle(directory=directory())
+    made = post({"externalId": "k"}, version="v1.0")
+    assert oracle.check(made, library(made)) == ()
+    get = post({"externalId": "k"})
+    answer = library(get)
+    assert oracle.check(get, answer) == ()
+    changed = tampered(answer, lambda b: b["participants"].update(producers=value))
+    (violation,) = oracle.check(get, changed)
+    assert (violation.rule, violation.path) == ("R-MEET-3", "participants.producers")
+    assert "the rules give []" in violation.message
+
+
+def test_r_meet_3_r_time_8_a_get_in_v1_of_a_beta_meeting_has_v1_members() -> None:
+    """R-MEET-3, R-TIME-8: a get in v1.0 of a meeting made in beta writes v1.0's empty lists
+    (``tollNumbers``) and, with no expiry period, ``expiryDateTime: null``, nothing else."""
+    chosen = TenantSettings(expiry_period=None)
+    library, oracle = Library(settings=chosen), Oracle(directory=directory(), settings=chosen)
+    made = post({"externalId": "k"})
+    assert oracle.check(made, library(made)) == ()
+    get = post({"externalId": "k"}, version="v1.0")
+    answer = library(get)
+    assert oracle.check(get, answer) == ()
+    toll = tampered(answer, lambda b: b["audioConferencing"].update(tollNumbers=None))
+    assert rules(oracle.check(get, toll)) == {"R-MEET-3"}
+    soon = tampered(answer, lambda b: b.update(expiryDateTime="soon"))
+    assert "R-TIME-8" in rules(oracle.check(get, soon))
