@@ -162,13 +162,15 @@ class Oracle:
     @staticmethod
     def skip_reason(request: HttpRequest) -> str | None:
         """Why an exchange is not judged (not a createOrGet route, a browser's CORS preflight,
-        a read-back), or ``None``."""
+        a read-back, Graph's update or delete of a meeting by its id), or ``None``."""
         method = request.method if isinstance(request.method, str) else ""
         if method.upper() == "OPTIONS" and text_of(request, "Access-Control-Request-Method"):
             return "a CORS preflight, which the rules do not answer"
         try:
             route = read_route(request)
-        except WrongMethod:
+        except WrongMethod as wrong:
+            if wrong.allow == "GET" and method.upper() in ("PATCH", "DELETE"):
+                return "an update or delete of a meeting by its id, which the oracle does not judge"
             return None
         except NotFoundError:
             path = request.path if isinstance(request.path, str) else ""

@@ -529,6 +529,36 @@ def test_other_endpoints_are_skipped(tmp_path: Path) -> None:
     assert "6 exchanges (4 judged, 2 skipped, 0 unreadable)" in out
 
 
+def test_r_http_3_graphs_update_and_delete_of_a_meeting_are_skipped(tmp_path: Path) -> None:
+    """R-HTTP-3: ``PATCH`` and ``DELETE`` of ``/me/onlineMeetings/{id}`` and
+    ``/users/{id}/onlineMeetings/{id}`` are Graph's own update and delete, not createOrGet: an
+    application's recorded traffic that holds them is skipped there, not judged as 405. Another
+    method there (``PUT``) is still judged."""
+    from meeting_rules.oracle import Oracle
+
+    exchanges = traffic()
+    graph = HttpResponse(
+        status=204, headers={"request-id": "r1", "client-request-id": "r1"}, body=b""
+    )
+    for method, path in (
+        ("PATCH", "/v1.0/me/onlineMeetings/MSpkYzE3"),
+        ("DELETE", f"/beta/users/{ALICE}/onlineMeetings/MSpkYzE3"),
+    ):
+        body = b'{"subject": "x"}' if method == "PATCH" else b""
+        request = HttpRequest(method=method, path=path, headers={}, body=body)
+        assert Oracle.skip_reason(request) is not None
+        exchanges.append((request, graph))
+    put = Recorder().send(b"", method="PUT", path="/v1.0/me/onlineMeetings/MSpkYzE3")
+    assert put[1].status == 405
+    exchanges.append(put)
+    code, report = check_json(write(tmp_path, "updates.jsonl", jsonl(exchanges)))
+    assert (code, report["violations"], report["unreadable"]) == (0, [], [])
+    assert [s["exchange"] for s in report["skipped"]] == [4, 5]
+    wrong = [*exchanges[:6], (put[0], graph)]
+    code, report = check_json(write(tmp_path, "put.jsonl", jsonl(wrong)))
+    assert (code, [v["rule"] for v in report["violations"]]) == (1, ["R-HTTP-3"])
+
+
 # --- files that cannot be read at all -------------------------------------------------------------
 
 
