@@ -118,6 +118,9 @@ def rights(
             organizer = organizer_for(route, caller, directory)
         except GraphError as error:
             refusals.append(_rights_refusal(error, caller))
+            if isinstance(error, BadRequestError) and isinstance(caller, Application):
+                refusals += _role_refusal(route, caller, directory)
+                break
             eased = _eased(caller, error)
             if eased is None:
                 break
@@ -125,6 +128,21 @@ def rights(
         else:
             return refusals, (organizer if not refusals else None)
     return refusals, None
+
+
+_ANY_USER = "00000000-0000-0000-0000-000000000000"
+
+
+def _role_refusal(route: Any, caller: Application, directory: TokenDirectory) -> list[Refusal]:
+    """An application on ``/me`` (R-AUTH-4's 400) that lacks its role too may be refused for
+    that: the 403 it gets on ``/users/{id}``, where the role is checked first (R-AUTH-3)."""
+    if APPLICATION_ROLE in caller.roles:
+        return []
+    try:
+        organizer_for(attrs.evolve(route, user_id=_ANY_USER), caller, directory)
+    except ForbiddenError as lacking:
+        return [_rights_refusal(lacking, caller)]
+    return []
 
 
 def _eased(

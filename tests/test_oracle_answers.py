@@ -1,9 +1,10 @@
-"""What the oracle makes of an answer's body: JSON as Graph writes it, the later answers of a key
-(their times' forms, their caller's ``Prefer``, the other version's members), the rule each
-difference is filed under, and how values are shown."""
+"""What the oracle makes of an answer: its body as JSON as Graph writes it, the later answers of
+a key (their times' forms, their caller's ``Prefer``, the other version's members), the refusals a
+caller's rights allow, the rule each difference is filed under, and how values are shown."""
 
 from __future__ import annotations
 
+import copy
 import json
 
 import attrs
@@ -13,7 +14,7 @@ from meeting_rules.enums import LobbyBypassScope
 from meeting_rules.http import HttpResponse
 from meeting_rules.oracle import Oracle
 from meeting_rules.settings import TenantSettings
-from tests.emulators import Library, directory
+from tests.emulators import ALICE, CALLERS, TENANT, Library, directory
 from tests.test_oracle import post, rules, tampered
 
 
@@ -201,3 +202,28 @@ def test_r_meet_3_r_time_8_a_get_in_v1_of_a_beta_meeting_has_v1_members() -> Non
     assert rules(oracle.check(get, toll)) == {"R-MEET-3"}
     soon = tampered(answer, lambda b: b.update(expiryDateTime="soon"))
     assert "R-TIME-8" in rules(oracle.check(get, soon))
+
+
+# --- the callers' rights --------------------------------------------------------------------
+
+
+def test_r_auth_4_r_auth_3_an_application_without_its_role_on_me_may_be_refused_for_either() -> (
+    None
+):
+    """R-AUTH-4, R-AUTH-3: an application without its role calling ``/me`` lacks two rights: a
+    400 (an application on ``/me``) and a 403 (no role) are both right. An application with
+    its role on ``/me`` lacks one: a 403 is a finding."""
+    callers = copy.deepcopy(CALLERS)
+    callers["applications"].append(
+        {"token": "norole", "tenantId": TENANT, "appId": "app-2", "roles": [],
+         "policyUsers": [ALICE]}
+    )  # fmt: skip
+    library, oracle = Library(callers=callers), Oracle(directory=directory(callers))
+    on_me = post({"externalId": "k"}, token="norole")
+    assert library(on_me).status == 400
+    assert oracle.check(on_me, library(on_me)) == ()
+    no_role = library(post({"externalId": "k"}, token="norole", user=ALICE))
+    assert no_role.status == 403
+    assert oracle.check(on_me, no_role) == ()
+    with_role = post({"externalId": "k"}, token="app")
+    assert rules(oracle.check(with_role, no_role)) == {"R-AUTH-4"}
