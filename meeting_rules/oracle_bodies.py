@@ -60,6 +60,8 @@ _TIME_MEMBERS = ("creationDateTime", "startDateTime", "endDateTime", "expiryDate
 _THREAD = re.compile(r"19:meeting_([A-Za-z0-9+/]{48})@thread\.v2")
 _NO_GUID = "00000000-0000-0000-0000-000000000000"
 _MS_DIGITS = 15  # Unix milliseconds up to the year 9999 have 15 digits
+_ENUM_STEP = re.compile(r"(?:^|\.)(?:role|scope|allowedPresenters|autoAdmittedUsers)(?:\[\d+\])?$")
+"""The members whose values are members of Graph's enums (R-JSON-1)."""
 _TENANT_MEMBERS = frozenset({"participants.organizer.identity.user.tenantId", "joinWebUrl"})
 
 # The rule that gives each member of a new meeting (R-MEET-*), by its path's first steps.
@@ -178,10 +180,13 @@ def _far(one: Instant, other: Instant, tolerance: _dt.timedelta) -> bool:
 
 
 def shown(value: object) -> str:
+    """A value in a finding: text quoted, JSON's literals, numbers as written, else its kind."""
     if isinstance(value, str):
         return repr(quoted(value, 100))
-    if value is None or isinstance(value, bool | int | float):
-        return {None: "null", True: "true", False: "false"}.get(value, str(value))  # type: ignore[arg-type]
+    if value is None or isinstance(value, bool):
+        return "null" if value is None else "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
     return json_kind(value)
 
 
@@ -435,8 +440,8 @@ def compare(
     if isinstance(expected, str) and isinstance(actual, str):
         if "unknownFutureValue" in (expected, actual):
             rule = "R-JSON-3"
-        elif expected.isalpha() and expected.lower() == actual.lower():
-            rule = "R-JSON-1"  # an enum's spelling
+        elif _ENUM_STEP.search(path) and expected.lower() == actual.lower():
+            rule = "R-JSON-1"  # an enum member's spelling
         elif (one := _instant(expected)) is not None and one == _instant(actual):
             return  # the same instant written otherwise: R-TIME-6 has said so
     findings.append(

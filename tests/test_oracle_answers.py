@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import json
+from typing import Any
 
 import attrs
 import pytest
@@ -204,12 +205,48 @@ def test_r_meet_3_r_time_8_a_get_in_v1_of_a_beta_meeting_has_v1_members() -> Non
     assert "R-TIME-8" in rules(oracle.check(get, soon))
 
 
+# --- the rule of a difference, and how it is shown -------------------------------------------
+
+
+def test_r_meet_1_r_json_1_text_in_another_case_is_its_members_rule() -> None:
+    """R-MEET-1, R-JSON-1: a subject or an externalId written in another case breaks the rule
+    that gives the member (R-MEET-1); only an enum member in another case is a spelling of
+    Graph's enum (R-JSON-1)."""
+    library = Library()
+    request = post({"externalId": "Weekly", "subject": "Standup"})
+    answer = library(request)
+
+    def changed(body: dict[str, Any]) -> None:
+        body.update(externalId="weekly", subject="STANDUP", allowedPresenters="Everyone")
+        body["lobbyBypassSettings"]["scope"] = "Organization"
+
+    found = Oracle(directory=directory()).check(request, tampered(answer, changed))
+    assert {(v.path, v.rule) for v in found} == {
+        ("externalId", "R-MEET-1"),
+        ("subject", "R-MEET-1"),
+        ("allowedPresenters", "R-JSON-1"),
+        ("lobbyBypassSettings.scope", "R-JSON-1"),
+    }
+
+
+def test_r_meet_4_numbers_are_shown_as_written_not_as_booleans() -> None:
+    """R-MEET-4: an answer that writes 0 and 1 for booleans is told so, not "false" and
+    "true"."""
+    library = Library()
+    request = post({"externalId": "k"})
+    answer = tampered(library(request), lambda b: b.update(isBroadcast=0, isEntryExitAnnounced=1))
+    found = Oracle(directory=directory()).check(request, answer)
+    assert sorted(v.message for v in found) == [
+        "isBroadcast is 0; the rules give false.",
+        "isEntryExitAnnounced is 1; the rules give true.",
+    ]
+    assert rules(found) == {"R-MEET-4"}
+
+
 # --- the callers' rights --------------------------------------------------------------------
 
 
-def test_r_auth_4_r_auth_3_an_application_without_its_role_on_me_may_be_refused_for_either() -> (
-    None
-):
+def test_r_auth_4_r_auth_3_an_application_without_its_role_on_me_gets_either() -> None:
     """R-AUTH-4, R-AUTH-3: an application without its role calling ``/me`` lacks two rights: a
     400 (an application on ``/me``) and a 403 (no role) are both right. An application with
     its role on ``/me`` lacks one: a 403 is a finding."""
