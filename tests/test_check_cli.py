@@ -7,6 +7,7 @@ Dev Proxy writes HAR and as the command reads JSON Lines. Some are then damaged 
 from __future__ import annotations
 
 import base64
+import codecs
 import io
 import json
 import subprocess
@@ -557,6 +558,35 @@ def test_r_http_3_graphs_update_and_delete_of_a_meeting_are_skipped(tmp_path: Pa
     wrong = [*exchanges[:6], (put[0], graph)]
     code, report = check_json(write(tmp_path, "put.jsonl", jsonl(wrong)))
     assert (code, [v["rule"] for v in report["violations"]]) == (1, ["R-HTTP-3"])
+
+
+def test_a_har_file_after_a_byte_order_mark_is_read(tmp_path: Path) -> None:
+    """A HAR saved with a UTF-8 byte order mark (as some Windows tools save one) is read, from a
+    file and from standard input, as a JSON Lines file's is."""
+    data = codecs.BOM_UTF8 + har(traffic())
+    code, report = check_json(write(tmp_path, "bom.har", data))
+    assert (code, report["exchanges"], report["violations"], report["unreadable"]) == (0, 4, [], [])
+    code, out, _ = check("-", "--format", "har", "--json", stdin=data)
+    assert (code, json.loads(out)["exchanges"]) == (0, 4)
+    code, _, err = check(str(write(tmp_path, "half.har", codecs.BOM_UTF8[:2] + har(traffic()))))
+    assert (code, "not a HAR file" in err) == (2, True)  # half a byte order mark is no JSON
+
+
+def test_a_report_to_an_ascii_stdout_escapes_what_it_cannot_write(tmp_path: Path) -> None:
+    """With a standard output that cannot write every character (an ASCII or cp1252 console),
+    the report escapes the text it cannot write (``\\xe9``) rather than failing."""
+    recorder = Recorder()
+    first = recorder.send({"externalId": "réunion"})
+    again = tampered(recorder.send({"externalId": "réunion"}), status=201)
+    path = write(tmp_path, "accents.jsonl", jsonl([first, again]))
+    for args in ([], ["--json"]):
+        raw = io.BytesIO()
+        out = io.TextIOWrapper(raw, encoding="ascii", write_through=True)
+        err = io.TextIOWrapper(io.BytesIO(), encoding="ascii", write_through=True)
+        assert main(["check", str(path), *args], stdout=out, stderr=err) == 1
+        report = raw.getvalue().decode("ascii")
+        assert "R-RES-3" in report
+        assert "'r\\xe9union'" in report or "r\\u00e9union" in report
 
 
 # --- files that cannot be read at all -------------------------------------------------------------
