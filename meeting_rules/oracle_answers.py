@@ -1,5 +1,5 @@
-"""What an answer says besides its meeting: its headers (R-HTTP-6), its organizer, and the key it
-answers for (R-RES-1). Pure."""
+"""What an answer says besides its meeting: its headers and its body's JSON (R-HTTP-6), its
+organizer, and the key it answers for (R-RES-1). Pure."""
 
 from __future__ import annotations
 
