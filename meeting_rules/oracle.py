@@ -51,16 +51,19 @@ from .oracle_answers import (
     Key,
     answer_organizer,
     answer_text,
+    decode_answer,
     expect_headers,
     key_of,
+    raw_external_id,
     raw_key_of,
     same_organizer,
     text_of,
 )
-from .oracle_bodies import Finding, decode, expect_created
+from .oracle_bodies import Finding, decode, expect_created, time_forms
 from .oracle_later import (
     expect_context,
     expect_first_seen,
+    expect_prefer,
     expect_same,
     expect_version_members,
     may_be_lowered,
@@ -70,13 +73,14 @@ from .oracle_refusals import (
     TRANSIENT,
     Refusal,
     body_refusal,
+    callers_refusal,
     default_end_refusal,
     judge_refusal,
     other_defect,
     read_error,
     refusal_for,
+    refused_valid,
     rights,
-    rule_of_target,
 )
 from .ports import TokenDirectory
 from .request import CreateOrGetRequest
@@ -152,17 +156,21 @@ class Oracle:
         self._bodies: dict[Key, bytes] = {}  # the first answers of the latest keys, whole
         self._unsure: set[Key] = set()  # an answer may have stored a meeting we have not seen
         self._failed: dict[Key, int] = {}  # keys of refused exchanges, with the first's index
+        # without the callers: (the path's user or None for /me, externalId) of unsure answers
+        self._unsure_ids: set[tuple[str | None, str]] = set()
 
     @staticmethod
     def skip_reason(request: HttpRequest) -> str | None:
         """Why an exchange is not judged (not a createOrGet route, a browser's CORS preflight,
-        a read-back), or ``None``."""
+        a read-back, Graph's update or delete of a meeting by its id), or ``None``."""
         method = request.method if isinstance(request.method, str) else ""
         if method.upper() == "OPTIONS" and text_of(request, "Access-Control-Request-Method"):
             return "a CORS preflight, which the rules do not answer"
         try:
             route = read_route(request)
-        except WrongMethod:
+        except WrongMethod as wrong:
+            if wrong.allow == "GET" and method.upper() in ("PATCH", "DELETE"):
+                return "an update or delete of a meeting by its id, which the oracle does not judge"
             return None
         except NotFoundError:
             path = request.path if isinstance(request.path, str) else ""
@@ -196,7 +204,9 @@ class Oracle:
 
     def _judge(self, request: HttpRequest, response: HttpResponse, index: int) -> list[Finding]:
         findings = expect_headers(request, response)
-        body = decode(response.body)
+        body, form = decode_answer(response.body)
+        if form is not None:
+            findings.append(("R-HTTP-6", f"The body is not JSON as Graph writes it: {form}.", None))
         error = None
         if response.status >= 400:
             error, shape = read_error(
@@ -219,7 +229,11 @@ class Oracle:
         if status in TRANSIENT:
             if key is not None and key not in self._known:
                 self._unsure.add(key)
+            elif key is None and self._directory is None:
+                self._mark_unsure(request.body, parsed, route.user_id)
             return findings
+        if self._directory is None and callers_refusal(status, error, route.user_id):
+            return findings  # without the callers, their refusals are not judged
         if refusals:
             version = route.version
 
@@ -235,7 +249,8 @@ class Oracle:
             return findings
         if status >= 400:
             gettable = key in self._known or key in self._unsure
-            findings += self._refused_valid(response, error, route.user_id, parsed, gettable)
+            strict_get = self._settings.strict_mismatch and gettable
+            findings += refused_valid(status, error, parsed, strict_get=strict_get)
             return findings
         assert parsed is not None
         if status not in (200, 201) or not isinstance(body, Mapping):
@@ -295,41 +310,21 @@ class Oracle:
             refusals.append(late)
         return refusals, organizer, parsed
 
-    def _refused_valid(
-        self,
-        response: HttpResponse,
-        error: Any,
-        user_id: str | None,
-        parsed: CreateOrGetRequest | None,
-        gettable: bool,
-    ) -> list[Finding]:
-        """A valid request refused: a finding, unless the callers' rights are not judged and the
-        refusal is one of theirs."""
-        status = response.status
-        code = getattr(error, "code", None)
-        message = getattr(error, "message", None) or ""
-        if self._directory is None and (
-            status in (401, 403)
-            or (status == 404 and user_id is not None)
-            or (status == 400 and user_id is None and message.startswith("/me request"))
-        ):
-            return []
-        target = getattr(error, "target", None)
-        rule = {401: "R-HTTP-4", 403: "R-AUTH-1", 404: "R-HTTP-2", 422: "R-RES-3"}.get(status)
-        if status == 422 and self._settings.strict_mismatch and gettable:
-            return []  # a strict tenant's get that differs from the stored meeting
-        if rule is None:
-            ignored = parsed.ignored_members if parsed is not None else ()
-            rule = rule_of_target(target) if target else "R-RES-2"
-            if rule != "R-BODY-7" and target in ignored:
-                rule = "R-BODY-3"  # a member Graph ignores, refused
-        return [
-            (
-                rule,
-                f"A valid request was refused: {status} {code or ''} {message[:200]!r}".rstrip(),
-                target,
-            )
-        ]
+    def _mark_unsure(
+        self, raw: bytes, parsed: CreateOrGetRequest | None, user_id: str | None
+    ) -> None:
+        """Without the callers, a throttled or failed answer names no organizer: every key of
+        the request's externalId is unsure (of the path's user on ``/users/{id}``; on ``/me``,
+        of any organizer, the token's user being unknown) until it is seen."""
+        external_id = parsed.external_id if parsed is not None else raw_external_id(raw)
+        if external_id is not None:
+            self._unsure_ids.add((user_id.lower() if user_id is not None else None, external_id))
+
+    def _is_unsure(self, key: Key) -> bool:
+        return key in self._unsure or bool(
+            self._unsure_ids
+            and ((key[1], key[2]) in self._unsure_ids or (None, key[2]) in self._unsure_ids)
+        )
 
     def _judge_meeting(
         self,
@@ -344,7 +339,7 @@ class Oracle:
         findings: list[Finding] = []
         known = self._known.get(key)
         date = instant_of_http_date(answer_text(response, "Date"))
-        unsure = key in self._unsure
+        unsure = self._is_unsure(key)
         self._unsure.discard(key)
         include = prefers_unknown_enum_members(request)
         if response.status == 201:
@@ -408,6 +403,8 @@ class Oracle:
         findings += expect_first_seen(
             body, parsed.external_id, parsed.version, organizer.user_id, self._settings
         )
+        if not include:  # with it, an unknownFutureValue may be the stored value: unknown
+            findings += expect_prefer(body, include)
         self._remember(key, response.body, body, parsed.version, include, index)
         return findings
 
@@ -444,7 +441,11 @@ class Oracle:
         digests = meeting_digests(body, lowered=lowered)
         first = known.lowered if lowered else known.digests
         crossed = version is not known.version
-        findings = expect_version_members(body, version, self._settings) if crossed else []
+        findings = time_forms(body)  # R-TIME-6: a time written otherwise still digests the same
+        if crossed:
+            findings += expect_version_members(body, version, self._settings)
+        if lowered:
+            findings += expect_prefer(body, include)
         if digests[1 if crossed else 0] == first[1 if crossed else 0]:
             return findings + expect_context(body, version, organizer_id)
         kept = self._bodies.get(key)

@@ -1,13 +1,16 @@
-"""What an answer says besides its meeting: its headers (R-HTTP-6), its organizer, and the key it
-answers for (R-RES-1). Pure."""
+"""What an answer says besides its meeting: its headers and its body's JSON (R-HTTP-6), its
+organizer, and the key it answers for (R-RES-1). Pure."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
+from typing import Any
 
 from .http import HttpRequest, HttpResponse, echoed_client_request_id
+from .json_text import MAX_DEPTH
 from .meeting import Organizer
-from .oracle_bodies import Finding, decode
+from .oracle_bodies import NOT_JSON, Finding, decode, is_json
 from .request import CreateOrGetRequest
 
 __all__ = [
@@ -15,8 +18,10 @@ __all__ = [
     "Key",
     "answer_organizer",
     "answer_text",
+    "decode_answer",
     "expect_headers",
     "key_of",
+    "raw_external_id",
     "raw_key_of",
     "same_organizer",
     "text_of",
@@ -44,11 +49,17 @@ def key_of(parsed: CreateOrGetRequest | None, organizer: Organizer | None) -> Ke
 
 def raw_key_of(raw: bytes, organizer: Organizer) -> Key | None:
     """The key a body the rules refuse names, if it names one (R-RES-5)."""
-    document = decode(raw)
-    external_id = document.get("externalId") if isinstance(document, Mapping) else None
-    if not isinstance(external_id, str) or not external_id:
+    external_id = raw_external_id(raw)
+    if external_id is None:
         return None
     return (organizer.tenant_id, organizer.user_id.lower(), external_id)
+
+
+def raw_external_id(raw: bytes) -> str | None:
+    """The externalId a request's body names, read or refused, if it names one."""
+    document = decode(raw)
+    external_id = document.get("externalId") if isinstance(document, Mapping) else None
+    return external_id if isinstance(external_id, str) and external_id else None
 
 
 def expect_headers(request: HttpRequest, response: HttpResponse) -> list[Finding]:
@@ -107,3 +118,68 @@ def answer_organizer(body: object, user_id: str | None) -> Organizer | None:
     if not user_id:
         return None
     return Organizer(tenant_id=tenant, user_id=user_id, upn=upn if isinstance(upn, str) else None)
+
+
+class _NotGraphJson(ValueError):
+    """JSON that Graph does not write: the message says what it holds."""
+
+
+def _each_member_once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    found = dict(pairs)
+    if len(found) != len(pairs):
+        raise _NotGraphJson("an object that names a member twice")
+    return found
+
+
+def _no_constant(name: str) -> object:
+    raise _NotGraphJson(f"{name}, which JSON has no value for")
+
+
+def decode_answer(raw: bytes) -> tuple[object, str | None]:
+    """An answer's body as JSON (``NOT_JSON`` if it is not) and, if it is not JSON as Graph
+    writes it (R-HTTP-6: UTF-8, as its ``Content-Type`` says, each member once, no NaN, no lone
+    surrogate, at most ``MAX_DEPTH`` levels deep, as OData writes), what it is instead. Such a
+    body is judged as Python reads it, except one nested deeper, which is not read (``NOT_JSON``):
+    the judging of a meeting recurses through it."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text = None
+    form = None
+    if text is None or text.startswith("\ufeff"):
+        value = decode(raw)  # json.loads finds UTF-16 and UTF-32, and a byte order mark
+        if not is_json(value):
+            return NOT_JSON, None
+        form = "not UTF-8" if text is None else "UTF-8 after a byte order mark"
+    else:
+        try:
+            value = json.loads(
+                text, object_pairs_hook=_each_member_once, parse_constant=_no_constant
+            )
+        except _NotGraphJson as error:
+            value, form = decode(raw), str(error)
+        except RecursionError:
+            return NOT_JSON, f"nested deeper than {MAX_DEPTH} levels"
+        except ValueError:
+            return NOT_JSON, None
+    if (raw.count(b"{") + raw.count(b"[") > MAX_DEPTH) and _deeper(value, MAX_DEPTH):
+        return NOT_JSON, f"nested deeper than {MAX_DEPTH} levels"
+    if form is None and b"\\u" in raw:
+        try:
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            form = "a lone surrogate, which UTF-8 cannot hold"
+    return value, form
+
+
+def _deeper(value: object, limit: int) -> bool:
+    """Whether ``value`` nests containers more than ``limit`` levels deep (without recursion)."""
+    stack: list[tuple[object, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            if depth > limit:
+                return True
+            inner = item.values() if isinstance(item, dict) else item
+            stack.extend((each, depth + 1) for each in inner)
+    return False

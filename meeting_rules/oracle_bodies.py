@@ -37,6 +37,7 @@ from .settings import TenantSettings
 
 __all__ = [
     "CONTEXT",
+    "NOT_JSON",
     "VERSION_ONLY",
     "Finding",
     "compare",
@@ -59,6 +60,8 @@ _TIME_MEMBERS = ("creationDateTime", "startDateTime", "endDateTime", "expiryDate
 _THREAD = re.compile(r"19:meeting_([A-Za-z0-9+/]{48})@thread\.v2")
 _NO_GUID = "00000000-0000-0000-0000-000000000000"
 _MS_DIGITS = 15  # Unix milliseconds up to the year 9999 have 15 digits
+_ENUM_STEP = re.compile(r"(?:^|\.)(?:role|scope|allowedPresenters|autoAdmittedUsers)(?:\[\d+\])?$")
+"""The members whose values are members of Graph's enums (R-JSON-1)."""
 _TENANT_MEMBERS = frozenset({"participants.organizer.identity.user.tenantId", "joinWebUrl"})
 
 # The rule that gives each member of a new meeting (R-MEET-*), by its path's first steps.
@@ -177,10 +180,13 @@ def _far(one: Instant, other: Instant, tolerance: _dt.timedelta) -> bool:
 
 
 def shown(value: object) -> str:
+    """A value in a finding: text quoted, JSON's literals, numbers as written, else its kind."""
     if isinstance(value, str):
         return repr(quoted(value, 100))
-    if value is None or isinstance(value, bool | int | float):
-        return {None: "null", True: "true", False: "false"}.get(value, str(value))  # type: ignore[arg-type]
+    if value is None or isinstance(value, bool):
+        return "null" if value is None else "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
     return json_kind(value)
 
 
@@ -411,9 +417,9 @@ def compare(
         return
     if isinstance(expected, list):
         if not isinstance(actual, list) or len(actual) != len(expected):
-            size = f"{len(actual)} items" if isinstance(actual, list) else json_kind(actual)
+            seen = f"has {len(actual)} items" if isinstance(actual, list) else f"is {shown(actual)}"
             findings.append(
-                (rule_at(path), f"{path} has {size}; the rules give {len(expected)}.", path)
+                (rule_at(path), f"{path} {seen}; the rules give {len(expected)} items.", path)
             )
             return
         for index, (one, other_item) in enumerate(zip(expected, actual, strict=True)):
@@ -434,8 +440,8 @@ def compare(
     if isinstance(expected, str) and isinstance(actual, str):
         if "unknownFutureValue" in (expected, actual):
             rule = "R-JSON-3"
-        elif expected.isalpha() and expected.lower() == actual.lower():
-            rule = "R-JSON-1"  # an enum's spelling
+        elif _ENUM_STEP.search(path) and expected.lower() == actual.lower():
+            rule = "R-JSON-1"  # an enum member's spelling
         elif (one := _instant(expected)) is not None and one == _instant(actual):
             return  # the same instant written otherwise: R-TIME-6 has said so
     findings.append(
@@ -444,20 +450,20 @@ def compare(
 
 
 def describe(body: object) -> str:
-    return "not JSON" if body is _NOT_JSON else json_kind(body)
+    return "not JSON" if body is NOT_JSON else json_kind(body)
 
 
-_NOT_JSON = object()
+NOT_JSON = object()
 """What ``decode`` gives for a body that is not JSON."""
 
 
 def decode(body: bytes) -> object:
-    """A body's JSON value, or ``_NOT_JSON``."""
+    """A body's JSON value, or ``NOT_JSON``."""
     try:
         return json.loads(body)
     except (ValueError, RecursionError):
-        return _NOT_JSON
+        return NOT_JSON
 
 
 def is_json(value: object) -> bool:
-    return value is not _NOT_JSON
+    return value is not NOT_JSON

@@ -14,6 +14,7 @@ from typing import Any
 
 from .enums import ApiVersion, LobbyBypassScope, OnlineMeetingRole
 from .http import odata_context
+from .json_paths import path_step
 from .oracle_bodies import (
     CONTEXT,
     VERSION_ONLY,
@@ -29,6 +30,7 @@ from .timing import expiry
 __all__ = [
     "expect_context",
     "expect_first_seen",
+    "expect_prefer",
     "expect_same",
     "expect_version_members",
     "may_be_lowered",
@@ -119,6 +121,36 @@ def may_be_lowered(raw: bytes) -> bool:
     return any(text in raw for text in _EVOLVABLE_TEXT)
 
 
+def expect_prefer(body: Mapping[str, Any], include: bool) -> list[Finding]:
+    """R-JSON-3 on an answer whose meeting was not made for it: without ``Prefer:
+    include-unknown-enum-members``, no member listed after ``unknownFutureValue``; with it, no
+    ``unknownFutureValue`` (createOrGet stores none: R-BODY-7 refuses it on input)."""
+    findings: list[Finding] = []
+    stack: list[tuple[object, str, str]] = [(body, "", "")]
+    while stack:
+        value, name, path = stack.pop()
+        if isinstance(value, Mapping):
+            stack.extend((item, key, path_step(path, key)) for key, item in value.items())
+        elif isinstance(value, list):
+            stack.extend((item, name, path_step(path, i)) for i, item in enumerate(value))
+        elif name in ("role", "scope") and isinstance(value, str):
+            if not include and value in _EVOLVABLE:
+                wanted = "'unknownFutureValue' without"
+            elif include and value == "unknownFutureValue":
+                wanted = "the member itself with"
+            else:
+                continue
+            findings.append(
+                (
+                    "R-JSON-3",
+                    f"{path} is {shown(value)}; the rules give {wanted} the caller's "
+                    "Prefer: include-unknown-enum-members.",
+                    path,
+                )
+            )
+    return sorted(findings, key=lambda finding: finding[2] or "")
+
+
 def expect_same(
     first: Mapping[str, Any],
     first_version: ApiVersion,
@@ -177,10 +209,19 @@ def expect_version_members(
             rule = "R-TIME-8"
         else:
             expected, rule = [], "R-MEET-3"
-        if found is _ABSENT or (found != expected and instant_at(found) != instant_at(expected)):
+        if found is _ABSENT or not _alike(found, expected):
             seen = "missing" if found is _ABSENT else f"{shown(found)}"
-            findings.append((rule, f"{path} is {seen}; the rules give {shown(expected)}.", path))
+            given = "[]" if expected == [] else shown(expected)
+            findings.append((rule, f"{path} is {seen}; the rules give {given}.", path))
     return findings
+
+
+def _alike(found: object, expected: object) -> bool:
+    """Whether a member one version writes is what the rules give: ``[]`` (an empty list), null,
+    or a time at the same instant (its form is judged by ``time_forms``)."""
+    if isinstance(expected, str):
+        return isinstance(found, str) and instant_at(found) == instant_at(expected)
+    return type(found) is type(expected) and found == expected
 
 
 def expect_first_seen(

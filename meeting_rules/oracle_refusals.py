@@ -36,11 +36,13 @@ __all__ = [
     "ErrorBody",
     "Refusal",
     "body_refusal",
+    "callers_refusal",
     "default_end_refusal",
     "judge_refusal",
     "other_defect",
     "read_error",
     "refusal_for",
+    "refused_valid",
     "rights",
     "rule_of_target",
 ]
@@ -116,6 +118,9 @@ def rights(
             organizer = organizer_for(route, caller, directory)
         except GraphError as error:
             refusals.append(_rights_refusal(error, caller))
+            if isinstance(error, BadRequestError) and isinstance(caller, Application):
+                refusals += _role_refusal(route, caller, directory)
+                break
             eased = _eased(caller, error)
             if eased is None:
                 break
@@ -123,6 +128,21 @@ def rights(
         else:
             return refusals, (organizer if not refusals else None)
     return refusals, None
+
+
+_ANY_USER = "00000000-0000-0000-0000-000000000000"
+
+
+def _role_refusal(route: Any, caller: Application, directory: TokenDirectory) -> list[Refusal]:
+    """An application on ``/me`` (R-AUTH-4's 400) that lacks its role too may be refused for
+    that: the 403 it gets on ``/users/{id}``, where the role is checked first (R-AUTH-3)."""
+    if APPLICATION_ROLE in caller.roles:
+        return []
+    try:
+        organizer_for(attrs.evolve(route, user_id=_ANY_USER), caller, directory)
+    except ForbiddenError as lacking:
+        return [_rights_refusal(lacking, caller)]
+    return []
 
 
 def _eased(
@@ -216,6 +236,44 @@ def rule_of_target(target: str | None) -> str:
     if last and last not in GRAPH_NAMES:
         return "R-BODY-3"
     return "R-BODY-6"
+
+
+def callers_refusal(status: int, error: Any, user_id: str | None) -> bool:
+    """Whether an answer is one the callers' rights may give: a 401 or 403, a 404 for
+    ``/users/{id}``, an application's 400 on ``/me``. Without the callers it is not judged,
+    whatever else the request holds: the token comes before anything else, and the rules set no
+    order between the rights and the body."""
+    message = getattr(error, "message", None) or ""
+    return (
+        status in (401, 403)
+        or (status == 404 and user_id is not None)
+        or (status == 400 and user_id is None and message.startswith("/me request"))
+    )
+
+
+def refused_valid(
+    status: int, error: Any, parsed: CreateOrGetRequest | None, *, strict_get: bool
+) -> list[Finding]:
+    """A valid request refused: a finding of the rule the refusal breaks (``strict_get``: a
+    strict tenant's get, whose 422 is allowed)."""
+    code = getattr(error, "code", None)
+    message = getattr(error, "message", None) or ""
+    target = getattr(error, "target", None)
+    rule = {401: "R-HTTP-4", 403: "R-AUTH-1", 404: "R-HTTP-2", 422: "R-RES-3"}.get(status)
+    if status == 422 and strict_get:
+        return []  # a strict tenant's get that differs from the stored meeting
+    if rule is None:
+        ignored = parsed.ignored_members if parsed is not None else ()
+        rule = rule_of_target(target) if target else "R-RES-2"
+        if rule != "R-BODY-7" and target in ignored:
+            rule = "R-BODY-3"  # a member Graph ignores, refused
+    return [
+        (
+            rule,
+            f"A valid request was refused: {status} {code or ''} {message[:200]!r}".rstrip(),
+            target,
+        )
+    ]
 
 
 def judge_refusal(

@@ -124,6 +124,10 @@ def _required(value: Mapping[str, Any], where: str, name: str) -> object:
 
 
 def _short(value: object) -> str:
+    """A recorded value in a reason: a scalar as JSON, at most 40 characters; an object or an
+    array by its kind (its JSON may be nested too deeply to write)."""
+    if isinstance(value, dict | list):
+        return "an object" if isinstance(value, dict) else "an array"
     text = json.dumps(value, default=str)
     return text if len(text) <= 40 else text[:39] + "…"
 
@@ -297,7 +301,7 @@ def read_har(file: BinaryIO) -> Iterator[Recorded | Unreadable]:
         NotARecording: not a HAR file (the top level is not a JSON object with ``log.entries``,
             an array), or it breaks off before ``log.entries``.
     """
-    events = _events(file)
+    events = _events(_AfterBom(file))
     try:
         _enter_entries(events)
     except _ReadFailed as failed:
@@ -329,7 +333,28 @@ _END = object()
 _TOO_DEEP = object()
 
 
-def _events(file: BinaryIO) -> Iterator[tuple[str, Any]]:
+class _AfterBom:
+    """A binary file read past a UTF-8 byte order mark at its start (as some Windows tools save
+    a HAR), as the JSON Lines reader reads past one."""
+
+    def __init__(self, file: BinaryIO) -> None:
+        self._file = file
+        self._head: bytes | None = None
+
+    def read(self, size: int = -1) -> bytes:
+        if size == 0:  # ijson's test of what the file gives
+            return b""
+        if self._head is None:
+            head = self._file.read(len(codecs.BOM_UTF8))
+            self._head = b"" if head == codecs.BOM_UTF8 else head
+        if not self._head:
+            return self._file.read(size)
+        head, self._head = self._head, b""
+        rest = self._file.read(-1 if size < 0 else max(size - len(head), 0))
+        return head + rest
+
+
+def _events(file: Any) -> Iterator[tuple[str, Any]]:
     """ijson's events, any failure of the parser or of the read turned into ``_Broken``.
 
     ``use_float``: yajl reads every number itself, and refuses an integer beyond 64 bits as a

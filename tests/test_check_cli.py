@@ -7,6 +7,7 @@ Dev Proxy writes HAR and as the command reads JSON Lines. Some are then damaged 
 from __future__ import annotations
 
 import base64
+import codecs
 import io
 import json
 import subprocess
@@ -34,7 +35,7 @@ from meeting_rules.http import (
 )
 from meeting_rules.ids import SeededIdFactory
 from meeting_rules.instant import Instant
-from meeting_rules.recordings import Recorded, Unreadable, read_har, read_jsonl
+from meeting_rules.recordings import Recorded, Unreadable, exchange_of, read_har, read_jsonl
 
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 ALICE = "8b081ef6-4792-4def-b2c9-c363a1bf41d5"
@@ -443,6 +444,37 @@ def test_entries_that_are_not_exchanges(
     assert reason in unreadable["reason"]
 
 
+def test_jsonl_lines_nested_deeply_are_unreadable_and_the_rest_judged(tmp_path: Path) -> None:
+    """A line whose ``response.status`` or ``encoding`` is an array nested up to some 1,000
+    levels deep (as deep as Python's JSON reader goes) is one unreadable line; the rest is
+    judged. The reader never writes such a value back as JSON, which recurses."""
+    nested: list[object] = []
+    for _ in range(20_000):
+        nested = [nested]
+    for member in ("status", "encoding"):
+        record = jsonl_record(traffic()[0])
+        record["response"][member] = nested
+        with pytest.raises(ValueError, match="an array"):
+            exchange_of(record)
+    lines = []
+    for depth in range(500, 1000, 3):
+        deep = "[" * depth + "]" * depth
+        for member in ("status", "encoding"):
+            record = jsonl_record(traffic()[0])
+            record["response"][member] = "DEEP"
+            lines.append(json.dumps(record).replace('"DEEP"', deep).encode() + b"\n")
+    data = b"".join(lines) + jsonl(traffic()[:1])
+    code, report = check_json(write(tmp_path, "deep.jsonl", data))
+    assert (code, report["exchanges"], report["violations"]) == (0, len(lines) + 1, [])
+    assert [u["exchange"] for u in report["unreadable"]] == list(range(len(lines)))
+    reasons = {u["reason"].partition(": ")[2] for u in report["unreadable"]}
+    assert reasons <= {
+        "response.status is not an integer: an array",
+        "response: the encoding an array is not base64",
+        "not JSON: nested too deeply",
+    }
+
+
 def test_har_entries_that_cannot_be_read(tmp_path: Path) -> None:
     """An entry that is not an object, one nested too deeply, one without a response body that
     was sent: each unreadable, the rest judged."""
@@ -496,6 +528,65 @@ def test_other_endpoints_are_skipped(tmp_path: Path) -> None:
     code, out, _ = check(str(tmp_path / "mixed.har"))
     assert "exchange 1: skipped: " in out
     assert "6 exchanges (4 judged, 2 skipped, 0 unreadable)" in out
+
+
+def test_r_http_3_graphs_update_and_delete_of_a_meeting_are_skipped(tmp_path: Path) -> None:
+    """R-HTTP-3: ``PATCH`` and ``DELETE`` of ``/me/onlineMeetings/{id}`` and
+    ``/users/{id}/onlineMeetings/{id}`` are Graph's own update and delete, not createOrGet: an
+    application's recorded traffic that holds them is skipped there, not judged as 405. Another
+    method there (``PUT``) is still judged."""
+    from meeting_rules.oracle import Oracle
+
+    exchanges = traffic()
+    graph = HttpResponse(
+        status=204, headers={"request-id": "r1", "client-request-id": "r1"}, body=b""
+    )
+    for method, path in (
+        ("PATCH", "/v1.0/me/onlineMeetings/MSpkYzE3"),
+        ("DELETE", f"/beta/users/{ALICE}/onlineMeetings/MSpkYzE3"),
+    ):
+        body = b'{"subject": "x"}' if method == "PATCH" else b""
+        request = HttpRequest(method=method, path=path, headers={}, body=body)
+        assert Oracle.skip_reason(request) is not None
+        exchanges.append((request, graph))
+    put = Recorder().send(b"", method="PUT", path="/v1.0/me/onlineMeetings/MSpkYzE3")
+    assert put[1].status == 405
+    exchanges.append(put)
+    code, report = check_json(write(tmp_path, "updates.jsonl", jsonl(exchanges)))
+    assert (code, report["violations"], report["unreadable"]) == (0, [], [])
+    assert [s["exchange"] for s in report["skipped"]] == [4, 5]
+    wrong = [*exchanges[:6], (put[0], graph)]
+    code, report = check_json(write(tmp_path, "put.jsonl", jsonl(wrong)))
+    assert (code, [v["rule"] for v in report["violations"]]) == (1, ["R-HTTP-3"])
+
+
+def test_a_har_file_after_a_byte_order_mark_is_read(tmp_path: Path) -> None:
+    """A HAR saved with a UTF-8 byte order mark (as some Windows tools save one) is read, from a
+    file and from standard input, as a JSON Lines file's is."""
+    data = codecs.BOM_UTF8 + har(traffic())
+    code, report = check_json(write(tmp_path, "bom.har", data))
+    assert (code, report["exchanges"], report["violations"], report["unreadable"]) == (0, 4, [], [])
+    code, out, _ = check("-", "--format", "har", "--json", stdin=data)
+    assert (code, json.loads(out)["exchanges"]) == (0, 4)
+    code, _, err = check(str(write(tmp_path, "half.har", codecs.BOM_UTF8[:2] + har(traffic()))))
+    assert (code, "not a HAR file" in err) == (2, True)  # half a byte order mark is no JSON
+
+
+def test_a_report_to_an_ascii_stdout_escapes_what_it_cannot_write(tmp_path: Path) -> None:
+    """With a standard output that cannot write every character (an ASCII or cp1252 console),
+    the report escapes the text it cannot write (``\\xe9``) rather than failing."""
+    recorder = Recorder()
+    first = recorder.send({"externalId": "réunion"})
+    again = tampered(recorder.send({"externalId": "réunion"}), status=201)
+    path = write(tmp_path, "accents.jsonl", jsonl([first, again]))
+    for args in ([], ["--json"]):
+        raw = io.BytesIO()
+        out = io.TextIOWrapper(raw, encoding="ascii", write_through=True)
+        err = io.TextIOWrapper(io.BytesIO(), encoding="ascii", write_through=True)
+        assert main(["check", str(path), *args], stdout=out, stderr=err) == 1
+        report = raw.getvalue().decode("ascii")
+        assert "R-RES-3" in report
+        assert "'r\\xe9union'" in report or "r\\u00e9union" in report
 
 
 # --- files that cannot be read at all -------------------------------------------------------------
