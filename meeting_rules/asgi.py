@@ -242,14 +242,16 @@ class _App:
             try:
                 message = await receive()
             except asyncio.CancelledError:
-                # The server stopped without a shutdown event (uvicorn's forced exit at a second
-                # Ctrl-C): the lifespan just ends. An owned store is closed here, nothing else
-                # can be awaited now.
+                # Cancelled before a shutdown event (uvicorn's forced exit at a second Ctrl-C):
+                # an owned store is closed here, since nothing can be awaited now, and a next
+                # startup opens one of its own again.
                 owned, self._owned = self._owned, None
-                close = getattr(owned, "close", None)
-                if close is not None:
-                    close()
-                return
+                if owned is not None:
+                    self._store = None
+                    close = getattr(owned, "close", None)
+                    if close is not None:
+                        close()
+                raise
             if message["type"] == "lifespan.startup":
                 try:
                     await self._repository()

@@ -20,6 +20,7 @@ from collections.abc import Iterator, Mapping
 import attrs
 
 from .directory import InMemoryDirectory
+from .meeting import object_id
 
 __all__ = ["Callers", "callers_from_json"]
 
@@ -28,7 +29,7 @@ __all__ = ["Callers", "callers_from_json"]
 class Callers:
     """A callers file, read: ``directory`` holds the entries that have a token and every user the
     file names; ``policies`` maps each application's ``(tenantId, appId)`` to its policy's users,
-    all three in lower case (object IDs are GUIDs, compared in any case); ``tokens`` is how many
+    the IDs that are GUIDs in lower case (``meeting.object_id``); ``tokens`` is how many
     entries carry a token, ``first_delegated_token`` the token of the first delegated entry that
     has one."""
 
@@ -93,8 +94,8 @@ def callers_from_json(value: object, *, tokens_required: bool = True) -> Callers
         for user in users:
             if directory.user(tenant_id, user) is None:
                 directory.add_user(tenant_id=tenant_id, user_id=user)
-        granted = policies.get((tenant_id.lower(), app_id.lower()), frozenset())
-        policies[tenant_id.lower(), app_id.lower()] = granted | {u.lower() for u in users}
+        policy = (object_id(tenant_id), object_id(app_id))
+        policies[policy] = policies.get(policy, frozenset()) | {u.lower() for u in users}
         token = _maybe_text(entry, where, "token", optional=not tokens_required)
         if token is not None:
             tokens += 1

@@ -6,15 +6,15 @@ its callers ahead; ``meeting_rules.http`` exports it as before.
 
 from __future__ import annotations
 
-from .meeting import Organizer
+from .meeting import Organizer, object_id
 from .ports import Application, DelegatedUser
 
 __all__ = ["InMemoryDirectory"]
 
 
 class InMemoryDirectory:
-    """A ``TokenDirectory`` held in dicts, filled by ``add_*``. A user is found by tenant and
-    user ID in any case (object IDs are GUIDs, compared in any case).
+    """A ``TokenDirectory`` held in dicts, filled by ``add_*``. A user is found by its tenant's
+    and its own ID in any case where they are GUIDs (``meeting.object_id``).
 
     Each lookup and registration is a single dict operation, atomic in CPython, so the directory
     may be shared by threads.
@@ -27,7 +27,7 @@ class InMemoryDirectory:
     def add_user(self, *, tenant_id: str, user_id: str, upn: str | None = None) -> Organizer:
         """Make ``user_id`` a user of the tenant (a delegated user is one already)."""
         user = Organizer(tenant_id=tenant_id, user_id=user_id, upn=upn)
-        self._users[tenant_id.lower(), user_id.lower()] = user
+        self._users[object_id(tenant_id), user_id.lower()] = user
         return user
 
     def add_delegated_user(
@@ -83,4 +83,4 @@ class InMemoryDirectory:
         return self._callers.get(token)
 
     def user(self, tenant_id: str, user_id: str) -> Organizer | None:
-        return self._users.get((tenant_id.lower(), user_id.lower()))
+        return self._users.get((object_id(tenant_id), user_id.lower()))

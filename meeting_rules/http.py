@@ -50,7 +50,7 @@ from .graph_json import dumps_json, error_to_json, meeting_to_json, parse_create
 from .http_dates import http_date, instant_of_http_date
 from .instant import Instant
 from .json_text import UNREADABLE
-from .meeting import OnlineMeeting, Organizer
+from .meeting import GUID, OnlineMeeting, Organizer
 from .ports import Application, Clock, DelegatedUser, IdFactory, MeetingRepository, TokenDirectory
 from .resolution import DEFAULT_SETTINGS, create_or_get_steps
 from .settings import TenantSettings
@@ -90,8 +90,6 @@ _CREATE_OR_GET = re.compile(
 _MEETING = re.compile(
     r"/(v1\.0|beta)(?:/me|/users/([^/]+))/onlinemeetings/([!-.0-~]+)", _ASCII_ANY_CASE
 )
-GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", _ASCII_ANY_CASE)
-"""A GUID's text form, in any case: a user's object ID (R-HTTP-2), a thread's (R-MEET-5)."""
 
 
 _BEARER = re.compile(r"Bearer +([\x21-\x7e]+) *", _ASCII_ANY_CASE)
@@ -244,7 +242,7 @@ def organizer_for(
             raise ForbiddenError(
                 "A delegated token may create or get meetings for the signed-in user only."
             )  # R-AUTH-5
-        return _organizer(caller.tenant_id, caller.user_id, caller.upn)
+        return Organizer(tenant_id=caller.tenant_id, user_id=caller.user_id, upn=caller.upn)
     if route.user_id is None:
         raise BadRequestError(
             "/me request is only valid with delegated authentication flow."
@@ -261,14 +259,7 @@ def organizer_for(
             f"No application access policy found for this app. App: {caller.app_id}, "
             f"user: {user.user_id}."
         )
-    return _organizer(caller.tenant_id, user.user_id, user.upn)
-
-
-def _organizer(tenant_id: str, user_id: str, upn: str | None) -> Organizer:
-    """The organizer, a GUID in lower case (Entra compares object IDs in any case, Graph writes
-    them so): every spelling of a user, by a token, a callers file or a route, is one key."""
-    tenant, user = (i.lower() if GUID.fullmatch(i) else i for i in (tenant_id, user_id))
-    return Organizer(tenant_id=tenant, user_id=user, upn=upn)
+    return user
 
 
 def check_content_type(request: HttpRequest) -> None:

@@ -8,6 +8,8 @@ responses (seed Example 1).
 
 from __future__ import annotations
 
+import re
+
 import attrs
 
 from ._members import BETA_ONLY, BOTH, V1_ONLY, GraphObject, member
@@ -16,6 +18,7 @@ from .instant import Instant
 from .participants import MeetingParticipants
 
 __all__ = [
+    "GUID",
     "AudioConferencing",
     "ChatInfo",
     "LobbyBypassSettings",
@@ -88,12 +91,28 @@ def _non_empty_str(instance: object, attribute: attrs.Attribute[str], value: str
         raise ValueError(f"{attribute.name} must be a non-empty string, not {value!r}")
 
 
+GUID = re.compile(
+    r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.ASCII | re.IGNORECASE
+)
+"""A GUID's text form, in any case: a user's object ID (R-HTTP-2), a thread's (R-MEET-5)."""
+
+
+def object_id(text: str) -> str:
+    """An ID as a tenant's or a user's: a GUID (an object ID, which Entra compares in any case
+    and Graph writes in lower case) in lower case, anything else as it is."""
+    return text.lower() if type(text) is str and GUID.fullmatch(text) else text
+
+
 @attrs.frozen(kw_only=True)
 class Organizer:
-    """Who organizes the meeting: the signed-in user, or the user in the path (R-MEET-2)."""
+    """Who organizes the meeting: the signed-in user, or the user in the path (R-MEET-2).
 
-    tenant_id: str = attrs.field(validator=_non_empty_str)
-    user_id: str = attrs.field(validator=_non_empty_str)
+    A tenant or user ID that is a GUID is kept in lower case (``object_id``), so that every
+    spelling of one user, by a token, a callers file, a route or a caller of the library, is one
+    organizer and one key (R-RES-1)."""
+
+    tenant_id: str = attrs.field(converter=object_id, validator=_non_empty_str)
+    user_id: str = attrs.field(converter=object_id, validator=_non_empty_str)
     upn: str | None = None
 
 

@@ -28,10 +28,10 @@ import attrs
 from .creation import build_meeting, join_web_url, meeting_id
 from .enums import ApiVersion
 from .errors import GraphError, quoted
-from .http import GUID, meeting_body
+from .http import meeting_body
 from .instant import Instant
 from .json_paths import json_kind, path_step
-from .meeting import ChatInfo, Organizer
+from .meeting import GUID, ChatInfo, Organizer
 from .request import CreateOrGetRequest
 from .settings import TenantSettings
 

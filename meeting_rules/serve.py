@@ -10,10 +10,13 @@ in use, uvicorn not installed) is one line on stderr and exit 2.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
+import logging
 import re
 import signal
 import socket
+import threading
 from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
@@ -72,9 +75,32 @@ def serve(args: argparse.Namespace, out: TextIO, say: Any) -> int:
         date_header=False,  # the answers carry their own Date
     )
     server = _server(config)
-    # From the first line printed, a signal stops the server, even one that comes before uvicorn
-    # installs its own handlers (``server.run``): then the server stops as soon as it has started.
-    stop = {sig: signal.signal(sig, server.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
+    stop: dict[int, Any] = {}
+    quiet = _QuietForcedExit()
+    logging.getLogger("uvicorn.error").addFilter(quiet)
+    try:
+        if threading.current_thread() is threading.main_thread():
+            # From the first line printed, a signal stops the server, even one that comes before
+            # uvicorn installs its own handlers (``server.run``): it stops once it has started.
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                stop[sig] = signal.signal(sig, server.handle_exit)
+        _ready(out, base, args, who, faults, token)
+        server.run(sockets=[listener])
+    finally:
+        for stopping, handler in stop.items():
+            if handler is not None:  # None: a handler not installed from Python
+                signal.signal(stopping, handler)
+        logging.getLogger("uvicorn.error").removeFilter(quiet)
+        listener.close()
+        store.close()
+    say("meeting-rules: stopped")
+    return 0
+
+
+def _ready(
+    out: TextIO, base: str, args: argparse.Namespace, who: str, faults: Any, token: str
+) -> None:
+    """The lines that say the server is up, and a call to paste."""
     print(f"meeting-rules: serving Graph createOrGet at {base}/v1.0 and {base}/beta", file=out)
     print(f"  store: {_shown(args.store)}; callers: {who}", file=out)
     if faults:
@@ -88,15 +114,17 @@ def serve(args: argparse.Namespace, out: TextIO, say: Any) -> int:
         file=out,
     )
     out.flush()
-    try:
-        server.run(sockets=[listener])
-    finally:
-        for sig, handler in stop.items():
-            signal.signal(sig, handler)
-        listener.close()
-        store.close()
-    say("meeting-rules: stopped")
-    return 0
+
+
+class _QuietForcedExit(logging.Filter):
+    """Drops uvicorn's report of the lifespan cancelled at a forced exit (a second Ctrl-C skips
+    the lifespan's shutdown): the command stops as asked, and the log says nothing went wrong."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        cancelled = record.exc_info is not None and isinstance(
+            record.exc_info[1], asyncio.CancelledError
+        )
+        return not (cancelled and "lifespan" in record.getMessage())
 
 
 def _server(config: Any) -> Any:

@@ -529,6 +529,43 @@ class TestReviewedEdges:
             ]
         assert len(opened) == 2
 
+    def test_a_lifespan_cancelled_before_its_shutdown_closes_its_store(self) -> None:
+        """A server's forced exit cancels the lifespan before any shutdown event: the owned
+        store is closed, the cancellation goes on (a caller's timeout still fires), and a next
+        startup opens a store of its own."""
+        opened: list[InMemoryMeetingRepository] = []
+        closed: list[InMemoryMeetingRepository] = []
+
+        class Store(InMemoryMeetingRepository):
+            def close(self) -> None:
+                closed.append(self)
+
+        def factory() -> InMemoryMeetingRepository:
+            opened.append(Store())
+            return opened[-1]
+
+        app = create_app(repository=factory, directory=callers())
+
+        async def start_then_cancel() -> None:
+            events = asyncio.Queue[dict[str, Any]]()
+            sent: list[str] = []
+
+            async def send(message: MutableMapping[str, Any]) -> None:
+                sent.append(message["type"])
+
+            await events.put({"type": "lifespan.startup"})
+            task = asyncio.create_task(app({"type": "lifespan"}, events.get, send))
+            while not sent:
+                await asyncio.sleep(0.01)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+
+        for _ in range(2):
+            asyncio.run(start_then_cancel())
+        assert len(opened) == 2
+        assert closed == opened
+
 
 class _Watched(InMemoryMeetingRepository):
     """A store that notes the thread of each call; ``waits`` makes ``get_now`` say it would."""

@@ -15,13 +15,16 @@ from meeting_rules import (
     MeetingParticipants,
     OnlineMeeting,
     OnlineMeetingRole,
+    Organizer,
     SeededIdFactory,
     ServiceUnavailableError,
     SteppingClock,
     TenantSettings,
     TooManyRequestsError,
+    create_or_get,
 )
 from meeting_rules.adapters import InMemoryMeetingRepository
+from meeting_rules.graph_json import parse_create_or_get
 from meeting_rules.http import (
     APPLICATION_ROLE,
     DELEGATED_SCOPE,
@@ -192,6 +195,13 @@ class TestSuccess:
         key = MeetingKey(tenant_id=TENANT, organizer_id=BOB,
                          external_id=json.loads(BODY)["externalId"])  # fmt: skip
         assert exchange.repository.get(key) is not None
+        # The library's own callers too: create_or_get for the user spelled in upper case is
+        # the meeting the exchange finds.
+        request = parse_create_or_get({"externalId": "by-the-library"})
+        upper = Organizer(tenant_id=TENANT.upper(), user_id=BOB.upper())
+        create_or_get(request, organizer=upper, repository=exchange.repository,
+                      clock=exchange.clock, ids=exchange.ids)  # fmt: skip
+        assert exchange.post(token="bob", body=b'{"externalId": "by-the-library"}').status == 200
 
     def test_r_auth_5_delegated_on_own_user_id(self) -> None:
         """R-AUTH-5: a delegated token on /users/{own id} is the same as /me."""

@@ -225,18 +225,25 @@ def test_r_res_1_ids_in_any_case_name_one_organizer() -> None:
     """Object IDs are GUIDs, compared in any case: a callers file that spells a user or tenant
     in upper case and a token that spells them in lower case (as Entra does) name one user, and
     one policy."""
+    app_id = "5f1c8f0e-2b7a-4c1d-9e3f-0a1b2c3d4e5f"
     upper = callers_from_json(
-        {"applications": [{"tenantId": TENANT.upper(), "appId": "APP-1",
+        {"applications": [{"tenantId": TENANT.upper(), "appId": app_id.upper(),
                            "policyUsers": [BOB.upper()]}]},
         tokens_required=False,
     )  # fmt: skip
     found = JwtDirectory(jwks=JWKS, callers=upper)
-    app = found.caller(token(APP))
+    app = found.caller(token({**APP, "appid": app_id}))
     assert isinstance(app, Application)
     assert app.policy_users == frozenset({BOB})
+    other = found.caller(token({**APP, "appid": "APP-1"}))  # not a GUID: as spelled
+    assert isinstance(other, Application)
+    assert other.policy_users == frozenset()
     user = found.user(TENANT, BOB)
     assert user is not None
-    assert user.user_id == BOB.upper()  # as the file spells it; the exchange makes it one key
+    assert user.user_id == BOB  # an organizer keeps a GUID in lower case
+    personal = found.caller(token({**DELEGATED, "tid": PERSONAL_TENANT.upper()}))
+    assert isinstance(personal, DelegatedUser)
+    assert personal.personal
 
 
 class TestCallersFile:

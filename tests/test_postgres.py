@@ -390,14 +390,22 @@ def test_a_read_only_server_is_a_503_then_writes_again(server: PostgresServer) -
     """A server that only reads (a standby during a failover, a primary set read-only): a
     create is a 503 with Retry-After and stores nothing; once it writes again, so does the
     same store."""
-    with PostgresMeetingRepository(server.conninfo, schema=fresh_schema()) as store:
+    schema = fresh_schema()
+    with PostgresMeetingRepository(server.conninfo, schema=schema, max_size=1) as store:
         key = MeetingKey(tenant_id="t", organizer_id="o", external_id="k")
         request = parse_create_or_get({"externalId": "k"})
         clock = FixedClock(Instant.parse("2020-01-01T00:00:00Z"))
+
+        def read_only(wanted: str) -> bool:  # the store's one connection has the reload
+            with store._pool.connection() as connection:
+                row = connection.execute("SHOW default_transaction_read_only").fetchone()
+            return row is not None and row[0] == wanted
+
         with psycopg.connect(server.conninfo, autocommit=True) as admin:
             admin.execute("ALTER SYSTEM SET default_transaction_read_only = on")
             admin.execute("SELECT pg_reload_conf()")
             try:
+                assert wait_until(lambda: read_only("on"), seconds=20)
                 with pytest.raises(ServiceUnavailableError) as refused:
                     store.add_if_absent(key, create_or_get(
                         request, organizer=ORGANIZER_T_O, repository=InMemoryRepo(),
@@ -408,6 +416,7 @@ def test_a_read_only_server_is_a_503_then_writes_again(server: PostgresServer) -
             finally:
                 admin.execute("ALTER SYSTEM RESET default_transaction_read_only")
                 admin.execute("SELECT pg_reload_conf()")
+        assert wait_until(lambda: read_only("off"), seconds=20)
         outcome = create_or_get(request, organizer=ORGANIZER_T_O, repository=store, clock=clock,
                                 ids=SeededIdFactory(1))  # fmt: skip
         assert outcome.status == 201

@@ -83,6 +83,18 @@ def test_r_res_1_keys_compare_exactly() -> None:
     assert len({key, MeetingKey(tenant_id="T", organizer_id="o", external_id="E")}) == 2
 
 
+def test_r_res_1_an_organizer_keeps_its_guids_in_lower_case() -> None:
+    """R-RES-1: object IDs are GUIDs, which Entra compares in any case; an organizer keeps them
+    in lower case, so one user is one key however it is spelled. Other IDs stay as given."""
+    tenant, user = "72F988BF-86F1-41AF-91AB-2D7CD011DB47", "8B081EF6-4792-4DEF-B2C9-C363A1BF41D5"
+    organizer = Organizer(tenant_id=tenant, user_id=user)
+    assert organizer == Organizer(tenant_id=tenant.lower(), user_id=user.lower())
+    assert (organizer.tenant_id, organizer.user_id) == (tenant.lower(), user.lower())
+    assert Organizer(tenant_id="Contoso", user_id="Bob").user_id == "Bob"
+    with pytest.raises(ValueError, match="tenant_id"):
+        Organizer(tenant_id=None, user_id="u")  # type: ignore[arg-type]
+
+
 def test_r_body_2_request_needs_an_external_id() -> None:
     """R-BODY-2: a request cannot be built with an empty externalId."""
     with pytest.raises(BadRequestError) as info:

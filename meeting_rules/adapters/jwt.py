@@ -25,7 +25,7 @@ from typing import Any, Final, NamedTuple, TypeGuard
 import jwt
 
 from ..callers import Callers
-from ..meeting import Organizer
+from ..meeting import Organizer, object_id
 from ..ports import Application, DelegatedUser
 
 __all__ = ["GRAPH_AUDIENCES", "PERSONAL_TENANT", "JwtDirectory"]
@@ -140,7 +140,7 @@ class JwtDirectory:
                 user_id=user_id,
                 upn=upn if _is_text(upn) else None,
                 scopes=frozenset(scopes.split()),
-                personal=tenant_id == PERSONAL_TENANT,
+                personal=object_id(tenant_id) == PERSONAL_TENANT,
             )
         app_id = claims.get("appid", claims.get("azp"))
         roles = claims.get("roles", [])
@@ -151,7 +151,7 @@ class JwtDirectory:
             tenant_id=tenant_id,
             app_id=app_id,
             roles=frozenset(r for r in roles if isinstance(r, str)),
-            policy_users=policies.get((tenant_id.lower(), app_id.lower()), frozenset()),
+            policy_users=policies.get((object_id(tenant_id), object_id(app_id)), frozenset()),
         )
 
 
@@ -176,6 +176,9 @@ def _usable_keys(jwks: object) -> tuple[_Key, ...]:
         raise ValueError('a JWKS is a JSON object whose "keys" is an array of keys')
     keys, refusals = [], []
     for entry in entries:
+        if not isinstance(entry, Mapping):
+            refusals.append(f"a key that is not an object: {type(entry).__name__}")
+            continue
         try:
             found = jwt.PyJWK(dict(entry))
         except Exception as error:  # see the docstring
