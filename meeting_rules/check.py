@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import errno
-import io
 import json
 import os
 import re
@@ -65,9 +64,6 @@ def run(
         CannotCheck: the file or the callers file cannot be read at all, or the report cannot be
             written (exit 2, the message on stderr).
     """
-    for stream in (out, err):  # text the stream's encoding lacks written as \xe9, not refused
-        if isinstance(stream, io.TextIOWrapper):
-            stream.reconfigure(errors="backslashreplace")
     shape = _format(args.file, args.format)
     directory = _directory(args.callers)
     file, size = _open(args.file, stdin)

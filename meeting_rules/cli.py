@@ -26,6 +26,8 @@ Exit codes, each documented in README.md:
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import logging
 import os
@@ -330,6 +332,8 @@ def main(
             return _serve(args, out, err)
         source = stdin if stdin is not None else getattr(sys.stdin, "buffer", None)
         if args.command == "check":
+            if stdout is None:  # the process's own: its report is written whatever the console
+                _escape_what_cannot_be_written(out, err if stderr is None else None)
             return _check(args, out, err, source)
         body = _read_body(args.file, source)
         if args.command == "validate":
@@ -358,6 +362,16 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: BinaryIO |
         if error.output_failed:
             _silence(out)
         raise _CannotRun(str(error)) from None
+
+
+def _escape_what_cannot_be_written(*streams: TextIO | None) -> None:
+    """Text a console's encoding lacks (ASCII, cp1252) written as ``\\xe9`` rather than refused,
+    on the process's own streams only (a caller's stream is left as it is)."""
+    for stream in streams:
+        if isinstance(stream, io.TextIOWrapper):
+            # closed, or a broken pipe: the writing of the report says so
+            with contextlib.suppress(OSError, ValueError):
+                stream.reconfigure(errors="backslashreplace")
 
 
 def _say(err: TextIO, line: str) -> None:

@@ -54,7 +54,6 @@ from .oracle_answers import (
     decode_answer,
     expect_headers,
     key_of,
-    raw_external_id,
     raw_key_of,
     same_organizer,
     text_of,
@@ -124,6 +123,7 @@ class _Known:
     version: ApiVersion
     include: bool  # its caller sent Prefer: include-unknown-enum-members
     exchange: int
+    made: bool  # by a 201 judged here (not first seen in a 200: made before the traffic)
 
 
 class Oracle:
@@ -229,8 +229,8 @@ class Oracle:
         if status in TRANSIENT:
             if key is not None and key not in self._known:
                 self._unsure.add(key)
-            elif key is None and self._directory is None:
-                self._mark_unsure(request.body, parsed, route.user_id)
+            elif key is None and self._directory is None and parsed is not None and not refusals:
+                self._mark_unsure(parsed.external_id, route.user_id)  # a valid request's only
             return findings
         if self._directory is None and callers_refusal(status, error, route.user_id):
             return findings  # without the callers, their refusals are not judged
@@ -249,6 +249,8 @@ class Oracle:
             return findings
         if status >= 400:
             gettable = key in self._known or key in self._unsure
+            if key is None and self._directory is None and parsed is not None:
+                gettable = self._may_be_stored(parsed.external_id, route.user_id)
             strict_get = self._settings.strict_mismatch and gettable
             findings += refused_valid(status, error, parsed, strict_get=strict_get)
             return findings
@@ -310,15 +312,25 @@ class Oracle:
             refusals.append(late)
         return refusals, organizer, parsed
 
-    def _mark_unsure(
-        self, raw: bytes, parsed: CreateOrGetRequest | None, user_id: str | None
-    ) -> None:
-        """Without the callers, a throttled or failed answer names no organizer: every key of
-        the request's externalId is unsure (of the path's user on ``/users/{id}``; on ``/me``,
-        of any organizer, the token's user being unknown) until it is seen."""
-        external_id = parsed.external_id if parsed is not None else raw_external_id(raw)
-        if external_id is not None:
-            self._unsure_ids.add((user_id.lower() if user_id is not None else None, external_id))
+    def _mark_unsure(self, external_id: str, user_id: str | None) -> None:
+        """Without the callers, a throttled or failed answer to a valid request names no
+        organizer: every key of its externalId is unsure from then on (of the path's user on
+        ``/users/{id}``; on ``/me``, of any organizer, the token's user being unknown)."""
+        self._unsure_ids.add((user_id.lower() if user_id is not None else None, external_id))
+
+    def _may_be_stored(self, external_id: str, user_id: str | None) -> bool:
+        """Without the callers, whether a key of this externalId (of the path's user on
+        ``/users/{id}``) may be stored: an error answer names no organizer to say which."""
+        user = user_id.lower() if user_id is not None else None
+        marks = self._unsure_ids
+        return (
+            (user, external_id) in marks
+            or (None, external_id) in marks
+            or any(
+                k[2] == external_id and (user is None or k[1] == user)
+                for k in (*self._known, *self._unsure)
+            )
+        )
 
     def _is_unsure(self, key: Key) -> bool:
         return key in self._unsure or bool(
@@ -364,7 +376,7 @@ class Oracle:
                 settings=self._settings,
                 include_unknown_enum_members=include,
             )
-            self._remember(key, response.body, body, parsed.version, include, index)
+            self._remember(key, response.body, body, parsed.version, include, index, made=True)
             return findings
         answered = answer_organizer(body, None)
         if answered is not None and not same_organizer(answered, key):
@@ -405,7 +417,7 @@ class Oracle:
         )
         if not include:  # with it, an unknownFutureValue may be the stored value: unknown
             findings += expect_prefer(body, include)
-        self._remember(key, response.body, body, parsed.version, include, index)
+        self._remember(key, response.body, body, parsed.version, include, index, made=False)
         return findings
 
     def _remember(
@@ -416,11 +428,13 @@ class Oracle:
         version: ApiVersion,
         include: bool,
         index: int,
+        *,
+        made: bool,
     ) -> None:
         digests = meeting_digests(body)
         # the digests as written without Prefer differ only where an evolvable value is written
         lowered = meeting_digests(body, lowered=True) if may_be_lowered(raw) else digests
-        self._known[key] = _Known(digests, lowered, version, include, index)
+        self._known[key] = _Known(digests, lowered, version, include, index, made)
         self._bodies[key] = raw
         if len(self._bodies) > _KEPT_BODIES:
             del self._bodies[next(iter(self._bodies))]
@@ -443,7 +457,9 @@ class Oracle:
         crossed = version is not known.version
         findings = time_forms(body)  # R-TIME-6: a time written otherwise still digests the same
         if crossed:
-            findings += expect_version_members(body, version, self._settings)
+            findings += expect_version_members(
+                body, version, self._settings, first_seen=not known.made
+            )
         if lowered:
             findings += expect_prefer(body, include)
         if digests[1 if crossed else 0] == first[1 if crossed else 0]:

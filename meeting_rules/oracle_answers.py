@@ -135,10 +135,16 @@ def _no_constant(name: str) -> object:
     raise _NotGraphJson(f"{name}, which JSON has no value for")
 
 
+ANSWER_DEPTH = MAX_DEPTH + 6
+"""How deeply an answer may nest: a member that a request gave and the meeting keeps
+(``MAX_DEPTH`` deep at most) sits at most 6 levels into the meeting (the meeting, its
+participants, the attendees, an attendee, its identity set, an identity)."""
+
+
 def decode_answer(raw: bytes) -> tuple[object, str | None]:
     """An answer's body as JSON (``NOT_JSON`` if it is not) and, if it is not JSON as Graph
     writes it (R-HTTP-6: UTF-8, as its ``Content-Type`` says, each member once, no NaN, no lone
-    surrogate, at most ``MAX_DEPTH`` levels deep, as OData writes), what it is instead. Such a
+    surrogate, at most ``ANSWER_DEPTH`` levels deep), what it is instead. Such a
     body is judged as Python reads it, except one nested deeper, which is not read (``NOT_JSON``):
     the judging of a meeting recurses through it."""
     try:
@@ -148,9 +154,9 @@ def decode_answer(raw: bytes) -> tuple[object, str | None]:
     form = None
     if text is None or text.startswith("\ufeff"):
         value = decode(raw)  # json.loads finds UTF-16 and UTF-32, and a byte order mark
-        if not is_json(value):
-            return NOT_JSON, None
         form = "not UTF-8" if text is None else "UTF-8 after a byte order mark"
+        if not is_json(value):
+            return NOT_JSON, form if text is None else None
     else:
         try:
             value = json.loads(
@@ -159,11 +165,11 @@ def decode_answer(raw: bytes) -> tuple[object, str | None]:
         except _NotGraphJson as error:
             value, form = decode(raw), str(error)
         except RecursionError:
-            return NOT_JSON, f"nested deeper than {MAX_DEPTH} levels"
+            return NOT_JSON, f"nested deeper than {ANSWER_DEPTH} levels"
         except ValueError:
             return NOT_JSON, None
-    if (raw.count(b"{") + raw.count(b"[") > MAX_DEPTH) and _deeper(value, MAX_DEPTH):
-        return NOT_JSON, f"nested deeper than {MAX_DEPTH} levels"
+    if (raw.count(b"{") + raw.count(b"[") > ANSWER_DEPTH) and _deeper(value, ANSWER_DEPTH):
+        return NOT_JSON, f"nested deeper than {ANSWER_DEPTH} levels"
     if form is None and b"\\u" in raw:
         try:
             json.dumps(value, ensure_ascii=False).encode("utf-8")

@@ -10,6 +10,7 @@ import base64
 import codecs
 import io
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -573,20 +574,27 @@ def test_a_har_file_after_a_byte_order_mark_is_read(tmp_path: Path) -> None:
 
 
 def test_a_report_to_an_ascii_stdout_escapes_what_it_cannot_write(tmp_path: Path) -> None:
-    """With a standard output that cannot write every character (an ASCII or cp1252 console),
-    the report escapes the text it cannot write (``\\xe9``) rather than failing."""
+    """With a console that cannot write every character (ASCII, cp1252), the command's report
+    escapes the text it cannot write (``\\xe9``) rather than failing; a stream a caller of
+    ``main`` gives is left as it is (a report it cannot take is exit 2, as before)."""
     recorder = Recorder()
     first = recorder.send({"externalId": "réunion"})
     again = tampered(recorder.send({"externalId": "réunion"}), status=201)
     path = write(tmp_path, "accents.jsonl", jsonl([first, again]))
     for args in ([], ["--json"]):
-        raw = io.BytesIO()
-        out = io.TextIOWrapper(raw, encoding="ascii", write_through=True)
-        err = io.TextIOWrapper(io.BytesIO(), encoding="ascii", write_through=True)
-        assert main(["check", str(path), *args], stdout=out, stderr=err) == 1
-        report = raw.getvalue().decode("ascii")
-        assert "R-RES-3" in report
-        assert "'r\\xe9union'" in report or "r\\u00e9union" in report
+        for encoding in ("ascii", "cp1252"):
+            done = subprocess.run(
+                [sys.executable, "-m", "meeting_rules", "check", str(path), *args],
+                capture_output=True, timeout=60,
+                env={**os.environ, "PYTHONIOENCODING": f"{encoding}:strict"},
+            )  # fmt: skip
+            assert done.returncode == 1, done.stderr
+            report = done.stdout.decode(encoding)
+            assert "R-RES-3" in report
+            assert "r\\xe9union" in report or "r\\u00e9union" in report or "réunion" in report
+    given = io.TextIOWrapper(io.BytesIO(), encoding="ascii", write_through=True)
+    assert main(["check", str(path)], stdout=given, stderr=io.StringIO()) == 2
+    assert given.errors == "strict"
 
 
 # --- files that cannot be read at all -------------------------------------------------------------

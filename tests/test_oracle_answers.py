@@ -13,15 +13,18 @@ import pytest
 
 from meeting_rules.enums import LobbyBypassScope
 from meeting_rules.http import HttpResponse
+from meeting_rules.json_text import MAX_DEPTH
 from meeting_rules.oracle import Oracle
+from meeting_rules.oracle_answers import ANSWER_DEPTH
 from meeting_rules.settings import TenantSettings
 from tests.emulators import ALICE, CALLERS, TENANT, Library, directory
 from tests.test_oracle import post, rules, tampered
 
 
-def with_member(response: HttpResponse, text: str) -> HttpResponse:
+def with_member(response: HttpResponse, text: str, *, encoding: str = "utf-8") -> HttpResponse:
     """``response`` with ``"extension": text`` added at the end of its JSON object."""
-    return attrs.evolve(response, body=response.body[:-1] + f',"extension":{text}}}'.encode())
+    added = f',"extension":{text}}}'.encode(encoding)
+    return attrs.evolve(response, body=response.body[:-1] + added)
 
 
 # --- JSON as Graph writes it ----------------------------------------------------------------
@@ -32,8 +35,9 @@ def with_member(response: HttpResponse, text: str) -> HttpResponse:
 def test_r_http_6_an_answer_nested_too_deep_is_a_finding_never_a_failure(
     depth: int, status: int
 ) -> None:
-    """R-HTTP-6: an answer nested deeper than 100 levels (OData's ``MaxNestingDepth``, the
-    library's own limit) is a finding and is not read further; the oracle returns violations,
+    """R-HTTP-6: an answer nested deeper than ``ANSWER_DEPTH`` levels (106: OData's
+    ``MaxNestingDepth`` of a kept member, 6 levels into a meeting) is a finding and is not read
+    further; the oracle returns violations,
     never an exception, also where the answer holds a value ``Prefer`` changes."""
     library = Library()
     request = post({"externalId": "k", "subject": "producer"})
@@ -47,20 +51,38 @@ def test_r_http_6_an_answer_nested_too_deep_is_a_finding_never_a_failure(
             answer = with_member(first, deep)
         found = oracle.check(request, answer)
         assert "R-HTTP-6" in rules(found)
-        assert any("deeper than 100 levels" in v.message for v in found)
+        assert any(f"deeper than {ANSWER_DEPTH} levels" in v.message for v in found)
 
 
 def test_r_http_6_an_answer_at_the_depth_limit_is_read() -> None:
-    """R-HTTP-6: 100 levels are read (a member beyond those createOrGet writes is allowed, the
-    meeting being an open type); 101 are not."""
+    """R-HTTP-6: ``ANSWER_DEPTH`` levels are read (a member beyond those createOrGet writes is
+    allowed, the meeting being an open type); one more is not."""
     library = Library()
     request = post({"externalId": "k"})
     answer = library(request)
-    assert (
-        Oracle(directory=directory()).check(request, with_member(answer, "[" * 99 + "]" * 99)) == ()
-    )
-    too_deep = with_member(answer, "[" * 100 + "]" * 100)
+    inside = "[" * (ANSWER_DEPTH - 1) + "]" * (ANSWER_DEPTH - 1)
+    assert Oracle(directory=directory()).check(request, with_member(answer, inside)) == ()
+    too_deep = with_member(answer, "[" * ANSWER_DEPTH + "]" * ANSWER_DEPTH)
     assert "R-HTTP-6" in rules(Oracle(directory=directory()).check(request, too_deep))
+
+
+@pytest.mark.parametrize("where", ["attendee", "organizer", "meeting"])
+def test_r_http_6_the_librarys_deepest_answers_are_judged_without_a_finding(where: str) -> None:
+    """A member a request gives is kept up to ``MAX_DEPTH`` deep where it sits, so the library's
+    answer may nest deeper than that: the oracle reads it as the library writes it."""
+    deep = "[" * (MAX_DEPTH - 1) + "]" * (MAX_DEPTH - 1)
+    user = '{"identity": {"user": {"id": "u", "x": ' + deep + "}}}"
+    body = {
+        "attendee": '{"externalId": "k", "participants": {"attendees": [' + user + "]}}",
+        "organizer": '{"externalId": "k", "participants": {"organizer": ' + user + "}}",
+        "meeting": '{"externalId": "k", "x": ' + deep + "}",
+    }[where].encode()
+    for oracle in (Oracle(directory=directory()), Oracle()):
+        library, request = Library(), post(body)
+        created, again = library(request), library(request)
+        assert (created.status, again.status) == (201, 200)
+        assert oracle.check(request, created) == ()
+        assert oracle.check(request, again) == ()
 
 
 def _utf16(response: HttpResponse) -> HttpResponse:
@@ -72,6 +94,7 @@ def _utf16(response: HttpResponse) -> HttpResponse:
     [
         (_utf16, "not UTF-8"),
         (lambda r: attrs.evolve(r, body=r.body.decode().encode("utf-32")), "not UTF-8"),
+        (lambda r: with_member(r, '"caf\u00e9"', encoding="latin-1"), "not UTF-8"),
         (lambda r: attrs.evolve(r, body=b"\xef\xbb\xbf" + r.body), "byte order mark"),
         (lambda r: with_member(r, "NaN"), "NaN"),
         (lambda r: with_member(r, "-Infinity"), "Infinity"),
@@ -81,7 +104,7 @@ def _utf16(response: HttpResponse) -> HttpResponse:
             "twice",
         ),
     ],
-    ids=["utf-16", "utf-32", "bom", "nan", "infinity", "lone-surrogate", "duplicate"],
+    ids=["utf-16", "utf-32", "latin-1", "bom", "nan", "infinity", "lone-surrogate", "duplicate"],
 )
 def test_r_http_6_an_answer_that_is_not_utf8_json_is_a_finding(change: object, said: str) -> None:
     """R-HTTP-6: an answer is UTF-8 JSON, as its ``Content-Type`` says: one in UTF-16 or
@@ -264,3 +287,22 @@ def test_r_auth_4_r_auth_3_an_application_without_its_role_on_me_gets_either() -
     assert oracle.check(on_me, no_role) == ()
     with_role = post({"externalId": "k"}, token="app")
     assert rules(oracle.check(with_role, no_role)) == {"R-AUTH-4"}
+
+
+def test_r_meet_3_a_meeting_made_before_the_traffic_may_hold_graphs_toll_numbers() -> None:
+    """R-MEET-3: the empty lists are what these rules make; a meeting first seen in a store that
+    held it before was made by Graph, whose ``tollNumbers`` holds the ``tollNumber``: in its
+    first 200 a list is enough. One that is not a list is still a finding."""
+    library = Library()
+    request = post({"externalId": "k"}, version="v1.0")
+    library(request)
+    answer = library(request)
+    body = json.loads(answer.body)
+    body["audioConferencing"]["tollNumbers"] = [body["audioConferencing"]["tollNumber"]]
+    graphs = attrs.evolve(answer, body=json.dumps(body).encode())
+    existing = Oracle(directory=directory(), assume_empty_store=False)
+    assert existing.check(request, graphs) == ()
+    body["audioConferencing"]["tollNumbers"] = "+1 206-485-3005"
+    not_a_list = attrs.evolve(answer, body=json.dumps(body).encode())
+    found = Oracle(directory=directory(), assume_empty_store=False).check(request, not_a_list)
+    assert rules(found) == {"R-MEET-3"}

@@ -14,6 +14,7 @@ from meeting_rules.cli import main
 from meeting_rules.errors import ServiceUnavailableError
 from meeting_rules.http import HttpRequest, refuse
 from meeting_rules.oracle import Oracle
+from meeting_rules.settings import TenantSettings
 from meeting_rules.testing import check_emulator
 from tests.emulators import ALICE, BOB, Library, Recorder, directory, write_jsonl
 from tests.test_oracle import post, rules
@@ -112,3 +113,33 @@ def test_r_res_2_without_callers_an_unsure_key_is_that_external_ids_only() -> No
     other_user = post({"externalId": "k"}, token="bob")
     library(other_user)
     assert rules(blind.check(other_user, library(other_user))) == {"R-RES-2"}
+
+
+def test_r_res_2_without_callers_a_lost_answer_to_a_refused_body_marks_nothing() -> None:
+    """R-RES-2: a 503 for a request whose body the rules refuse (it cannot have stored a
+    meeting) leaves every key as it was: a 200 no exchange created is still a finding."""
+    library, blind = Library(), Oracle()
+    refused = post(LATE_END)
+    assert blind.check(refused, refuse(
+        refused, ServiceUnavailableError("later"), clock=library.clock, ids=library.ids
+    )) == ()  # fmt: skip
+    valid = post({"externalId": "k"})
+    library(valid)
+    assert rules(blind.check(valid, library(valid))) == {"R-RES-2"}
+
+
+def test_r_res_3_without_callers_a_strict_tenants_422_for_a_get_is_taken() -> None:
+    """R-RES-3: a strict tenant's 422 names no organizer; without the callers it is taken for a
+    get where a key of its externalId may be stored, and refused as a valid request otherwise."""
+    strict = TenantSettings(strict_mismatch=True)
+    library, blind = Library(settings=strict), Oracle(settings=strict)
+    first, differing = (
+        post({"externalId": "k", "subject": "one"}),
+        post({"externalId": "k", "subject": "two"}),
+    )
+    assert blind.check(first, library(first)) == ()
+    answer = library(differing)
+    assert answer.status == 422
+    assert blind.check(differing, answer) == ()
+    other = post({"externalId": "never-created", "subject": "two"})
+    assert "R-RES-3" in rules(Oracle(settings=strict).check(other, answer))
