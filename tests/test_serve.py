@@ -109,26 +109,33 @@ def test_serve_prints_a_call_that_works_and_stops_cleanly(tmp_path: Path) -> Non
     assert (tmp_path / "meetings.sqlite3").exists()  # the default store, in the directory
 
 
+@contextmanager
+def in_flight(served: Served) -> Iterator[http.client.HTTPConnection]:
+    """The printed call sent, and read by the server, its answer not yet read: a connection
+    whose ``getresponse()`` waits for it."""
+    words = served.curl
+    headers = dict(words[i + 1].split(": ", 1) for i, w in enumerate(words) if w == "-H")
+    url = httpx.URL(served.url)
+    assert url.port is not None
+    connection = http.client.HTTPConnection(url.host, url.port, timeout=30)
+    try:
+        connection.request("POST", url.raw_path.decode(), words[words.index("-d") + 1], headers)
+        # The server accepts connections in order: once a later one is answered (GET is never
+        # delayed), the POST has been read and is waiting out its latency.
+        assert httpx.get(f"{served.base}/openapi.json", timeout=30).status_code == 200
+        yield connection
+    finally:
+        connection.close()
+
+
 def test_sigterm_finishes_the_request_in_flight(tmp_path: Path) -> None:
     """A request delayed by a latency fault is answered after SIGTERM; then exit 0."""
     faults = tmp_path / "faults.json"
     # long enough that the POST is still waiting when SIGTERM comes, on a loaded machine too
     faults.write_text(json.dumps([{"kind": "latency", "latencyMs": 5000}]))
-    with serving("--faults", str(faults), cwd=tmp_path) as served:
-        words = served.curl
-        headers = dict(words[i + 1].split(": ", 1) for i, w in enumerate(words) if w == "-H")
-        url = httpx.URL(served.url)
-        assert url.port is not None
-        in_flight = http.client.HTTPConnection(url.host, url.port, timeout=30)
-        try:
-            in_flight.request("POST", url.raw_path.decode(), words[words.index("-d") + 1], headers)
-            # The server accepts connections in order: once a later one is answered (GET is
-            # never delayed), the POST has been read and is waiting out its latency.
-            assert httpx.get(f"{served.base}/openapi.json", timeout=30).status_code == 200
-            code, _, err = served.stop(signal.SIGTERM)
-            answer = in_flight.getresponse()
-        finally:
-            in_flight.close()
+    with serving("--faults", str(faults), cwd=tmp_path) as served, in_flight(served) as post:
+        code, _, err = served.stop(signal.SIGTERM)
+        answer = post.getresponse()
     assert code == 0
     assert "Traceback" not in err
     assert answer.status == 201
@@ -165,22 +172,12 @@ def test_a_second_ctrl_c_stops_it_without_a_traceback(tmp_path: Path) -> None:
     log, and the command exits 0."""
     faults = tmp_path / "faults.json"
     faults.write_text(json.dumps([{"kind": "latency", "latencyMs": 20_000}]))
-    with serving("--faults", str(faults), cwd=tmp_path) as served:
-        words = served.curl
-        headers = dict(words[i + 1].split(": ", 1) for i, w in enumerate(words) if w == "-H")
-        url = httpx.URL(served.url)
-        assert url.port is not None
-        in_flight = http.client.HTTPConnection(url.host, url.port, timeout=30)
-        try:
-            in_flight.request("POST", url.raw_path.decode(), words[words.index("-d") + 1], headers)
-            assert httpx.get(f"{served.base}/openapi.json", timeout=30).status_code == 200
-            served.process.send_signal(signal.SIGINT)  # waits for the POST's 20 s
-            time.sleep(0.5)
-            assert served.process.poll() is None
-            code, _, err = served.stop(signal.SIGINT)
-            answer = in_flight.getresponse()
-        finally:
-            in_flight.close()
+    with serving("--faults", str(faults), cwd=tmp_path) as served, in_flight(served) as post:
+        served.process.send_signal(signal.SIGINT)  # waits for the POST's 20 s
+        time.sleep(0.5)
+        assert served.process.poll() is None
+        code, _, err = served.stop(signal.SIGINT)
+        answer = post.getresponse()
     assert code == 0, err
     assert "Traceback" not in err
     assert "ERROR" not in err
