@@ -6,6 +6,7 @@ where it cannot start, is skipped locally and fails under ``CI=true``."""
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import pwd
@@ -43,7 +44,7 @@ def _free_port() -> int:
 
 class PostgresServer:
     """One server: ``start()``, ``conninfo``, ``restart(mode)``, ``halt()`` and ``resume()``,
-    ``stop()``."""
+    ``freeze()`` and ``thaw()``, ``stop()``."""
 
     def __init__(self) -> None:
         binaries = _binaries()
@@ -123,6 +124,25 @@ class PostgresServer:
         """Start a halted server again, on its port."""
         self._pg_ctl("start")
 
+    def freeze(self) -> None:
+        """Stop every process of the server (``SIGSTOP``) until ``thaw``: alive, its kernel
+        acknowledging every packet, but answering nothing (a stalled host)."""
+        self._signal_all(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        self._signal_all(signal.SIGCONT)
+
+    def _signal_all(self, sent: signal.Signals) -> None:
+        postmaster = int((self.data / "postmaster.pid").read_text().split()[0])
+        children = [
+            int(stat.parent.name)
+            for stat in Path("/proc").glob("[0-9]*/stat")
+            if _parent(stat) == postmaster
+        ]
+        for pid in (postmaster, *children):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, sent)
+
     def stop(self) -> None:
         try:
             self._pg_ctl("stop", "-m", "fast")
@@ -138,6 +158,14 @@ class PostgresServer:
             os.kill(pid, signal.SIGKILL)
         except (OSError, ValueError, IndexError):
             pass
+
+
+def _parent(stat: Path) -> int | None:
+    """The parent's pid in ``/proc/PID/stat``, read after the command's closing parenthesis."""
+    try:
+        return int(stat.read_text().rpartition(")")[2].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def server_or_skip() -> PostgresServer:

@@ -13,6 +13,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,7 @@ from meeting_rules import (
 )
 from meeting_rules.adapters import InMemoryMeetingRepository as InMemoryRepo
 from meeting_rules.adapters import UnusableStoreError
-from meeting_rules.adapters.postgres import PostgresMeetingRepository
+from meeting_rules.adapters.postgres import STALL_GRACE_SECONDS, PostgresMeetingRepository
 from meeting_rules.graph_json import parse_create_or_get
 from meeting_rules.testing import RepositoryContract, check_repository
 from tests.postgres import PostgresServer
@@ -452,3 +453,43 @@ def _answers(store: PostgresMeetingRepository, key: MeetingKey) -> bool:
     except ServiceUnavailableError:
         return False
     return True
+
+
+def test_a_stalled_server_is_a_503_within_the_deadline_then_answers_again(
+    server: PostgresServer,
+) -> None:
+    """A server whose processes are stopped (SIGSTOP) keeps its connections open and never
+    answers; its own statement_timeout cannot run. Each call ends within the store's deadline
+    (statement_timeout + 2 s) as a 503, the creates of the stall are stored at most once, and
+    calls succeed once the server runs again."""
+    schema = fresh_schema()
+    with PostgresMeetingRepository(
+        server.conninfo, schema=schema, timeout=1, statement_timeout=0.5
+    ) as store:
+        key = MeetingKey(tenant_id="t", organizer_id="o", external_id="k")
+        request = parse_create_or_get({"externalId": "k"})
+        clock = FixedClock(Instant.parse("2020-01-01T00:00:00Z"))
+
+        def create(seed: int) -> int:
+            return create_or_get(request, organizer=ORGANIZER_T_O, repository=store, clock=clock,
+                                 ids=SeededIdFactory(seed)).status  # fmt: skip
+
+        assert store.get(key) is None  # a connection in the pool, to a running server
+        bound = 0.5 + STALL_GRACE_SECONDS + 1.5
+        with ThreadPoolExecutor(max_workers=1) as worker:  # a call that hangs fails the test
+            server.freeze()
+            try:
+                for call in (lambda: store.get(key), lambda: create(1)):
+                    started = time.monotonic()
+                    with pytest.raises(ServiceUnavailableError) as refused:
+                        worker.submit(call).result(timeout=bound)
+                    assert time.monotonic() - started < bound
+                    assert refused.value.retry_after_seconds == 1
+            finally:
+                server.thaw()  # before the worker is waited for
+        assert wait_until(lambda: _answers(store, key), seconds=30)
+        # The stalled create's statement may have run once the server did: then the retry
+        # finds it (200); either way one meeting.
+        assert create(2) in (200, 201)
+        assert create(3) == 200
+        assert len(store) == 1

@@ -42,11 +42,15 @@ from psycopg import sql
 from ..errors import GraphError, InternalServerError, ServiceUnavailableError
 from ..graph_json import meeting_from_storage, meeting_to_storage
 from ..meeting import MeetingKey, OnlineMeeting
+from .deadlines import DeadlineExceeded, Deadlines
 from .store_errors import RETRY_AFTER_SECONDS, UnusableStoreError
 
-__all__ = ["SCHEMA_VERSION", "PostgresMeetingRepository"]
+__all__ = ["SCHEMA_VERSION", "STALL_GRACE_SECONDS", "PostgresMeetingRepository"]
 
 SCHEMA_VERSION: Final = 1
+# How long after its statement_timeout a statement's answer may take before the store ends the
+# connection: the server's own cancellation, and its answer, need a moment to arrive.
+STALL_GRACE_SECONDS: Final = 2.0
 _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 _LOCK_KEY: Final = 0x6D65657472756C65  # "meetrule": the advisory lock of schema setup
 _T = TypeVar("_T")
@@ -100,7 +104,9 @@ class PostgresMeetingRepository:
         schema: the PostgreSQL schema of this store (lower-case letters, digits, ``_``).
         min_size, max_size: the connection pool's bounds.
         timeout: seconds to wait for a connection (at construction and per call).
-        statement_timeout: seconds a statement may run before the server cancels it (503).
+        statement_timeout: seconds a statement may run before the server cancels it (503);
+            a server that has not answered a statement 2 s after that (a stalled process) has
+            its connection ended by the store (503).
 
     Raises:
         UnusableStoreError: the schema holds something else, or a newer store.
@@ -135,7 +141,14 @@ class PostgresMeetingRepository:
             "keepalives_interval": 2,
             "keepalives_count": 3,
             "tcp_user_timeout": int((statement_timeout + 5) * 1000),
+            "connect_timeout": max(2, int(timeout)),  # libpq's own minimum is 2 s
         }
+        # The store's own bound on a statement's round trip: a server that stalls after taking
+        # a statement (its process stopped, its host swapping) is not cancelled by its own
+        # statement_timeout, and its kernel keeps the connection alive.
+        self._deadlines = Deadlines(
+            statement_timeout + STALL_GRACE_SECONDS, name=f"{schema} deadlines"
+        )
         _first_connection(conninfo, timeout, options)
         self._pool = psycopg_pool.ConnectionPool(
             conninfo,
@@ -162,7 +175,7 @@ class PostgresMeetingRepository:
                 ) from None
             self._set_up()
         except BaseException:
-            self._pool.close()
+            self.close()
             raise
         self._add = self._statement(_ADD)
         self._get = self._statement(_GET)
@@ -175,7 +188,15 @@ class PostgresMeetingRepository:
 
     def _set_up(self) -> None:
         def set_up() -> None:
-            with self._pool.connection() as connection, connection.transaction():
+            with (
+                self._pool.connection() as connection,
+                # The whole transaction, COMMIT included: each statement's deadline, summed.
+                self._deadlines.watch(
+                    connection.pgconn.socket,
+                    seconds=(len(_CREATE) + 6) * self._deadlines.seconds,
+                ),
+                connection.transaction(),
+            ):
                 row = connection.execute("SHOW server_encoding").fetchone()
                 encoding = row[0] if row else None  # bytes, where the database is SQL_ASCII
                 if isinstance(encoding, bytes):
@@ -300,7 +321,10 @@ class PostgresMeetingRepository:
 
     def close(self) -> None:
         """Close the pool's connections."""
-        self._pool.close()
+        try:
+            self._pool.close()
+        finally:
+            self._deadlines.close()
 
     def __enter__(self) -> PostgresMeetingRepository:
         return self
@@ -312,7 +336,14 @@ class PostgresMeetingRepository:
 
     def _one(self, statement: sql.Composed, parameters: Any) -> Any:
         with self._pool.connection() as connection:
-            return connection.execute(statement, parameters).fetchone()
+            return self._execute(connection, statement, parameters).fetchone()
+
+    def _execute(
+        self, connection: psycopg.Connection[Any], statement: Any, parameters: Any = None
+    ) -> psycopg.Cursor[Any]:
+        """One statement and its answer, within the store's deadline."""
+        with self._deadlines.watch(connection.pgconn.socket):
+            return connection.execute(statement, parameters)
 
     def _call(self, call: Callable[[], _T]) -> _T:
         """``call``, tried once more on a fresh connection if its connection broke (every call
@@ -322,6 +353,13 @@ class PostgresMeetingRepository:
                 return call()
             except UnusableStoreError:
                 raise
+            except DeadlineExceeded:
+                # Not tried again: the server is stalled, and every connection to it would be.
+                raise ServiceUnavailableError(
+                    f"The meeting store did not answer in {self._deadlines.seconds:g} s; "
+                    "try again.",
+                    retry_after_seconds=RETRY_AFTER_SECONDS,
+                ) from None
             except pg_errors.InsufficientPrivilege as error:
                 raise UnusableStoreError(
                     f"The PostgreSQL store {self.schema} cannot be used: {_first_line(error)}"
@@ -369,7 +407,7 @@ def _first_connection(conninfo: str, timeout: float, options: dict[str, Any]) ->
     """One connection before the pool's, to tell a server that is not there (503) from one that
     refuses this store (a wrong database, a failed login: ``UnusableStoreError``)."""
     try:
-        psycopg.connect(conninfo, connect_timeout=max(1, int(timeout)), **options).close()
+        psycopg.connect(conninfo, **options).close()
     except psycopg.OperationalError as error:
         # libpq gives no SQLSTATE for a refused connection; the server's FATAL says why.
         text = str(error)
