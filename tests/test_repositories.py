@@ -6,6 +6,8 @@ import gc
 import itertools
 import os
 import sqlite3
+import subprocess
+import sys
 import threading
 from collections.abc import Iterable
 from pathlib import Path
@@ -313,6 +315,33 @@ def test_schema_1_store_is_converted_when_opened(tmp_path: Path) -> None:
     names = {row[0] for row in connection.execute("SELECT name FROM sqlite_schema")}
     assert names == {"meetings", "meetings_key", "meetings_id"}
     connection.close()
+
+
+def test_a_read_only_older_store_says_it_must_be_converted(tmp_path: Path) -> None:
+    """A schema-1 store the process may read but not write cannot be converted: one line that
+    says so and what to do, exit 2, the file unchanged (not SQLite's "attempt to write")."""
+    path = schema_1_store(tmp_path / "old.sqlite3", [("e", SCHEMA_1_BUILT)])
+    before = path.read_bytes()
+    path.chmod(0o444)  # in a directory that stays writable, for SQLite's -wal and -shm
+    prefix = []
+    if os.geteuid() == 0:  # root writes anyway: drop the capabilities that let it
+        prefix = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search", "--"]
+    try:
+        result = subprocess.run(
+            [*prefix, sys.executable, "-m", "meeting_rules", "create-or-get", "-",
+             "--store", str(path)],
+            input=b'{"externalId": "e"}', capture_output=True, check=False,
+        )  # fmt: skip
+    finally:
+        path.chmod(0o644)
+    assert result.returncode == 2, result.stderr
+    line = result.stderr.decode()
+    assert line.count("\n") == 1
+    assert "schema version 1" in line
+    assert "read-only" in line
+    assert "Open it once where it can be written" in line
+    assert "attempt to write" not in line
+    assert path.read_bytes() == before
 
 
 def test_a_store_takes_about_one_and_a_half_times_its_meetings_json(tmp_path: Path) -> None:

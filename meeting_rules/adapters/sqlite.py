@@ -224,6 +224,7 @@ class SqliteMeetingRepository:
     def _prepare(self) -> None:
         """Make a new store's schema, or convert an old one; as SQLite sees the file, under its
         write lock, so that racing processes make it once. A healthy store takes no lock."""
+        connection: sqlite3.Connection | None = None
         try:
             connection = self._connection()
             if self._ready(connection):
@@ -242,7 +243,30 @@ class SqliteMeetingRepository:
                 self._give_back_space(connection)
             _write_ahead(connection)
         except sqlite3.Error as error:
-            raise sqlite_error(error, self.path) from None
+            raise self._old_and_read_only(error, connection) or sqlite_error(
+                error, self.path
+            ) from None
+
+    def _old_and_read_only(
+        self, error: sqlite3.Error, connection: sqlite3.Connection | None
+    ) -> UnusableStoreError | None:
+        """An older store that cannot be converted because SQLite may not write it: what to do,
+        rather than SQLite's "attempt to write a readonly database"."""
+        if connection is None or getattr(error, "sqlite_errorcode", 0) & 0xFF != 8:
+            return None  # 8: SQLITE_READONLY
+        try:
+            application_id, version = _pragmas(connection)
+        except sqlite3.Error:
+            return None
+        if application_id != APPLICATION_ID or version not in (1, 2):
+            return None
+        return UnusableStoreError(
+            f"{self.path} is a meeting_rules store of schema version {version}, which this "
+            f"version converts to schema {SCHEMA_VERSION} when it opens it, and it is read-only "
+            "here. Open it once where it can be written (a converted store is no longer "
+            "readable by meeting_rules 0.1), or read it with meeting_rules 0.1. It was left "
+            "untouched."
+        )
 
     def _ready(self, connection: sqlite3.Connection) -> bool:
         """Whether the file is a store of this schema, as SQLite reads it."""
