@@ -3,6 +3,9 @@ as another project would run it: a module with nothing but a ``RepositoryContrac
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 
 from meeting_rules.testing import check_repository
@@ -81,6 +84,47 @@ class Store(InMemoryMeetingRepository):
             self._by_id[key.tenant_id, key.organizer_id, meeting.id] = meeting
         return super().add_if_absent(key, meeting)
 """,
+    # Keeps externalIds in Unicode's composed form (NFC), as some databases and ORMs do: one
+    # text in its two forms is one key.
+    "normalising_keys": """
+import unicodedata
+
+class Store(InMemoryMeetingRepository):
+    def _fold(self, key):
+        return attrs.evolve(key, external_id=unicodedata.normalize("NFC", key.external_id))
+    def get(self, key):
+        return super().get(self._fold(key))
+    def add_if_absent(self, key, meeting):
+        return super().add_if_absent(self._fold(key), meeting)
+""",
+}
+
+# Broken in ways the plain function must report as a failed check, run only through it (the
+# pytest class runs the same check functions).
+BROKEN_FOR_THE_FUNCTION = {
+    # Finds by id with the organizer compared without case.
+    "find_ignores_organizer_case": """
+class Store(InMemoryMeetingRepository):
+    def find_by_id(self, *, tenant_id, organizer_id, meeting_id):
+        with self._lock:
+            return next((m for k, m in self._meetings.items()
+                         if k.tenant_id == tenant_id and m.id == meeting_id
+                         and k.organizer_id.lower() == organizer_id.lower()), None)
+""",
+    # Raises for a key it does not hold, as a dict lookup would.
+    "raises_on_an_absent_key": """
+class Store(InMemoryMeetingRepository):
+    def get(self, key):
+        return self._meetings[key]
+""",
+    # Has no find_by_id at all (a store written for version 0.1's port).
+    "no_find_by_id": """
+class Store:
+    def __init__(self):
+        self._store = InMemoryMeetingRepository()
+        self.get = self._store.get
+        self.add_if_absent = self._store.add_if_absent
+""",
 }
 
 REAL = {
@@ -153,8 +197,37 @@ def test_check_repository_passes_real_adapters(name: str) -> None:
     assert len(made) >= 15  # one fresh store per check
 
 
-@pytest.mark.parametrize("name", sorted(BROKEN))
+@pytest.mark.parametrize("name", sorted(BROKEN | BROKEN_FOR_THE_FUNCTION))
 def test_check_repository_fails_broken_adapters(name: str) -> None:
-    store = store_class(BROKEN[name])
+    """Every broken adapter is an ``AssertionError`` naming the check, whatever it raised."""
+    store = store_class({**BROKEN, **BROKEN_FOR_THE_FUNCTION}[name])
     with pytest.raises(AssertionError, match="repository contract, "):
         check_repository(store, examples=10)
+
+
+def test_a_store_that_deadlocks_fails_the_race_in_its_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A store whose writes never return fails the race within ``RACE_SECONDS``, as an
+    ``AssertionError`` saying so; its stuck threads keep nobody waiting (daemon threads)."""
+    from meeting_rules.testing import contract
+    from meeting_rules.testing.plugin import key_factory
+
+    monkeypatch.setattr(contract, "RACE_SECONDS", 0.5)
+    released = threading.Event()
+    base = store_class(REAL["memory"])
+
+    class Stuck(base):  # type: ignore[valid-type,misc]
+        def add_if_absent(self, key: object, meeting: object) -> object:
+            released.wait(30)
+            return super().add_if_absent(key, meeting)
+
+    try:
+        started = time.monotonic()
+        with pytest.raises(AssertionError, match=r"racing threads had not finished after 0\.5 s"):
+            contract.check_add_if_absent_is_atomic_across_threads(
+                Stuck(), key_factory(), threads=4, rounds=1
+            )
+        assert time.monotonic() - started < 5
+    finally:
+        released.set()
