@@ -86,7 +86,7 @@ from .request import CreateOrGetRequest
 from .request_body import parse_create_or_get
 from .settings import TenantSettings
 
-__all__ = ["Oracle", "Violation"]
+__all__ = ["MESSAGE_LIMIT", "Oracle", "Violation"]
 
 
 @attrs.frozen(kw_only=True)
@@ -107,6 +107,10 @@ class Violation:
         where = f" (at {self.path})" if self.path else ""
         return f"exchange {self.exchange}: {self.rule}: {self.message}{where}"
 
+
+MESSAGE_LIMIT = 1_000
+"""The longest message of a ``Violation``, in characters: what an answer holds is quoted in part
+(a 5 MB error code makes no 5 MB finding)."""
 
 _KEPT_BODIES = 10_000
 """How many keys' first answers are kept whole, to say which member a later answer changed;
@@ -196,7 +200,7 @@ class Oracle:
             return ()
         findings = self._judge(request, response, index)
         return tuple(
-            Violation(rule=rule, message=message, path=path, exchange=index)
+            Violation(rule=rule, message=quoted(message, MESSAGE_LIMIT), path=path, exchange=index)
             for rule, message, path in findings
         )
 

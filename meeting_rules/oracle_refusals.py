@@ -318,7 +318,8 @@ def judge_refusal(
             findings.append(
                 (
                     refusal.rule,
-                    f"error.code is {code!r}; the rules give {' or '.join(sorted(refusal.codes))}.",
+                    f"error.code is {shown(code)}; the rules give "
+                    f"{' or '.join(sorted(refusal.codes))}.",
                     "error.code",
                 )
             )
@@ -334,7 +335,7 @@ def judge_refusal(
             findings.append(
                 (
                     rule,
-                    f"error.target is {target!r}; the defect is at {refusal.target!r}.",
+                    f"error.target is {shown(target)}; the defect is at {refusal.target!r}.",
                     "error.target",
                 )
             )

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import io
 import json
+import random
+import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +21,7 @@ from meeting_rules.adapters import InMemoryMeetingRepository
 from meeting_rules.cli import main
 from meeting_rules.enums import LobbyBypassScope
 from meeting_rules.http import HttpRequest, HttpResponse
-from meeting_rules.oracle import Oracle, Violation
+from meeting_rules.oracle import MESSAGE_LIMIT, Oracle, Violation
 from meeting_rules.settings import TenantSettings
 from meeting_rules.testing import asgi_sender, check_emulator, http_sender
 from meeting_rules.testing.strategies import json_values
@@ -635,3 +638,76 @@ def test_an_implementation_that_raises_is_reported_with_its_story() -> None:
     assert "the implementation raised on the last one" in note
     assert "(no answer: the implementation raised)" in note
     assert note.count("--- exchange") <= 2
+
+
+def test_an_emulator_with_random_faults_is_reported_as_first_found() -> None:
+    """An implementation that fails now and then (a 500 on a few answers): Hypothesis' replay
+    of the failing example differs, and still the report is the ``AssertionError`` of the first
+    failure, shortened, never a ``FlakyFailure``."""
+    for seed in range(3):
+        with pytest.raises(AssertionError) as caught:
+            check_emulator(flaky(seed), directory=directory(), max_examples=300)
+        assert type(caught.value) is AssertionError, repr(caught.value)
+        assert "The sequence of exchanges" in str(caught.value)
+        assert "HTTP/1.1 500" in str(caught.value)
+
+
+def flaky(seed: int) -> Callable[[HttpRequest], HttpResponse]:
+    """The library, answering 500 to one request in twenty (by a seeded draw)."""
+    library = Library()
+    chance = random.Random(seed)
+
+    def send(request: HttpRequest) -> HttpResponse:
+        answer = library(request)
+        if chance.random() < 0.05:
+            body = b'{"error":{"code":"InternalServerError","message":"flaky"}}'
+            return HttpResponse(status=500, headers={"Content-Type": "application/json"}, body=body)
+        return answer
+
+    return send
+
+
+@pytest.mark.parametrize(
+    ("answer", "said"),
+    [
+        (None, "send returned None, not an HttpResponse"),
+        ((200, {}, b"{}"), "send returned (200, {}, b'{}'), not an HttpResponse"),
+        (HttpResponse(status=200, headers={}, body="{}"), "status is int and body str"),  # type: ignore[arg-type]
+        (
+            HttpResponse(status=200, headers=[("a", "b")], body=b"{}"),  # type: ignore[arg-type]
+            "headers are not a str: str mapping",
+        ),
+    ],
+)
+def test_an_answer_that_is_no_http_response_is_a_type_error_with_its_story(
+    answer: object, said: str
+) -> None:
+    def garbage(request: HttpRequest) -> HttpResponse:
+        return answer  # type: ignore[return-value]
+
+    with pytest.raises(TypeError, match=re.escape(said)) as caught:
+        check_emulator(garbage, directory=directory(), max_examples=5)
+    (note,) = [n for n in caught.value.__notes__ if "The sequence of exchanges" in n]
+    assert "the implementation raised on the last one" in note
+
+
+def test_a_huge_value_in_an_answer_makes_no_huge_report() -> None:
+    """An error answer whose code is 5 MB: the finding quotes it in part (``MESSAGE_LIMIT``),
+    the report shows a bounded part of each body."""
+    library = Library()
+
+    def bloated(request: HttpRequest) -> HttpResponse:
+        answer = library(request)
+        if answer.status < 400:
+            return answer
+        body = json.loads(answer.body)
+        body["error"]["code"] = "X" * 5_000_000
+        return attrs.evolve(answer, body=json.dumps(body).encode())
+
+    with pytest.raises(AssertionError) as caught:
+        check_emulator(bloated, directory=directory(), max_examples=200)
+    report = str(caught.value)
+    assert "error.code is 'XXX" in report
+    assert len(report) < 60_000
+    longest = max(len(line) for line in report.splitlines())
+    assert longest <= max(MESSAGE_LIMIT, 1_500) + 100  # a finding, or a body cut at 1,500

@@ -19,7 +19,7 @@ import itertools
 import json
 import secrets
 import urllib.parse
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
 import attrs
@@ -94,6 +94,11 @@ def check_emulator(
     users = [u.user_id for u in directory.users()]
     nonce = secrets.token_hex(4)
     exchanges = _exchanges(callers, users, versions)
+    # The first failure, reported once Hypothesis returns. Hypothesis replays a failing example
+    # to show it, and an implementation with random faults or state of its own may fail that
+    # replay otherwise, or not at all (Hypothesis then raises FlakyFailure): what was found and
+    # shortened first is the report, and after it nothing more is sent.
+    found: list[Exception] = []
 
     def replay(steps: list[_Exchange]) -> _Run:
         """The steps against ``send`` with keys of their own, up to the first violation."""
@@ -127,6 +132,8 @@ def check_emulator(
             self._judged(attrs.evolve(earlier, body=body, key=earlier.key or _KEYS[0]))
 
         def _judged(self, make: _Exchange) -> None:
+            if found:
+                raise _Found  # Hypothesis' replay of the failing example: nothing is sent
             try:
                 violations = self.run.step(make, send)
             except Exception as error:
@@ -134,13 +141,25 @@ def check_emulator(
                 kind = type(error)
                 shortest = _shortest(self.run, lambda run: type(run.raised) is kind, replay)
                 error.add_note(_report((), shortest.seen, unanswered=shortest.unanswered))
+                found.append(error)
                 raise
             if violations:
                 rule = violations[0].rule
                 shortest = _shortest(self.run, lambda run: run.shows(rule), replay)
-                raise AssertionError(_report(shortest.violations, shortest.seen))
+                found.append(AssertionError(_report(shortest.violations, shortest.seen)))
+                raise found[0]
 
-    run_state_machine_as_test(EmulatorMachine, settings=settings_for(max_examples))
+    try:
+        run_state_machine_as_test(EmulatorMachine, settings=settings_for(max_examples))
+    except Exception:
+        if not found:
+            raise
+    if found:
+        raise found[0] from None
+
+
+class _Found(Exception):
+    """A failure was found and reported: the steps of Hypothesis' replay stop at once."""
 
 
 class _Run:
@@ -159,7 +178,7 @@ class _Run:
         request = make(self.prefix)
         self.steps.append(make)
         try:
-            response = send(request)
+            response = _checked(send(request))
         except Exception as error:
             self.raised = error
             self.unanswered = request
@@ -170,6 +189,24 @@ class _Run:
 
     def shows(self, rule: str) -> bool:
         return any(v.rule == rule for v in self.violations)
+
+
+def _checked(response: object) -> HttpResponse:
+    """What ``send`` returned, if it is an answer the oracle can judge; else a ``TypeError``
+    saying what it was (reported as the implementation's failure, with its story)."""
+    if not isinstance(response, HttpResponse):
+        raise TypeError(f"send returned {quoted(repr(response), 200)}, not an HttpResponse")
+    if type(response.status) is not int or not isinstance(response.body, bytes):
+        raise TypeError(
+            f"send returned an HttpResponse whose status is {type(response.status).__name__} "
+            f"and body {type(response.body).__name__}; they are int and bytes"
+        )
+    headers = response.headers
+    if not isinstance(headers, Mapping) or not all(
+        isinstance(name, str) and isinstance(value, str) for name, value in headers.items()
+    ):
+        raise TypeError("send returned an HttpResponse whose headers are not a str: str mapping")
+    return response
 
 
 def _shortest(
@@ -394,6 +431,7 @@ def _report(
     """The violations, then the exchanges that led to them as HTTP; with ``unanswered``, the
     request the implementation raised on instead of answering, last."""
     found = list(violations)
+    # Each message is bounded by the oracle (MESSAGE_LIMIT), each body here (_SHOWN_BODY).
     lines = [f"{v.rule}: {v.message}" + (f" (at {v.path})" if v.path else "") for v in found]
     count = len(seen) + (unanswered is not None)
     what = (

@@ -4,22 +4,44 @@ process (``asgi_sender``) or over HTTP/1.1 to a running server (``http_sender``)
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import contextlib
 import http.client
 import threading
 import urllib.parse
 from collections.abc import Awaitable, Callable, Coroutine, MutableMapping
 from typing import Any, TypeVar
 
+import attrs
+
 from ..http import HttpRequest, HttpResponse, join_headers
 
 __all__ = ["AsgiSender", "HttpSender", "asgi_sender", "http_sender"]
 
 _T = TypeVar("_T")
+_Message = dict[str, Any]
+
+# Seconds an app has to end once cancelled (past its timeout, or left running at ``close()``).
+_GRACE = 1.0
+
+
+@attrs.define
+class _Lifespan:
+    """The app's lifespan, running: its task and the two directions of its messages."""
+
+    task: asyncio.Future[None]
+    incoming: asyncio.Queue[_Message]
+    outgoing: asyncio.Queue[_Message]
 
 
 class AsgiSender:
     """``HttpRequest -> HttpResponse`` through an ASGI 3 app, on an event loop of its own (a
-    thread), with the app's lifespan started on the first request and ended by ``close()``."""
+    thread), with the app's lifespan started on the first request and ended by ``close()``.
+
+    An app that returns or raises on the lifespan scope has no lifespan (as the ASGI spec says);
+    one that answers ``lifespan.startup.failed``, or does not answer within ``timeout``, has every
+    request refused with the same ``RuntimeError``. A request with no answer within ``timeout``
+    seconds is cancelled, and raises ``TimeoutError``."""
 
     def __init__(self, app: Callable[..., Awaitable[None]], *, timeout: float = 60) -> None:
         self._app = app
@@ -27,24 +49,44 @@ class AsgiSender:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._thread.start()
-        self._lifespan: asyncio.Queue[dict[str, Any]] | None = None
+        self._started = False  # the lifespan's startup was sent (whatever came of it)
+        self._lifespan: _Lifespan | None = None  # None: no lifespan running
+        self._failure: str | None = None  # why the app did not start
+        self._closed = False
         self._lock = threading.Lock()
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         with self._lock:
-            if self._lifespan is None:
-                self._run(self._start())
-        return self._run(self._exchange(request))
+            if self._closed:
+                raise RuntimeError("this sender is closed")
+            if not self._started:
+                self._started = True
+                try:
+                    self._run(self._start(), "lifespan.startup")
+                except TimeoutError as error:
+                    self._failure = str(error)
+        if self._failure is not None:
+            raise RuntimeError(f"the app failed to start: {self._failure}")
+        return self._run(self._exchange(request), f"{request.method} {request.path}")
 
     def close(self) -> None:
-        """End the app's lifespan and stop the loop (a second call does nothing)."""
-        if self._loop.is_closed():
-            return
-        if self._lifespan is not None:
-            self._run(self._stop())
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(self._timeout)
-        self._loop.close()
+        """End the app's lifespan, cancel what the app left running, and stop the loop (a second
+        call does nothing)."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        try:
+            if self._lifespan is not None and self._failure is None:
+                with contextlib.suppress(TimeoutError):  # the app's tasks are cancelled below
+                    self._run(self._stop(), "lifespan.shutdown")
+            ended = () if self._lifespan is None else (self._lifespan.task,)
+            ending = asyncio.run_coroutine_threadsafe(_cancel_all(*ended), self._loop)
+            concurrent.futures.wait([ending], 2 * _GRACE)  # _cancel_all waits _GRACE at most
+        finally:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(self._timeout)
+            self._loop.close()
 
     def __enter__(self) -> AsgiSender:
         return self
@@ -52,29 +94,62 @@ class AsgiSender:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _run(self, work: Coroutine[Any, Any, _T]) -> _T:
-        return asyncio.run_coroutine_threadsafe(work, self._loop).result(self._timeout)
+    def _run(self, work: Coroutine[Any, Any, _T], what: str) -> _T:
+        """``work`` run on the loop; past the timeout it is cancelled (the app's part with it),
+        and ``TimeoutError`` names ``what``. An app that goes on once cancelled has ``_GRACE``
+        seconds more; then it is left to ``close()``."""
+        future = asyncio.run_coroutine_threadsafe(self._within_timeout(work, what), self._loop)
+        done, _ = concurrent.futures.wait([future], self._timeout + _GRACE)
+        if not done:
+            future.cancel()
+            raise TimeoutError(
+                f"the app sent no answer to {what} within {self._timeout:g} s, and went on once"
+                " cancelled"
+            )
+        return future.result()
+
+    async def _within_timeout(self, work: Coroutine[Any, Any, _T], what: str) -> _T:
+        deadline = asyncio.timeout(self._timeout)
+        try:
+            async with deadline:
+                return await work
+        except TimeoutError:
+            if not deadline.expired():
+                raise  # the app's own
+            raise TimeoutError(
+                f"the app sent no answer to {what} within {self._timeout:g} s (cancelled)"
+            ) from None
 
     async def _start(self) -> None:
-        incoming: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-        outgoing: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-        self._lifespan = incoming
-        self._outgoing = outgoing
+        incoming: asyncio.Queue[_Message] = asyncio.Queue()
+        outgoing: asyncio.Queue[_Message] = asyncio.Queue()
         scope = {"type": "lifespan", "asgi": {"version": "3.0", "spec_version": "2.0"}}
-        task = asyncio.ensure_future(self._app(scope, incoming.get, outgoing.put))
-        self._task = task
+        task: asyncio.Future[None] = asyncio.ensure_future(
+            self._app(scope, incoming.get, outgoing.put)
+        )
+        lifespan = _Lifespan(task, incoming, outgoing)
         await incoming.put({"type": "lifespan.startup"})
-        done = asyncio.ensure_future(outgoing.get())
-        await asyncio.wait({done, task}, return_when=asyncio.FIRST_COMPLETED)
-        if done.done() and done.result()["type"] == "lifespan.startup.failed":
-            raise RuntimeError(f"the app failed to start: {done.result().get('message', '')}")
+        try:
+            answer = await _next_message(lifespan)
+        except asyncio.CancelledError:  # past the timeout
+            task.cancel()
+            raise
+        if answer is None:
+            return  # the app returned or raised: no lifespan
+        self._lifespan = lifespan
+        if answer["type"] == "lifespan.startup.failed":
+            self._failure = answer.get("message") or "lifespan.startup.failed, with no message"
+        elif answer["type"] != "lifespan.startup.complete":
+            self._failure = f"{answer['type']!r} in answer to lifespan.startup"
 
     async def _stop(self) -> None:
         assert self._lifespan is not None
-        if self._task.done():
+        task = self._lifespan.task
+        if task.done():
             return
-        await self._lifespan.put({"type": "lifespan.shutdown"})
-        await asyncio.wait({self._task}, timeout=self._timeout)
+        await self._lifespan.incoming.put({"type": "lifespan.shutdown"})
+        await _next_message(self._lifespan)
+        await asyncio.wait({task}, timeout=_GRACE)  # the app returns after its answer
 
     async def _exchange(self, request: HttpRequest) -> HttpResponse:
         path, _, query = request.path.partition("?")
@@ -88,8 +163,10 @@ class AsgiSender:
             "raw_path": path.encode("latin-1", "replace"),
             "query_string": query.encode("latin-1", "replace"),
             "root_path": "",
+            # as http.client writes them (and uvicorn hands them on): names in ASCII, values in
+            # ISO-8859-1, a value outside it an error (UnicodeEncodeError)
             "headers": [
-                (name.lower().encode("latin-1"), value.encode("utf-8", "surrogateescape"))
+                (name.lower().encode("ascii"), value.encode("latin-1"))
                 for name, value in request.headers.items()
             ],
             "client": ("127.0.0.1", 50000),
@@ -99,7 +176,7 @@ class AsgiSender:
         answered = asyncio.Event()  # the whole answer was sent: the client leaves
         parts: MutableMapping[str, Any] = {"status": None, "headers": [], "body": []}
 
-        async def receive() -> dict[str, Any]:
+        async def receive() -> _Message:
             nonlocal sent
             if not sent:
                 sent = True
@@ -107,7 +184,7 @@ class AsgiSender:
             await answered.wait()  # the client stays until the answer is sent
             return {"type": "http.disconnect"}
 
-        async def send(message: dict[str, Any]) -> None:
+        async def send(message: _Message) -> None:
             if message["type"] == "http.response.start":
                 parts["status"] = message["status"]
                 parts["headers"] = message.get("headers", [])
@@ -121,21 +198,60 @@ class AsgiSender:
             raise RuntimeError(f"the app sent no answer to {request.method} {request.path}")
         return HttpResponse(
             status=parts["status"],
-            headers=join_headers(
+            headers=join_headers(  # as http.client reads them: ISO-8859-1
                 (k.decode("latin-1"), v.decode("latin-1")) for k, v in parts["headers"]
             ),
             body=b"".join(parts["body"]),
         )
 
 
-def asgi_sender(app: Callable[..., Awaitable[None]]) -> AsgiSender:
-    """A sender for an ASGI 3 app, run in this process (``close()`` ends its lifespan)."""
-    return AsgiSender(app)
+async def _next_message(lifespan: _Lifespan) -> _Message | None:
+    """The app's next lifespan message, or ``None`` if the app ends first (returns or raises,
+    its exception read: an app without lifespan)."""
+    getting = asyncio.ensure_future(lifespan.outgoing.get())
+    either: set[asyncio.Future[Any]] = {getting, lifespan.task}
+    try:
+        await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        getting.cancel()  # nothing if done; cancelled, it leaves a message in the queue
+    if getting.done() and not getting.cancelled():
+        return getting.result()
+    if not lifespan.outgoing.empty():  # sent just before the app ended
+        return lifespan.outgoing.get_nowait()
+    if not lifespan.task.cancelled():
+        lifespan.task.exception()  # read: not "never retrieved"
+    return None
+
+
+async def _cancel_all(*ended: asyncio.Future[None]) -> None:
+    """Cancel every task of the loop but this one (the app's, left running), give them
+    ``_GRACE`` seconds to end, and read their exceptions and those of the ``ended`` tasks (not
+    "never retrieved")."""
+    running = asyncio.all_tasks() - {asyncio.current_task()}
+    for task in running:
+        task.cancel()
+    if running:
+        await asyncio.wait(running, timeout=_GRACE)
+    for future in (*running, *ended):
+        if future.done() and not future.cancelled():
+            future.exception()
+
+
+def asgi_sender(app: Callable[..., Awaitable[None]], *, timeout: float = 60) -> AsgiSender:
+    """A sender for an ASGI 3 app, run in this process (``close()`` ends its lifespan); a
+    request, or the lifespan's startup, with no answer within ``timeout`` seconds is cancelled."""
+    return AsgiSender(app, timeout=timeout)
+
+
+# A kept-alive connection the server closed: it ended without a word, or refused what was sent.
+_CLOSED = (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError)
 
 
 class HttpSender:
     """``HttpRequest -> HttpResponse`` over HTTP/1.1 to a running server, on one kept-alive
-    connection (made again after the server closes it)."""
+    connection (made again after the server closes it). A request the server dropped on the kept
+    connection is sent again on a new one; one dropped on a new connection raises
+    ``ConnectionError`` (it may have reached the server)."""
 
     def __init__(self, base_url: str, *, timeout: float = 30) -> None:
         parts = urllib.parse.urlsplit(base_url)
@@ -155,21 +271,29 @@ class HttpSender:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         with self._lock:
-            for attempt in (1, 2):
+            while True:
+                # a connection kept from an earlier exchange, which the server may have closed
+                kept = self._connection is not None
                 if self._connection is None:
                     self._connection = self._connect()
                 try:
                     return self._exchange(request)
-                except OSError as error:
+                except BaseException as error:
                     self.close()
-                    # a kept-alive connection the server had closed: the request never reached it
-                    stale = isinstance(
-                        error,
-                        http.client.RemoteDisconnected | BrokenPipeError | ConnectionResetError,
-                    )
-                    if attempt == 2 or not stale:
+                    if not isinstance(error, _CLOSED):
                         raise
-            raise AssertionError("unreachable")
+                    if kept:
+                        continue  # a connection the server had closed: once more on a new one
+                    # a new connection: the request may have reached the server; not sent again
+                    raise ConnectionError(
+                        f"the server closed the connection without answering {request.method}"
+                        f" {self._url(request.path)} (not sent again): {error}"
+                    ) from error
+
+    def _url(self, path: str) -> str:
+        scheme = "https" if self._https else "http"
+        port = "" if self._port is None else f":{self._port}"
+        return f"{scheme}://{self._host}{port}{self._base}{path}"
 
     def _exchange(self, request: HttpRequest) -> HttpResponse:
         connection = self._connection
