@@ -75,6 +75,7 @@ def test_meetings_and_bodies_fit_the_schema(data: st.DataObject) -> None:
     ("strategy", "simplest"),
     [
         (instants(), Instant.MIN),
+        (instant_texts(), (Instant.MIN, "0001-01-01T00:00Z")),
         (request_bodies(), {"externalId": "0"}),
         (requests(), CreateOrGetRequest(external_id="0")),
         (meetings(), OnlineMeeting(id="")),
@@ -102,6 +103,13 @@ def test_strategies_shrink_to_what_they_document(strategy: object, simplest: obj
         lambda: meeting_json(version="v1"),
         lambda: invalid_request_bodies(version="alpha"),
         lambda: strategies.json_values(max_leaves=0),
+        lambda: strategies.json_values(max_leaves="3"),  # type: ignore[arg-type]
+        lambda: strategies.json_values(max_leaves=2.5),  # type: ignore[arg-type]
+        lambda: request_bodies(max_attendees=None),  # type: ignore[arg-type]
+        lambda: request_bodies(min_attendees=None),  # type: ignore[arg-type]
+        lambda: request_bodies(max_attendees="3"),  # type: ignore[arg-type]
+        lambda: request_bodies(min_attendees=0.5),  # type: ignore[arg-type]
+        lambda: request_bodies(max_attendees=True),
     ],
 )
 def test_nonsense_arguments_are_refused_when_called(call: object) -> None:
@@ -116,3 +124,13 @@ def test_every_strategy_is_documented_with_an_example() -> None:
         doc = getattr(strategies, name).__doc__ or ""
         if name != "texts":
             assert ">>>" in doc, name
+
+
+@given(invalid_request_bodies())
+def test_an_invalid_body_is_a_dict_or_the_bodys_bytes_or_text(
+    case: tuple[object, int, str | None],
+) -> None:
+    """api.md: a body is a dict, or bytes/str where the defect is below JSON; a ``str`` is the
+    body's text (JSON that is not an object is written out, never drawn as a decoded value)."""
+    body = case[0]
+    assert isinstance(body, dict | bytes | str), body

@@ -63,6 +63,14 @@ def _version(version: ApiVersion | str) -> ApiVersion:
         raise InvalidArgument(f"version must be 'beta' or 'v1.0', not {version!r}") from None
 
 
+def _check_count(name: str, value: Any, least: int) -> None:
+    """A count argument: an ``int`` (not a ``bool``) of at least ``least``."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise InvalidArgument(f"{name} must be an int, not {value!r}")
+    if value < least:
+        raise InvalidArgument(f"{name} must be at least {least}, not {value!r}")
+
+
 def _check_range(name: str, low: Any, high: Any) -> None:
     if low > high:
         raise InvalidArgument(f"min_{name}={low!r} is greater than max_{name}={high!r}")
@@ -124,19 +132,23 @@ def instant_texts(
         # Offsets that keep the local time within 0001..9999 (0 always does).
         lowest = max(-14 * 60, -(ticks // _TICKS_PER_MINUTE))
         highest = min(14 * 60, (Instant.MAX.ticks - ticks) // _TICKS_PER_MINUTE)
-        offset = draw(st.integers(lowest, highest))
+        # Every choice is drawn whatever the others are, in one order, so that the shrinker can
+        # simplify each alone (a draw made only for some offsets would shift the ones after it).
+        offset = draw(st.just(0) | st.integers(lowest, highest))
+        utc = draw(st.sampled_from(["Z", "z", "+00:00", "-00:00"]))
+        separator = draw(st.sampled_from(["T", "t"]))
+        seconds_shown = draw(st.booleans())
+        trailing_zeros = draw(st.integers(0, 5))
         local = ticks + offset * _TICKS_PER_MINUTE
-        with_seconds = True
-        if digits == 0 and local % _TICKS_PER_MINUTE == 0:
-            with_seconds = draw(st.booleans())
+        with_seconds = seconds_shown or digits > 0 or local % _TICKS_PER_MINUTE != 0
         if offset == 0:
-            zone = draw(st.sampled_from(["Z", "z", "+00:00", "-00:00"]))
+            zone = utc
         else:
             hours, minutes = divmod(abs(offset), 60)
             zone = f"{'+' if offset > 0 else '-'}{hours:02d}:{minutes:02d}"
-        text = _local_text(local, digits, with_seconds, draw(st.sampled_from(["T", "t"])))
-        if with_seconds and draw(st.booleans()):
-            text += ("" if digits else ".") + "0" * draw(st.integers(1, 5))
+        text = _local_text(local, digits, with_seconds, separator)
+        if with_seconds and trailing_zeros:
+            text += ("" if digits else ".") + "0" * trailing_zeros
         return Instant(ticks=ticks), text + zone
 
     return build()
@@ -149,8 +161,7 @@ def json_values(*, max_leaves: int = 8) -> SearchStrategy[JsonValue]:
     >>> json_values().example()  # doctest: +SKIP
     {'Ab': [1.5, None]}
     """
-    if max_leaves < 1:
-        raise InvalidArgument(f"max_leaves must be at least 1, not {max_leaves!r}")
+    _check_count("max_leaves", max_leaves, 1)
     scalars = (
         st.none()
         | st.booleans()
@@ -312,8 +323,8 @@ def request_bodies(
     {'startDateTime': '2020-01-01T10:00+01:00', 'externalId': 'a', 'Note': 3}
     """
     chosen = _version(version)
-    if min_attendees < 0:
-        raise InvalidArgument(f"min_attendees must be at least 0, not {min_attendees!r}")
+    _check_count("min_attendees", min_attendees, 0)
+    _check_count("max_attendees", max_attendees, 0)
     _check_range("attendees", min_attendees, max_attendees)
     latest_default_start = Instant.MAX - dt.timedelta(hours=1)
 
@@ -389,7 +400,8 @@ def _defects(draw: st.DrawFn, version: ApiVersion) -> Case:
         text = json.dumps(base)
         return text[: draw(st.integers(1, len(text) - 1))], 400, None
     if kind == "not-object":
-        return draw(st.sampled_from([[], [base], "x", 5, None, True])), 400, None
+        # As JSON text: a str body is the text of the body, a decoded value is only ever a dict.
+        return json.dumps(draw(st.sampled_from([[], [base], "x", 5, None, True]))), 400, None
     if kind == "too-deep":
         return b"[" * 5000 + b"]" * 5000, 400, None
     if kind == "missing-id":
@@ -444,7 +456,8 @@ def invalid_request_bodies(*, version: ApiVersion | str = ApiVersion.BETA) -> Se
     """``(body, status, target)``: a body with one defect of each kind R-BODY-* and R-TIME-* name,
     and the status and target (a JSON path, or ``None`` for the whole body) that
     ``parse_create_or_get(body, version=version)`` must refuse it with. ``body`` is a dict, or
-    bytes/str where the defect is below JSON (empty, not UTF-8, not JSON, a duplicate member).
+    bytes/str where the defect is below JSON (empty, not UTF-8, not JSON, JSON that is not an
+    object, a duplicate member): a ``str`` is the body's text, never a decoded JSON string.
     Shrinks to ``(b"", 400, None)``.
 
     >>> invalid_request_bodies().example()  # doctest: +SKIP
