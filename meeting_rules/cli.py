@@ -8,19 +8,9 @@
 - ``check FILE|-`` judges recorded exchanges (HAR 1.2 or JSON Lines) with the oracle and reports
   the violations (``meeting_rules.check``).
 
-Exit codes, each documented in README.md:
-
-- 0: the exchange succeeded (201 or 200; for ``validate``, the body is valid; for ``check``, no
-  recorded exchange breaks a rule).
-- 1: the exchange ran and Graph answers an error: Graph's error JSON on stdout, its status on
-  stderr. A rule's refusal (4xx), and a store that cannot take the call now (503: busy, or its
-  disk full; on opening it too), which may be retried. For ``check``: violations were found.
-- 2: the command could not run, one line on stderr, nothing on stdout: bad arguments, an
-  unreadable input, a store that cannot be used (not a meeting_rules store, a missing directory,
-  a read-only or damaged file), or an answer that could not be written (stdout closed, a broken
-  pipe, a full device). In the last case the exchange did run: a meeting it created is stored.
-  For ``check``: a recording or callers file that cannot be read at all (missing, a directory,
-  not a HAR file, a format its name does not tell), or a report that cannot be written.
+Exit codes (README.md, "Exit status", says when each applies): 0, the exchange succeeded (for
+``check``: no violation); 1, Graph answers an error, its JSON on stdout (for ``check``:
+violations); 2, the command could not run, one line on stderr and nothing on stdout.
 """
 
 from __future__ import annotations
@@ -34,7 +24,7 @@ import os
 import sys
 from collections.abc import Callable
 from http import HTTPStatus
-from typing import TYPE_CHECKING, BinaryIO, TextIO, TypeVar
+from typing import TYPE_CHECKING, BinaryIO, NoReturn, TextIO, TypeVar
 
 from .enums import ApiVersion
 from .errors import GraphError, quoted
@@ -53,8 +43,16 @@ _TOKEN = "meeting-rules-cli"
 _T = TypeVar("_T")
 
 
+class _OneLineParser(argparse.ArgumentParser):
+    """Bad options are one line on stderr and exit 2, as every other reason not to run (the
+    usage is what ``--help`` prints). Subcommands' parsers are of this class too."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see --help)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _OneLineParser(
         prog="meeting-rules",
         description="Microsoft Graph onlineMeeting createOrGet rules.",
     )
@@ -341,6 +339,9 @@ def main(
         return _create_or_get(args, body, out, err)
     except _CannotRun as error:
         _say(err, f"meeting-rules: {error}")
+        return 2
+    except KeyboardInterrupt:  # Ctrl-C before or while a file is read, or during a call
+        _say(err, "meeting-rules: interrupted")
         return 2
 
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sqlite3
 import subprocess
 import sys
+import time
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
@@ -105,9 +107,13 @@ def test_directory_is_one_clear_line() -> None:
 
 
 def test_usage_errors_exit_2() -> None:
-    """No command, or an unknown version, is a usage error."""
-    assert run().returncode == 2
-    assert run("validate", "-", "--version", "v2").returncode == 2
+    """No command, an unknown command or an unknown version is a usage error: exit 2, one line
+    on stderr (README, "Exit status")."""
+    for result in (run(), run("bogus"), run("validate", "-", "--version", "v2")):
+        assert result.returncode == 2
+        assert result.stderr.count(b"\n") == 1, result.stderr
+        assert result.stderr.startswith(b"meeting-rules"), result.stderr
+        assert result.stderr.endswith(b"(see --help)\n"), result.stderr
 
 
 def test_output_is_utf8_whatever_the_terminal(tmp_path: Path) -> None:
@@ -223,6 +229,7 @@ def test_bad_options_are_usage_errors(tmp_path: Path, options: list[str]) -> Non
     )
     assert result.returncode == 2
     assert b"Traceback" not in result.stderr
+    assert result.stderr.count(b"\n") == 1, result.stderr
     assert not store.exists()
 
 
@@ -398,3 +405,46 @@ def test_version_that_cannot_be_written_exits_2(tmp_path: Path, redirect: str, r
     result = shell(f"$MR --version {redirect}", tmp_path)
     assert result.returncode == 2
     assert result.stderr.decode() == f"meeting-rules: cannot write the version: {reason}\n"
+
+
+@pytest.mark.parametrize("command", ["validate", "create-or-get"])
+def test_ctrl_c_while_the_body_is_read_is_one_line(tmp_path: Path, command: str) -> None:
+    """Ctrl-C while the command waits for its body (a FIFO no writer opens): exit 2, one line,
+    no traceback, no store made."""
+    fifo = tmp_path / "body.json"
+    os.mkfifo(fifo)
+    store = tmp_path / "s.sqlite3"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "meeting_rules", command, str(fifo), "--store", str(store)]
+        if command == "create-or-get"
+        else [sys.executable, "-m", "meeting_rules", command, str(fifo)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        time.sleep(1.5)  # started, and waiting in open()
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == 2, err
+    assert err == b"meeting-rules: interrupted\n"
+    assert out == b""
+    assert not store.exists()
+
+
+def test_a_damaged_meeting_row_is_exit_2_with_nothing_on_stdout(tmp_path: Path) -> None:
+    """README: a damaged store cannot be used: exit 2, one line, nothing on stdout (a row
+    whose bytes changed on disk, as a damaged file is)."""
+    store = tmp_path / "s.sqlite3"
+    body = b'{"externalId": "e"}'
+    assert run("create-or-get", "-", "--store", str(store), stdin=body).returncode == 0
+    connection = sqlite3.connect(store)
+    with connection:
+        connection.execute("UPDATE meetings SET meeting = x'ff00'")
+    connection.close()
+    result = run("create-or-get", "-", "--store", str(store), stdin=body)
+    assert result.returncode == 2, result.stderr
+    assert result.stdout == b""
+    assert result.stderr.count(b"\n") == 1
+    assert b"holds a damaged meeting" in result.stderr

@@ -286,6 +286,30 @@ def test_a_server_that_is_not_there_stops_the_commands_in_one_line(tmp_path: Pat
     assert "cannot be reached" in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("url", "said"),
+    [
+        (b"postgresql://127.0.0.1:1/d\xff", "is not UTF-8"),
+        (b"postgresql://127.0.0.1:1/db?sslmode=bogus", 'invalid sslmode value: "bogus"'),
+        (b"postgresql://127.0.0.1:99999/db", 'invalid port number: "99999"'),
+        (b"postgresql://127.0.0.1:1/db?x", "missing key/value separator"),
+    ],
+)
+def test_a_url_that_cannot_be_used_stops_the_command_in_one_line(
+    tmp_path: Path, url: bytes, said: str
+) -> None:
+    """A URL whose bytes are not UTF-8, or whose options libpq refuses before connecting: the
+    store cannot be used (exit 2, one line), not a traceback nor a 503 to try again."""
+    result = subprocess.run(
+        [sys.executable.encode(), b"-m", b"meeting_rules", b"create-or-get", b"-", b"--store", url],
+        input=b'{"externalId": "e"}', capture_output=True, timeout=60, cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    assert result.stdout == b""
+    assert result.stderr.count(b"\n") == 1, result.stderr
+    assert said.encode() in result.stderr
+
+
 def test_a_lost_connection_is_replaced_without_a_failure(server: PostgresServer) -> None:
     """The server ends every connection of the store (as a restart or a failover does): the
     next calls run on fresh connections, and a create whose connection broke is retried

@@ -29,6 +29,13 @@ def open_store(spec: str, *, busy_timeout: float | None = None) -> Any:
     """
     if spec.startswith(("postgresql://", "postgres://")):
         try:
+            spec.encode("utf-8")
+        except UnicodeEncodeError:  # bytes of a command line that are not UTF-8
+            raise UnusableStoreError(
+                f"the PostgreSQL URL {spec.encode('utf-8', 'backslashreplace').decode()} is "
+                "not UTF-8"
+            ) from None
+        try:
             from .postgres import PostgresMeetingRepository
         except ImportError:
             raise UnusableStoreError(

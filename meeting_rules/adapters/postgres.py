@@ -141,8 +141,15 @@ class PostgresMeetingRepository:
             "keepalives_interval": 2,
             "keepalives_count": 3,
             "tcp_user_timeout": int((statement_timeout + 5) * 1000),
-            "connect_timeout": max(2, int(timeout)),  # libpq's own minimum is 2 s
         }
+        try:
+            given = psycopg.conninfo.conninfo_to_dict(conninfo)
+        except psycopg.ProgrammingError as error:
+            raise UnusableStoreError(
+                f"The PostgreSQL connection options cannot be used: {_first_line(error)}"
+            ) from None
+        if "connect_timeout" not in given:  # the URL's own, else timeout (libpq's least is 2 s)
+            options["connect_timeout"] = max(2, int(timeout))
         # The store's own bound on a statement's round trip: a server that stalls after taking
         # a statement (its process stopped, its host swapping) is not cancelled by its own
         # statement_timeout, and its kernel keeps the connection alive.
@@ -398,7 +405,7 @@ class PostgresMeetingRepository:
         try:
             return meeting_from_storage(bytes(data))
         except GraphError as error:
-            raise InternalServerError(
+            raise UnusableStoreError(  # 500, as any failure; the command's exit 2
                 f"The meeting store {self.schema} holds a damaged meeting: {error.message}"
             ) from None
 
@@ -411,6 +418,11 @@ def _first_connection(conninfo: str, timeout: float, options: dict[str, Any]) ->
     except psycopg.OperationalError as error:
         # libpq gives no SQLSTATE for a refused connection; the server's FATAL says why.
         text = str(error)
+        if text.startswith("connection is bad:"):  # libpq refused the options, unsent
+            reason = _first_line(error).removeprefix("connection is bad:").strip()
+            raise UnusableStoreError(
+                f"The PostgreSQL connection options cannot be used: {reason}"
+            ) from None
         refused = (error.sqlstate or "")[:2] in ("28", "3D", "42") or (
             "FATAL:" in text and not any(m in text for m in _TRY_AGAIN)
         )

@@ -442,7 +442,7 @@ class SqliteMeetingRepository:
         try:
             return meeting_from_storage(data)
         except GraphError as error:
-            raise InternalServerError(
+            raise UnusableStoreError(  # 500, as any failure; the command's exit 2
                 f"The meeting store {self.path} holds a damaged meeting: {error.message}"
             ) from None
 

@@ -15,7 +15,8 @@ RETRY_AFTER_SECONDS = 1
 
 class UnusableStoreError(InternalServerError):
     """500: the store cannot be used: its file is not a meeting_rules store of this schema (it was
-    not touched), or the file or its directory cannot be opened or written."""
+    not touched), the file or its directory cannot be opened or written, or the meeting asked
+    for is stored damaged (bytes changed on disk)."""
 
 
 # SQLite's primary result codes that say the store itself is unusable, not that a call failed.
