@@ -10,11 +10,14 @@ The fields are ``InMemoryDirectory.add_delegated_user`` / ``add_application``'s.
 file names (a delegated entry, a ``policyUsers`` entry, a ``users`` entry) is a known user of its
 tenant. With JWTs (``adapters.JwtDirectory``) a ``token`` may be left out: the caller then comes
 from the token's claims, and an application's access policy from ``policyUsers`` by ``appId``.
-Pure: the JSON comes in decoded; a defect is a ``ValueError`` naming its JSON path.
+Every string is non-empty and holds neither NUL nor a lone surrogate (JSON can spell them,
+``"\\u0000"``, ``"\\ud800"``; no header, console or store takes them). Pure: the JSON comes in
+decoded; a defect is a ``ValueError`` naming its JSON path.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 
 import attrs
@@ -42,6 +45,8 @@ class Callers:
 _DELEGATED = {"token", "tenantId", "userId", "upn", "scopes", "personal"}
 _APPLICATION = {"token", "tenantId", "appId", "roles", "policyUsers"}
 _USER = {"tenantId", "userId", "upn"}
+_NOT_TEXT = re.compile("[\x00\ud800-\udfff]")
+"""NUL and the surrogates: decoded JSON holds a surrogate only alone (a pair is one character)."""
 
 
 def callers_from_json(value: object, *, tokens_required: bool = True) -> Callers:
@@ -149,11 +154,20 @@ def _maybe_text(
         return None
     if not isinstance(value, str) or not value:
         raise ValueError(f"{where}.{name}: a non-empty string")
-    return value
+    return _checked(value, f"{where}.{name}")
 
 
 def _texts(entry: Mapping[str, object], where: str, name: str) -> list[str]:
     value = entry.get(name, [])
     if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
         raise ValueError(f"{where}.{name}: an array of non-empty strings")
-    return value
+    return [_checked(text, f"{where}.{name}[{index}]") for index, text in enumerate(value)]
+
+
+def _checked(text: str, path: str) -> str:
+    """``text``, if it holds neither NUL nor a lone surrogate."""
+    if _NOT_TEXT.search(text):
+        raise ValueError(
+            f"{path}: a string without NUL (\\u0000) or a lone surrogate (\\ud800-\\udfff)"
+        )
+    return text

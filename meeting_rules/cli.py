@@ -351,6 +351,8 @@ def _serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     try:
         return serve(args, out, lambda line: _say(err, line))
     except CannotServe as error:
+        if error.output_failed:
+            _silence(out)
         raise _CannotRun(str(error)) from None
 
 

@@ -4,7 +4,9 @@ The command binds its socket itself (``--port 0`` takes a free port), so it can 
 URL and a ready-to-paste ``curl`` call before the first request. It stops on SIGINT or SIGTERM:
 uvicorn finishes the requests in flight, the store is closed and the command exits 0. Anything
 that keeps it from starting (a file that cannot be read, a store that cannot be used, an address
-in use, uvicorn not installed) is one line on stderr and exit 2.
+in use or a host name that cannot be encoded, a standard output that cannot take the first lines,
+uvicorn not installed) is one line on stderr and exit 2. The first lines escape what the
+console's encoding lacks (``\\xe9``).
 """
 
 from __future__ import annotations
@@ -39,7 +41,14 @@ _EXAMPLE = '{"externalId": "example-1", "subject": "Served by meeting-rules"}'
 
 
 class CannotServe(Exception):
-    """The server cannot start: the one line the command prints (exit 2)."""
+    """The server cannot start: the one line the command prints (exit 2).
+
+    ``output_failed``: standard output failed (the command silences it before exiting).
+    """
+
+    def __init__(self, message: str, *, output_failed: bool = False) -> None:
+        super().__init__(message)
+        self.output_failed = output_failed
 
 
 def serve(args: argparse.Namespace, out: TextIO, say: Any) -> int:
@@ -100,20 +109,51 @@ def serve(args: argparse.Namespace, out: TextIO, say: Any) -> int:
 def _ready(
     out: TextIO, base: str, args: argparse.Namespace, who: str, faults: Any, token: str
 ) -> None:
-    """The lines that say the server is up, and a call to paste."""
-    print(f"meeting-rules: serving Graph createOrGet at {base}/v1.0 and {base}/beta", file=out)
-    print(f"  store: {_shown(args.store)}; callers: {who}", file=out)
+    """The lines that say the server is up, and a call to paste.
+
+    Raises:
+        CannotServe: ``out`` cannot take them (closed, a broken pipe, a full device); the
+            command then points it at /dev/null, so that the interpreter's last flush stays
+            quiet.
+    """
+    lines = [
+        f"meeting-rules: serving Graph createOrGet at {base}/v1.0 and {base}/beta",
+        f"  store: {_shown(args.store)}; callers: {who}",
+    ]
     if faults:
-        print(f"  faults: {', '.join(f.kind for f in faults)}", file=out)
-    print(f"  OpenAPI: {base}/openapi.json; stop with Ctrl-C", file=out)
-    print("Try:", file=out)
-    print(
+        lines.append(f"  faults: {', '.join(f.kind for f in faults)}")
+    lines += [
+        f"  OpenAPI: {base}/openapi.json; stop with Ctrl-C",
+        "Try:",
         f"  curl -sS -X POST {base}/beta/me/onlineMeetings/createOrGet "
         f'-H "Authorization: Bearer {token}" -H "Content-Type: application/json" '
         f"-d '{_EXAMPLE}'",
-        file=out,
-    )
-    out.flush()
+    ]
+    try:
+        out.write(_writable("".join(f"{line}\n" for line in lines), out))
+        out.flush()
+    except (OSError, ValueError) as error:  # ValueError: closed
+        raise CannotServe(
+            f"cannot write to standard output: {_reason(error)}", output_failed=True
+        ) from None
+
+
+def _writable(text: str, out: TextIO) -> str:
+    """``text`` as ``out`` can write it: if its encoding lacks a character (ASCII, cp1252; a lone
+    surrogate in UTF-8), each such character escaped as ``\\xe9`` or ``\\ud800``."""
+    encoding = getattr(out, "encoding", None) or "utf-8"
+    try:
+        text.encode(encoding, getattr(out, "errors", None) or "strict")
+    except UnicodeEncodeError:
+        return text.encode(encoding, "backslashreplace").decode(encoding)
+    except LookupError:  # an encoding or error handler Python does not know
+        return text.encode("ascii", "backslashreplace").decode("ascii")
+    return text
+
+
+def _reason(error: Exception) -> str:
+    """Why an operation failed, in a few words: an ``OSError``'s text without its number."""
+    return getattr(error, "strerror", None) or str(error) or type(error).__name__
 
 
 class _QuietForcedExit(logging.Filter):
@@ -235,6 +275,19 @@ def _shown(store: str) -> str:
 
 
 def _listen(host: str, port: int) -> socket.socket:
+    """A socket listening on ``host`` and ``port``, non-blocking.
+
+    Raises:
+        CannotServe: a host that cannot be resolved or encoded (a byte that is not UTF-8, an IDNA
+            label longer than 63), an address in use or not ours, a port we may not take.
+    """
+    try:
+        return _bound(host, port)
+    except (OSError, TypeError, UnicodeError, ValueError) as error:
+        raise CannotServe(f"cannot listen on {host}:{port}: {_reason(error)}") from None
+
+
+def _bound(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     # IPPROTO_TCP by name: asyncio sets TCP_NODELAY only on sockets that say so, and without it a
     # kept-alive connection waits out the peer's delayed ACK (about 40 ms) between the answer's
@@ -244,9 +297,9 @@ def _listen(host: str, port: int) -> socket.socket:
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         listener.bind((host, port))
         listener.listen(2048)
-    except OSError as error:
+    except BaseException:
         listener.close()
-        raise CannotServe(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
+        raise
     listener.setblocking(False)
     return listener
 
