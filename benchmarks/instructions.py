@@ -130,8 +130,12 @@ def callgrind(command: Sequence[str]) -> int:
     env["PYTHONHASHSEED"] = "0"
     # The child once outside callgrind first: it writes the bytecode caches of every module the
     # child imports (an install made with --no-compile has none), so that the counted run
-    # compiles nothing. Compiling counts, and two counted runs at once would race to do it.
-    subprocess.run(command, capture_output=True, cwd=ROOT, env=env, check=False)
+    # compiles nothing (compiling counts, and two counted runs at once would race to do it);
+    # and a child that fails says so in a second rather than after a minute under callgrind.
+    plain = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, env=env, check=False)
+    if plain.returncode != 0:
+        said = plain.stderr.strip().splitlines()[-1:] or [f"exit status {plain.returncode}"]
+        raise RuntimeError(f"{' '.join(command[3:])} failed: {said[0]}")
     with tempfile.TemporaryDirectory(prefix="meeting-rules-callgrind-") as scratch:
         log = Path(scratch) / "valgrind.log"
         result = subprocess.run(
