@@ -286,6 +286,21 @@ def test_a_server_that_is_not_there_stops_the_commands_in_one_line(tmp_path: Pat
     assert "cannot be reached" in result.stderr
 
 
+def test_create_or_get_answers_a_server_that_is_not_there_with_a_503_to_retry(
+    tmp_path: Path,
+) -> None:
+    """docs/scaling.md: for ``create-or-get`` a closed port is Graph's 503 body, exit 1 (try
+    again), where ``serve`` cannot start (one line, exit 2)."""
+    gone = "postgresql://postgres@127.0.0.1:1/postgres?connect_timeout=2"
+    result = subprocess.run(
+        [sys.executable, "-m", "meeting_rules", "create-or-get", "-", "--store", gone],
+        input=b'{"externalId": "e"}', capture_output=True, timeout=60, cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 1, result.stderr
+    assert json.loads(result.stdout)["error"]["code"] == "ServiceUnavailable"
+    assert result.stderr == b"503 Service Unavailable\n"
+
+
 @pytest.mark.parametrize(
     ("url", "said"),
     [
