@@ -22,7 +22,6 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Iterator
 
 __all__ = ["DeadlineExceeded", "Deadlines"]
 
@@ -41,19 +40,23 @@ class Deadlines:
             raise ValueError(f"a deadline is a positive number of seconds, not {seconds!r}")
         self.seconds = seconds
         self._name = name
-        self._wakeup = threading.Condition(threading.Lock())
+        self._lock = threading.Lock()
+        self._wakeup = threading.Condition(self._lock)
         self._watched: dict[int, tuple[float, int]] = {}  # token: (deadline, socket)
         self._tokens = itertools.count()
         self._thread: threading.Thread | None = None
         self._sleeping_until: float | None = None  # None: the thread waits for a first entry
         self._closed = False
 
-    @contextlib.contextmanager
-    def watch(self, fd: int, *, seconds: float | None = None) -> Iterator[None]:
+    def watch(self, fd: int, *, seconds: float | None = None) -> _Watch:
         """The block, bounded by ``seconds`` (the store's deadline by default)."""
+        return _Watch(self, fd, self.seconds if seconds is None else seconds)
+
+    def _enter(self, fd: int, seconds: float) -> int:
+        """Put a statement on the register; its token."""
         token = next(self._tokens)
-        deadline = time.monotonic() + (self.seconds if seconds is None else seconds)
-        with self._wakeup:
+        deadline = time.monotonic() + seconds
+        with self._lock:
             if self._closed:
                 raise RuntimeError("the store is closed")
             self._watched[token] = (deadline, fd)
@@ -62,18 +65,11 @@ class Deadlines:
                 self._thread.start()
             elif self._sleeping_until is None or deadline < self._sleeping_until:
                 self._wakeup.notify()
-        try:
-            yield
-        except BaseException as error:
-            if self._leave(token):
-                raise
-            raise DeadlineExceeded("no answer in time; the connection was ended") from error
-        else:
-            self._leave(token)  # an answer that came as its socket was shut down still counts
+        return token
 
     def _leave(self, token: int) -> bool:
         """Take the statement off the register; False when its deadline had ended it."""
-        with self._wakeup:
+        with self._lock:
             return self._watched.pop(token, None) is not None
 
     def close(self) -> None:
@@ -96,6 +92,30 @@ class Deadlines:
                 # Entries that leave are not announced: the thread wakes at a deadline that may
                 # have gone, looks again and sleeps on; at most one wake-up a deadline's length.
                 self._wakeup.wait(None if earliest is None else max(0.0, earliest - now))
+
+
+class _Watch:
+    """One statement's watch, as a context manager: a class rather than a generator, which
+    costs more on every statement (about 6 µs against 4 on a busy 2-core machine)."""
+
+    __slots__ = ("_deadlines", "_fd", "_seconds", "_token")
+
+    def __init__(self, deadlines: Deadlines, fd: int, seconds: float) -> None:
+        self._deadlines = deadlines
+        self._fd = fd
+        self._seconds = seconds
+        self._token = -1
+
+    def __enter__(self) -> None:
+        self._token = self._deadlines._enter(self._fd, self._seconds)
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: object
+    ) -> None:
+        # An answer that came as its socket was shut down still counts; a failure after the
+        # deadline ended the statement is the deadline's.
+        if not self._deadlines._leave(self._token) and error is not None:
+            raise DeadlineExceeded("no answer in time; the connection was ended") from error
 
 
 def _shut_down(fd: int) -> None:
