@@ -57,9 +57,18 @@ def uvicorn_server(app: Any) -> Iterator[str]:
     listener.bind(("127.0.0.1", 0))
     listener.listen(128)
     port = listener.getsockname()[1]
-    # log_config=None: uvicorn's loggers propagate, so a test's caplog sees what they log
+    # log_config=None: uvicorn's loggers propagate, so a test's caplog sees what they log.
+    # timeout_keep_alive: uvicorn closes a kept-alive connection idle for 5 s by default; an SDK
+    # client that spends longer than that reading its first answer (its model classes imported
+    # on first use, under coverage, on a loaded machine) then sends its next request on a
+    # connection the server is closing, and httpx raises ReadError.
     config = uvicorn.Config(
-        app, lifespan="on", log_level="warning", access_log=False, log_config=None
+        app,
+        lifespan="on",
+        log_level="warning",
+        access_log=False,
+        log_config=None,
+        timeout_keep_alive=60,
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
