@@ -129,9 +129,9 @@ def callgrind(command: Sequence[str]) -> int:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("COVERAGE_", "COV_CORE_"))}
     env["PYTHONHASHSEED"] = "0"
     # The child once outside callgrind first: it writes the bytecode caches of every module the
-    # child imports (an install made with --no-compile has none), so that the counted run
-    # compiles nothing (compiling counts, and two counted runs at once would race to do it);
-    # and a child that fails says so in a second rather than after a minute under callgrind.
+    # child imports, so that the counted run compiles nothing (compiling counts); and a child
+    # that fails says so in a second rather than after a minute under callgrind. (Other
+    # processes writing bytecode during a count still change it: docs/performance.md.)
     plain = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, env=env, check=False)
     if plain.returncode != 0:
         said = plain.stderr.strip().splitlines()[-1:] or [f"exit status {plain.returncode}"]
