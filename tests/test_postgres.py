@@ -532,3 +532,50 @@ def test_a_stalled_server_is_a_503_within_the_deadline_then_answers_again(
         assert create(2) in (200, 201)
         assert create(3) == 200
         assert len(store) == 1
+
+
+def test_the_pools_check_after_a_broken_connection_is_bounded_when_the_server_stalls(
+    server: PostgresServer,
+) -> None:
+    """A call whose connection broke has the pool check its idle connections before it tries
+    again; a server that stalls at that moment (a failover's old primary, half alive) never
+    answers the check. The check is bounded by one statement's deadline: the call is a 503
+    within it, and the store answers once the server runs again."""
+    schema = fresh_schema()
+    name = f"check_{schema}"  # this store's connections, among the server's others
+    conninfo = f"{server.conninfo} application_name={name}"
+    with (
+        PostgresMeetingRepository(
+            conninfo, schema=schema, min_size=2, timeout=1, statement_timeout=0.5
+        ) as store,
+        psycopg.connect(server.conninfo, autocommit=True) as admin,
+    ):
+        key = MeetingKey(tenant_id="t", organizer_id="o", external_id="k")
+
+        def backends() -> list[int]:
+            rows = admin.execute(
+                "SELECT pid FROM pg_stat_activity WHERE application_name = %s "
+                "ORDER BY state_change",
+                [name],
+            ).fetchall()
+            return [pid for (pid,) in rows]
+
+        assert wait_until(lambda: len(backends()) == 2, seconds=10)
+        assert store.get(key) is None  # its connection goes back last: the other is next
+        next_one, last_used = backends()
+        admin.execute("SELECT pg_terminate_backend(%s, 5000)", [next_one])
+        bound = 0.5 + STALL_GRACE_SECONDS + 1 + 2  # the check's deadline, the pool's timeout
+        with ThreadPoolExecutor(max_workers=1) as worker:  # a call that hangs fails the test
+            server.freeze()
+            try:
+                started = time.monotonic()
+                with pytest.raises(ServiceUnavailableError) as refused:
+                    worker.submit(store.get, key).result(timeout=bound)
+                assert time.monotonic() - started < bound
+            finally:
+                server.thaw()
+        # The broken connection was found, then the retry found no live one in time (not the
+        # stalled statement's own deadline: that would mean the check was never reached).
+        assert refused.value.message == "The meeting store is unavailable; try again."
+        assert wait_until(lambda: last_used not in backends(), seconds=30)  # it was ended
+        assert wait_until(lambda: _answers(store, key), seconds=30)

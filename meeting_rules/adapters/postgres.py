@@ -31,6 +31,8 @@ from __future__ import annotations
 
 import contextlib
 import re
+import threading
+import time
 from collections.abc import Callable
 from typing import Any, Final, TypeVar
 
@@ -130,7 +132,8 @@ class PostgresMeetingRepository:
         milliseconds = max(1, int(statement_timeout * 1000))
 
         def configure(connection: psycopg.Connection[Any]) -> None:
-            connection.execute(f"SET statement_timeout = {milliseconds}")
+            with self._deadlines.watch(connection.pgconn.socket):
+                connection.execute(f"SET statement_timeout = {milliseconds}")
 
         # TCP keepalives and a user timeout: a peer that is gone (a partition, a dead host) ends
         # a connection in about 15 s instead of the operating system's default of hours.
@@ -157,7 +160,8 @@ class PostgresMeetingRepository:
             statement_timeout + STALL_GRACE_SECONDS, name=f"{schema} deadlines"
         )
         _first_connection(conninfo, timeout, options)
-        self._pool = psycopg_pool.ConnectionPool(
+        self._pool = _WatchedPool(
+            self._deadlines,
             conninfo,
             min_size=min_size,
             max_size=max_size,
@@ -397,9 +401,10 @@ class PostgresMeetingRepository:
 
     def _discard_broken(self) -> None:
         """After a broken connection, the pool's idle ones are likely broken too (a restart, a
-        failover): check them all, so that the retry gets a live one."""
+        failover): check them all, so that the retry gets a live one. The whole check is
+        bounded by one statement's deadline (a server that stalls meanwhile)."""
         with contextlib.suppress(psycopg.Error, psycopg_pool.PoolTimeout):
-            self._pool.check()
+            self._pool.check_within(self._deadlines.seconds)
 
     def _meeting(self, data: bytes) -> OnlineMeeting:
         try:
@@ -408,6 +413,32 @@ class PostgresMeetingRepository:
             raise UnusableStoreError(  # 500, as any failure; the command's exit 2
                 f"The meeting store {self.schema} holds a damaged meeting: {error.message}"
             ) from None
+
+
+class _WatchedPool(psycopg_pool.ConnectionPool[Any]):
+    """The pool whose health check (``check``) is bounded: every idle connection it tries must
+    answer before one deadline, set by ``check_within``; one that has not is shut down, and the
+    pool replaces it. The connections ``check`` tries are off the pool meanwhile, so no call
+    is using them."""
+
+    def __init__(self, deadlines: Deadlines, *args: Any, **kwargs: Any) -> None:
+        self._deadlines = deadlines
+        self._checking = threading.local()  # the deadline of this thread's check
+        super().__init__(*args, **kwargs)
+
+    def check_within(self, seconds: float) -> None:
+        self._checking.until = time.monotonic() + seconds
+        try:
+            self.check()
+        finally:
+            del self._checking.until
+
+    def check_connection(self, conn: psycopg.Connection[Any]) -> None:  # type: ignore[override]
+        # ``check`` calls this on its own thread, one idle connection after another.
+        until: float | None = getattr(self._checking, "until", None)
+        left = self._deadlines.seconds if until is None else until - time.monotonic()
+        with self._deadlines.watch(conn.pgconn.socket, seconds=max(0.0, left)):
+            psycopg_pool.ConnectionPool.check_connection(conn)
 
 
 def _first_connection(conninfo: str, timeout: float, options: dict[str, Any]) -> None:
