@@ -10,6 +10,7 @@ defines.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from typing import Any
 
@@ -41,6 +42,11 @@ __all__ = [
     "requests",
     "texts",
 ]
+
+# Each public strategy checks its arguments, then returns a strategy built once for them
+# (``functools.cache`` on a private builder): strategies are immutable, and Hypothesis checks a
+# new one's whole tree on its first draw. For the meeting trees that check cost several times the
+# draw itself in a test that built them anew for each example (``data.draw(meetings(...))``).
 
 _TICKS_PER_MINUTE = 60 * TICKS_PER_SECOND
 _ROLES = ["attendee", "presenter", "producer", "coorganizer"]
@@ -162,6 +168,11 @@ def json_values(*, max_leaves: int = 8) -> SearchStrategy[JsonValue]:
     {'Ab': [1.5, None]}
     """
     _check_count("max_leaves", max_leaves, 1)
+    return _json_values(max_leaves)
+
+
+@functools.cache
+def _json_values(max_leaves: int) -> SearchStrategy[JsonValue]:
     scalars = (
         st.none()
         | st.booleans()
@@ -176,6 +187,7 @@ def json_values(*, max_leaves: int = 8) -> SearchStrategy[JsonValue]:
     )
 
 
+@functools.cache
 def _unknown_members(cls: type[Any]) -> Any:
 
     modelled = set(member_names(cls))
@@ -219,7 +231,12 @@ def meetings(*, version: ApiVersion | str = ApiVersion.BETA) -> SearchStrategy[O
     >>> meetings(version="v1.0").example()  # doctest: +SKIP
     OnlineMeeting(id='x', subject=None, ...)
     """
-    beta = _version(version) is ApiVersion.BETA
+    return _meetings(_version(version))
+
+
+@functools.cache
+def _meetings(version: ApiVersion) -> SearchStrategy[OnlineMeeting]:
+    beta = version is ApiVersion.BETA
     info = _participant_infos()
     infos = st.lists(info, max_size=2).map(tuple)
     participants = st.builds(
@@ -297,9 +314,13 @@ def meeting_json(*, version: ApiVersion | str = ApiVersion.BETA) -> SearchStrate
     >>> meeting_json().example()  # doctest: +SKIP
     {'subject': None, 'id': 'q', 'Zz': [True]}
     """
-    chosen = _version(version)
-    return meetings(version=chosen).flatmap(
-        lambda m: _reshaped(meeting_to_json(m, version=chosen, include_unknown_enum_members=True))
+    return _meeting_json(_version(version))
+
+
+@functools.cache
+def _meeting_json(version: ApiVersion) -> SearchStrategy[dict[str, Any]]:
+    return _meetings(version).flatmap(
+        lambda m: _reshaped(meeting_to_json(m, version=version, include_unknown_enum_members=True))
     )
 
 
@@ -326,15 +347,27 @@ def request_bodies(
     _check_count("min_attendees", min_attendees, 0)
     _check_count("max_attendees", max_attendees, 0)
     _check_range("attendees", min_attendees, max_attendees)
+    return _request_bodies(chosen, min_attendees, max_attendees)
+
+
+@functools.cache
+def _request_bodies(
+    chosen: ApiVersion, min_attendees: int, max_attendees: int
+) -> SearchStrategy[dict[str, Any]]:
     latest_default_start = Instant.MAX - dt.timedelta(hours=1)
+    ids = texts.filter(bool)
+    maybe_texts = _maybe(texts)
+    starts = instant_texts()
+    counts = st.integers(min_attendees, max_attendees)
+    extras = st.dictionaries(_names, json_values(max_leaves=4), max_size=2)
 
     @st.composite
     def build(draw: st.DrawFn) -> dict[str, Any]:
-        body: dict[str, Any] = {"externalId": draw(texts.filter(bool))}
+        body: dict[str, Any] = {"externalId": draw(ids)}
         if draw(st.booleans()):
-            body["subject"] = draw(_maybe(texts))
+            body["subject"] = draw(maybe_texts)
         if draw(st.booleans()):
-            start, start_text = draw(instant_texts())
+            start, start_text = draw(starts)
             body["startDateTime"] = start_text
             if draw(st.booleans()):
                 body["endDateTime"] = draw(instant_texts(min_value=start))[1]
@@ -342,7 +375,7 @@ def request_bodies(
                 assume(start <= latest_default_start)
         elif draw(st.booleans()):
             body["startDateTime"] = None
-        count = draw(st.integers(min_attendees, max_attendees))
+        count = draw(counts)
         if count or draw(st.booleans()):
             attendees = []
             for _ in range(count):
@@ -350,7 +383,7 @@ def request_bodies(
                 if draw(st.booleans()):
                     attendee["identity"] = {"user": {"id": draw(texts)}}
                 if draw(st.booleans()):
-                    attendee["upn"] = draw(_maybe(texts))
+                    attendee["upn"] = draw(maybe_texts)
                 if draw(st.booleans()):
                     role = draw(st.sampled_from(_ROLES))
                     attendee["role"] = draw(_maybe(_odd_case(role)))
@@ -358,7 +391,7 @@ def request_bodies(
             body["participants"] = {"attendees": attendees}
         if chosen is ApiVersion.BETA and draw(st.booleans()):
             body["chatInfo"] = {"threadId": draw(texts.map(lambda t: f"19:{t}@thread.tacv2"))}
-        extra = draw(st.dictionaries(_names, json_values(max_leaves=4), max_size=2))
+        extra = draw(extras)
         body.update({k: v for k, v in extra.items() if k not in _PARAMETERS})
         return {k: body[k] for k in draw(st.permutations(list(body)))}
 
@@ -372,8 +405,12 @@ def requests(*, version: ApiVersion | str = ApiVersion.BETA) -> SearchStrategy[C
     >>> requests().example()  # doctest: +SKIP
     CreateOrGetRequest(external_id='Q', subject=None, ...)
     """
-    chosen = _version(version)
-    return request_bodies(version=chosen).map(lambda b: parse_create_or_get(b, version=chosen))
+    return _requests(_version(version))
+
+
+@functools.cache
+def _requests(version: ApiVersion) -> SearchStrategy[CreateOrGetRequest]:
+    return request_bodies(version=version).map(lambda b: parse_create_or_get(b, version=version))
 
 
 # --- invalid bodies ------------------------------------------------------------------------------
@@ -463,4 +500,9 @@ def invalid_request_bodies(*, version: ApiVersion | str = ApiVersion.BETA) -> Se
     >>> invalid_request_bodies().example()  # doctest: +SKIP
     ({'externalId': 'a', 'subject': 5}, 400, 'subject')
     """
-    return _defects(_version(version))
+    return _invalid_request_bodies(_version(version))
+
+
+@functools.cache
+def _invalid_request_bodies(version: ApiVersion) -> SearchStrategy[Case]:
+    return _defects(version)
