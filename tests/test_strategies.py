@@ -118,6 +118,24 @@ def test_nonsense_arguments_are_refused_when_called(call: object) -> None:
         call()  # type: ignore[operator]
 
 
+def test_a_strategy_is_built_once_for_its_arguments_and_checked_at_every_call() -> None:
+    """A test may build a strategy inside ``data.draw`` for every example: the same arguments
+    give the same strategy (its tree is checked by Hypothesis once), and nonsense arguments are
+    still refused at each call."""
+    assert strategies.meetings(version="v1.0") is strategies.meetings(version=ApiVersion.V1_0)
+    assert strategies.meeting_json() is strategies.meeting_json(version="beta")
+    assert request_bodies(max_attendees=3) is request_bodies(min_attendees=0, max_attendees=3)
+    assert request_bodies(max_attendees=3) is not request_bodies(max_attendees=4)
+    assert strategies.json_values(max_leaves=2) is strategies.json_values(max_leaves=2)
+    assert strategies.requests() is strategies.requests()
+    assert strategies.invalid_request_bodies() is strategies.invalid_request_bodies()
+    for _ in range(2):
+        with pytest.raises(InvalidArgument):
+            strategies.meetings(version="v2")
+        with pytest.raises(InvalidArgument):
+            request_bodies(max_attendees=True)
+
+
 def test_every_strategy_is_documented_with_an_example() -> None:
     """Each public strategy has a docstring with an example."""
     for name in strategies.__all__:
