@@ -44,9 +44,8 @@ __all__ = [
 ]
 
 # Each public strategy checks its arguments, then returns a strategy built once for them
-# (``functools.cache`` on a private builder): strategies are immutable, and Hypothesis checks a
-# new one's whole tree on its first draw. For the meeting trees that check cost several times the
-# draw itself in a test that built them anew for each example (``data.draw(meetings(...))``).
+# (``functools.cache``): Hypothesis checks a new strategy's whole tree on its first draw, which
+# cost more than the draws in a test that built meetings() anew for each example.
 
 _TICKS_PER_MINUTE = 60 * TICKS_PER_SECOND
 _ROLES = ["attendee", "presenter", "producer", "coorganizer"]
@@ -173,13 +172,8 @@ def json_values(*, max_leaves: int = 8) -> SearchStrategy[JsonValue]:
 
 @functools.cache
 def _json_values(max_leaves: int) -> SearchStrategy[JsonValue]:
-    scalars = (
-        st.none()
-        | st.booleans()
-        | st.integers(-(2**70), 2**70)
-        | st.floats(allow_nan=False, allow_infinity=False)
-        | texts
-    )
+    numbers = st.integers(-(2**70), 2**70) | st.floats(allow_nan=False, allow_infinity=False)
+    scalars = st.none() | st.booleans() | numbers | texts
     return st.recursive(
         scalars,
         lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_names, inner, max_size=3),
@@ -189,7 +183,6 @@ def _json_values(max_leaves: int) -> SearchStrategy[JsonValue]:
 
 @functools.cache
 def _unknown_members(cls: type[Any]) -> Any:
-
     modelled = set(member_names(cls))
     return st.dictionaries(
         _names.filter(lambda n: n not in modelled), json_values(max_leaves=4), max_size=2
@@ -409,8 +402,8 @@ def requests(*, version: ApiVersion | str = ApiVersion.BETA) -> SearchStrategy[C
 
 
 @functools.cache
-def _requests(version: ApiVersion) -> SearchStrategy[CreateOrGetRequest]:
-    return request_bodies(version=version).map(lambda b: parse_create_or_get(b, version=version))
+def _requests(chosen: ApiVersion) -> SearchStrategy[CreateOrGetRequest]:
+    return request_bodies(version=chosen).map(lambda b: parse_create_or_get(b, version=chosen))
 
 
 # --- invalid bodies ------------------------------------------------------------------------------
@@ -422,6 +415,7 @@ def _with(body: dict[str, Any], **members: Any) -> dict[str, Any]:
     return {**body, **members}
 
 
+@functools.cache
 @st.composite
 def _defects(draw: st.DrawFn, version: ApiVersion) -> Case:
     """One defect in an otherwise valid body, with the status and target it must produce."""
@@ -500,9 +494,4 @@ def invalid_request_bodies(*, version: ApiVersion | str = ApiVersion.BETA) -> Se
     >>> invalid_request_bodies().example()  # doctest: +SKIP
     ({'externalId': 'a', 'subject': 5}, 400, 'subject')
     """
-    return _invalid_request_bodies(_version(version))
-
-
-@functools.cache
-def _invalid_request_bodies(version: ApiVersion) -> SearchStrategy[Case]:
-    return _defects(version)
+    return _defects(_version(version))
