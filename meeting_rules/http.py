@@ -446,11 +446,14 @@ def echoed_client_request_id(request: HttpRequest, request_id: str) -> str:
 def join_headers(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
     """Headers as one value a name: a name that repeats (in any case) is joined with ``", "``,
     as HTTP allows, under its first spelling."""
-    joined: dict[str, tuple[str, str]] = {}
+    joined: dict[str, tuple[str, list[str]]] = {}
     for name, text in pairs:
         found = joined.get(name.lower())
-        joined[name.lower()] = (name, text) if found is None else (found[0], f"{found[1]}, {text}")
-    return dict(joined.values())
+        if found is None:
+            joined[name.lower()] = (name, [text])
+        else:
+            found[1].append(text)  # joined once at the end: time linear in the repeats
+    return {name: ", ".join(texts) for name, texts in joined.values()}
 
 
 def _url_text(text: str | None) -> str:

@@ -81,7 +81,7 @@ from .oracle_refusals import (
     refused_valid,
     rights,
 )
-from .ports import TokenDirectory
+from .ports import Application, DelegatedUser, TokenDirectory
 from .request import CreateOrGetRequest
 from .request_body import parse_create_or_get
 from .settings import TenantSettings
@@ -112,9 +112,10 @@ MESSAGE_LIMIT = 1_000
 """The longest message of a ``Violation``, in characters: what an answer holds is quoted in part
 (a 5 MB error code makes no 5 MB finding)."""
 
-_KEPT_BODIES = 10_000
-"""How many keys' first answers are kept whole, to say which member a later answer changed;
-of older keys, a digest says whether it changed (memory stays bounded on long recordings)."""
+_KEPT_BODIES, _KEPT_BYTES = 10_000, 64 * 1024 * 1024
+"""How many keys' first answers are kept whole, and how many bytes of them at most, to say which
+member a later answer changed; of older keys, a digest says whether it changed (memory stays
+bounded on long recordings, whatever the answers' size)."""
 
 
 @attrs.frozen
@@ -158,10 +159,13 @@ class Oracle:
         self._next = 0
         self._known: dict[Key, _Known] = {}
         self._bodies: dict[Key, bytes] = {}  # the first answers of the latest keys, whole
+        self._kept = 0  # their bytes
         self._unsure: set[Key] = set()  # an answer may have stored a meeting we have not seen
         self._failed: dict[Key, int] = {}  # keys of refused exchanges, with the first's index
         # without the callers: (the path's user or None for /me, externalId) of unsure answers
         self._unsure_ids: set[tuple[str | None, str]] = set()
+        # the organizers of each externalId's known and unsure keys (``_may_be_stored``)
+        self._organizers: dict[str, set[str]] = {}
 
     @staticmethod
     def skip_reason(request: HttpRequest) -> str | None:
@@ -220,7 +224,14 @@ class Oracle:
         try:
             route = read_route(request)
         except WrongMethod as wrong:
+            # The token may be checked first (R-HTTP-4): without the callers a 401 is not
+            # judged; with them, the token's own 401 is right as well.
+            if self._directory is None and response.status == 401:
+                return findings
             refusals = [Refusal(405, None, None, "R-HTTP-3", wrong.message)]
+            if self._directory is not None:
+                caller = self._caller(request, self._directory)
+                refusals += [caller] if isinstance(caller, Refusal) else []
             findings += judge_refusal(refusals, response, error)
             return findings
         refusals, organizer, parsed = self._refusals(request, route.version, route.user_id)
@@ -231,9 +242,11 @@ class Oracle:
             key = raw_key_of(request.body, organizer)  # a refused body's key, where it has one
         status = response.status
         if status in TRANSIENT:
-            if key is not None and key not in self._known:
-                self._unsure.add(key)
-            elif key is None and self._directory is None and parsed is not None and not refusals:
+            if refusals:
+                pass  # a body the rules refuse, or a caller they refuse, cannot have stored
+            elif key is not None and key not in self._known:
+                self._add_unsure(key)
+            elif key is None and self._directory is None and parsed is not None:
                 self._mark_unsure(parsed.external_id, route.user_id)  # a valid request's only
             return findings
         if self._directory is None and callers_refusal(status, error, route.user_id):
@@ -247,37 +260,28 @@ class Oracle:
             findings += judge_refusal(refusals, response, error, other_defect=also_defective)
             if key is not None:
                 if 200 <= status < 300:
-                    self._unsure.add(key)  # a success that should not be: it may have stored
+                    self._add_unsure(key)  # a success that should not be: it may have stored
                 else:
                     self._failed.setdefault(key, index)
             return findings
         if status >= 400:
-            gettable = key in self._known or key in self._unsure
-            if key is None and self._directory is None and parsed is not None:
-                gettable = self._may_be_stored(parsed.external_id, route.user_id)
-            strict_get = self._settings.strict_mismatch and gettable
+            strict_get = self._settings.strict_mismatch and (
+                self._may_be_stored(parsed.external_id, route.user_id)
+                if key is None and self._directory is None and parsed is not None
+                else key in self._known or key in self._unsure
+            )
             findings += refused_valid(status, error, parsed, strict_get=strict_get)
             return findings
         assert parsed is not None
         if status not in (200, 201) or not isinstance(body, Mapping):
             what = "a meeting" if isinstance(body, Mapping) else "not a meeting's JSON"
-            findings.append(
-                (
-                    "R-RES-2",
-                    f"A valid request was answered {status} with {what}; the rules "
-                    "give 201 with a new meeting or 200 with the key's meeting.",
-                    None,
-                )
-            )
+            unfit = f"A valid request was answered {status} with {what}; the rules give 201 with "
+            unfit += "a new meeting or 200 with the key's meeting."
+            findings.append(("R-RES-2", unfit, None))
             return findings
         if key is None or organizer is None:
-            findings.append(
-                (
-                    "R-MEET-2",
-                    "The answer names no organizer (participants.organizer.identity.user).",
-                    "participants.organizer",
-                )
-            )
+            nobody = "The answer names no organizer (participants.organizer.identity.user)."
+            findings.append(("R-MEET-2", nobody, "participants.organizer"))
             return findings
         findings += self._judge_meeting(request, response, body, parsed, organizer, key, index)
         return findings
@@ -290,11 +294,9 @@ class Oracle:
         refusals: list[Refusal] = []
         organizer = None
         if self._directory is not None:
-            try:
-                caller = read_caller(request, self._directory)
-            except UnauthorizedError as error:
-                fixed = error.message if text_of(request, "Authorization") is None else None
-                return [refusal_for(error, "R-HTTP-4", fixed)], None, None
+            caller = self._caller(request, self._directory)
+            if isinstance(caller, Refusal):
+                return [caller], None, None
             refusals, organizer = rights(read_route(request), caller, self._directory)
         try:
             check_content_type(request)
@@ -316,6 +318,16 @@ class Oracle:
             refusals.append(late)
         return refusals, organizer, parsed
 
+    def _caller(
+        self, request: HttpRequest, directory: TokenDirectory
+    ) -> DelegatedUser | Application | Refusal:
+        """The caller of the request's bearer token, or the 401 it is refused with."""
+        try:
+            return read_caller(request, directory)
+        except UnauthorizedError as error:
+            fixed = error.message if text_of(request, "Authorization") is None else None
+            return refusal_for(error, "R-HTTP-4", fixed)
+
     def _mark_unsure(self, external_id: str, user_id: str | None) -> None:
         """Without the callers, a throttled or failed answer to a valid request names no
         organizer: every key of its externalId is unsure from then on (of the path's user on
@@ -327,14 +339,14 @@ class Oracle:
         ``/users/{id}``) may be stored: an error answer names no organizer to say which."""
         user = user_id.lower() if user_id is not None else None
         marks = self._unsure_ids
-        return (
-            (user, external_id) in marks
-            or (None, external_id) in marks
-            or any(
-                k[2] == external_id and (user is None or k[1] == user)
-                for k in (*self._known, *self._unsure)
-            )
-        )
+        if (user, external_id) in marks or (None, external_id) in marks:
+            return True
+        organizers = self._organizers.get(external_id, ())
+        return bool(organizers) if user is None else user in organizers
+
+    def _add_unsure(self, key: Key) -> None:
+        self._unsure.add(key)
+        self._organizers.setdefault(key[2], set()).add(key[1])
 
     def _is_unsure(self, key: Key) -> bool:
         return key in self._unsure or bool(
@@ -439,9 +451,11 @@ class Oracle:
         # the digests as written without Prefer differ only where an evolvable value is written
         lowered = meeting_digests(body, lowered=True) if may_be_lowered(raw) else digests
         self._known[key] = _Known(digests, lowered, version, include, index, made)
-        self._bodies[key] = raw
-        if len(self._bodies) > _KEPT_BODIES:
-            del self._bodies[next(iter(self._bodies))]
+        self._organizers.setdefault(key[2], set()).add(key[1])
+        self._kept -= len(self._bodies.pop(key, b""))
+        self._bodies[key], self._kept = raw, self._kept + len(raw)
+        while len(self._bodies) > _KEPT_BODIES or self._kept > _KEPT_BYTES:
+            self._kept -= len(self._bodies.pop(next(iter(self._bodies))))
 
     def _same(
         self,

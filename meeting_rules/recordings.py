@@ -185,7 +185,8 @@ def _body(message: Mapping[str, Any], where: str, har_member: str, har_size: str
     if "body" in message:
         text, encoding, text_at = message["body"], message.get("encoding"), f"{where}.body"
     else:
-        holder = _object(message.get(har_member) or {}, f"{where}.{har_member}")
+        held = message.get(har_member)
+        holder = _object({} if held is None else held, f"{where}.{har_member}")
         text, encoding = holder.get("text"), holder.get("encoding")
         text_at = f"{where}.{har_member}.text"
         size = holder.get(har_size, message.get(har_size))  # content.size; request.bodySize

@@ -8,6 +8,7 @@ import io
 import json
 import random
 import re
+import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from meeting_rules import oracle as oracle_module
 from meeting_rules.adapters import InMemoryMeetingRepository
 from meeting_rules.cli import main
 from meeting_rules.enums import LobbyBypassScope
@@ -213,6 +215,36 @@ def test_r_res_3_later_answers_return_the_first_meeting(library: Library, oracle
     added = tampered(answer, lambda body: body["participants"]["organizer"].update(x=1))
     assert rules(oracle.check(again, added)) == {"R-RES-3"}
     assert rules(oracle.check(again, attrs.evolve(answer, status=201))) == {"R-RES-3"}
+
+
+def test_r_res_3_first_answers_are_kept_whole_within_a_byte_bound(
+    library: Library, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """R-RES-3: the first answers kept whole, to name the member a later answer changed, are
+    bounded in bytes as well as in keys; an older key's change is still found, by its digest."""
+    monkeypatch.setattr(oracle_module, "_KEPT_BYTES", 1024 * 1024)
+    oracle = Oracle(directory=library.directory)
+    subject = "s" * 100_000
+    requests = [post({"externalId": f"k{n}", "subject": subject}) for n in range(40)]
+    answers = [library(request) for request in requests]
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for request, answer in zip(requests, answers, strict=True):
+            copy = attrs.evolve(answer, body=bytes(bytearray(answer.body)))  # traced; dropped
+            assert oracle.check(request, copy) == ()
+        del copy
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert held < 2 * 1024 * 1024  # 40 answers of 100 kB: 4 MB, were they all kept
+    oldest = library(requests[0])
+    assert oldest.status == 200
+    changed = tampered(oldest, lambda body: body.update(subject="other"))
+    assert rules(oracle.check(requests[0], changed)) == {"R-RES-3"}
+    newest = tampered(library(requests[-1]), lambda body: body.update(subject="other"))
+    [violation] = oracle.check(requests[-1], newest)
+    assert (violation.rule, violation.path) == ("R-RES-3", "subject")
 
 
 def test_r_res_1_the_key_holds_the_organizer(library: Library, oracle: Oracle) -> None:

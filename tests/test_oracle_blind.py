@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import io
 import json
+import time
 from pathlib import Path
 
+import attrs
 import pytest
 
 from meeting_rules.cli import main
@@ -143,3 +145,59 @@ def test_r_res_3_without_callers_a_strict_tenants_422_for_a_get_is_taken() -> No
     assert blind.check(differing, answer) == ()
     other = post({"externalId": "never-created", "subject": "two"})
     assert "R-RES-3" in rules(Oracle(settings=strict).check(other, answer))
+
+
+def test_r_res_2_without_callers_an_error_answer_costs_no_walk_of_the_keys() -> None:
+    """Without the callers an error answer names no organizer, and whether a key of its
+    externalId may be stored is looked up, not searched for among every key seen: four times
+    the keys cost about four times the time (a walk of them all cost sixteen)."""
+
+    def judged(keys: int) -> float:
+        library, blind = Library(), Oracle()
+        for n in range(keys):
+            request = post({"externalId": f"k{n}"})
+            assert blind.check(request, library(request)) == ()
+        failed = refuse(post({"externalId": "x"}), ServiceUnavailableError("x"),
+                        clock=library.clock, ids=library.ids)  # fmt: skip
+        answer = attrs.evolve(failed, status=500)
+        best = float("inf")
+        for _ in range(3):
+            started = time.perf_counter()
+            for n in range(keys):
+                blind.check(post({"externalId": f"other{n}"}), answer)
+            best = min(best, time.perf_counter() - started)
+        return best
+
+    assert judged(4_000) < 9 * judged(1_000)
+
+
+def test_r_http_3_a_401_to_a_wrong_method_is_the_tokens_refusal() -> None:
+    """R-HTTP-3, R-HTTP-4: a service may check the token before the method. A 401 to a GET of
+    createOrGet without a token is right, with the callers and without them; with a good token,
+    the rules give 405 only."""
+    library = Library()
+    tokenless = attrs.evolve(post({"externalId": "k"}, token=None), method="GET")
+    unauthorized = library(post({"externalId": "k"}, token=None))
+    assert unauthorized.status == 401
+    assert Oracle().check(tokenless, unauthorized) == ()
+    assert Oracle(directory=library.directory).check(tokenless, unauthorized) == ()
+    with_token = attrs.evolve(post({"externalId": "k"}), method="GET")
+    assert library(with_token).status == 405
+    assert rules(Oracle(directory=library.directory).check(with_token, unauthorized)) == {
+        "R-HTTP-3"
+    }
+
+
+def test_r_res_5_with_callers_a_lost_answer_to_a_refused_body_marks_nothing() -> None:
+    """R-RES-5: a body the rules refuse cannot have stored a meeting, so a 503 to it leaves its
+    key as it was: a later 200 that no exchange created is still a finding."""
+    library, elsewhere = Library(), Library()
+    oracle = Oracle(directory=library.directory)
+    refused = post({"externalId": "a", "startDateTime": "not a time"})
+    assert library(refused).status == 400
+    lost = refuse(refused, ServiceUnavailableError("later"), clock=library.clock, ids=library.ids)
+    assert oracle.check(refused, lost) == ()
+    get = post({"externalId": "a"})
+    made_elsewhere = elsewhere(get)  # a 200 of a meeting this traffic never created
+    answer = attrs.evolve(made_elsewhere, status=200)
+    assert rules(oracle.check(get, answer)) == {"R-RES-2"}
