@@ -65,9 +65,9 @@ from .oracle_later import (
     expect_prefer,
     expect_same,
     expect_version_members,
-    may_be_lowered,
     meeting_digests,
 )
+from .oracle_memory import Known, Memory
 from .oracle_refusals import (
     TRANSIENT,
     Refusal,
@@ -112,24 +112,6 @@ MESSAGE_LIMIT = 1_000
 """The longest message of a ``Violation``, in characters: what an answer holds is quoted in part
 (a 5 MB error code makes no 5 MB finding)."""
 
-_KEPT_BODIES, _KEPT_BYTES = 10_000, 64 * 1024 * 1024
-"""How many keys' first answers are kept whole, and how many bytes of them at most, to say which
-member a later answer changed; of older keys, a digest says whether it changed (memory stays
-bounded on long recordings, whatever the answers' size)."""
-
-
-@attrs.frozen
-class _Known:
-    """A key's first meeting: digests of its answer (``meeting_digests``), its version, and the
-    exchange that gave it."""
-
-    digests: tuple[bytes, bytes]
-    lowered: tuple[bytes, bytes]  # of the answer as written without Prefer (R-JSON-3)
-    version: ApiVersion
-    include: bool  # its caller sent Prefer: include-unknown-enum-members
-    exchange: int
-    made: bool  # by a 201 judged here (not first seen in a 200: made before the traffic)
-
 
 class Oracle:
     """Judges createOrGet exchanges (``check``) in the order they happened.
@@ -157,15 +139,7 @@ class Oracle:
         self._tolerance = _dt.timedelta(seconds=clock_tolerance_seconds)
         self._assume_empty = assume_empty_store
         self._next = 0
-        self._known: dict[Key, _Known] = {}
-        self._bodies: dict[Key, bytes] = {}  # the first answers of the latest keys, whole
-        self._kept = 0  # their bytes
-        self._unsure: set[Key] = set()  # an answer may have stored a meeting we have not seen
-        self._failed: dict[Key, int] = {}  # keys of refused exchanges, with the first's index
-        # without the callers: (the path's user or None for /me, externalId) of unsure answers
-        self._unsure_ids: set[tuple[str | None, str]] = set()
-        # the organizers of each externalId's known and unsure keys (``_may_be_stored``)
-        self._organizers: dict[str, set[str]] = {}
+        self._memory = Memory()
 
     @staticmethod
     def skip_reason(request: HttpRequest) -> str | None:
@@ -201,6 +175,7 @@ class Oracle:
         if not isinstance(request.body, bytes):
             raise TypeError("an HttpRequest has a bytes body")
         if self.skip_reason(request) is not None:
+            self._changed(request, response.status)
             return ()
         findings = self._judge(request, response, index)
         return tuple(
@@ -242,12 +217,7 @@ class Oracle:
             key = raw_key_of(request.body, organizer)  # a refused body's key, where it has one
         status = response.status
         if status in TRANSIENT:
-            if refusals:
-                pass  # a body the rules refuse, or a caller they refuse, cannot have stored
-            elif key is not None and key not in self._known:
-                self._add_unsure(key)
-            elif key is None and self._directory is None and parsed is not None:
-                self._mark_unsure(parsed.external_id, route.user_id)  # a valid request's only
+            self._unanswered(refusals, key, parsed, route.user_id)
             return findings
         if self._directory is None and callers_refusal(status, error, route.user_id):
             return findings  # without the callers, their refusals are not judged
@@ -260,15 +230,15 @@ class Oracle:
             findings += judge_refusal(refusals, response, error, other_defect=also_defective)
             if key is not None:
                 if 200 <= status < 300:
-                    self._add_unsure(key)  # a success that should not be: it may have stored
+                    self._memory.add_unsure(key)  # a success that should not be: it may have stored
                 else:
-                    self._failed.setdefault(key, index)
+                    self._memory.failed.setdefault(key, index)
             return findings
         if status >= 400:
             strict_get = self._settings.strict_mismatch and (
-                self._may_be_stored(parsed.external_id, route.user_id)
+                self._memory.may_be_stored(parsed.external_id, route.user_id)
                 if key is None and self._directory is None and parsed is not None
-                else key in self._known or key in self._unsure
+                else key is not None and (key in self._memory.known or self._memory.is_unsure(key))
             )
             findings += refused_valid(status, error, parsed, strict_get=strict_get)
             return findings
@@ -285,6 +255,58 @@ class Oracle:
             return findings
         findings += self._judge_meeting(request, response, body, parsed, organizer, key, index)
         return findings
+
+    def lost(self, request: HttpRequest | None) -> None:
+        """An exchange whose answer cannot be judged (an entry of a recording that cannot be
+        read): what it did is unknown. As after a lost answer, its request's key is unsure from
+        then on; where the request is unknown too, every key is."""
+        if request is None:
+            self._memory.mark_all_unsure()
+            return
+        if self.skip_reason(request) is not None:
+            self._changed(request, None)
+            return
+        try:
+            route = read_route(request)
+        except GraphError:  # another method on a createOrGet route: refused, nothing stored
+            return
+        refusals, organizer, parsed = self._refusals(request, route.version, route.user_id)
+        self._unanswered(refusals, key_of(parsed, organizer), parsed, route.user_id)
+
+    def _unanswered(
+        self,
+        refusals: list[Refusal],
+        key: Key | None,
+        parsed: CreateOrGetRequest | None,
+        user_id: str | None,
+    ) -> None:
+        """A request whose answer may hide a create (429, 503, 408, a lost answer): its key is
+        unsure until its next answer."""
+        if refusals:
+            return  # a request the rules refuse (its body, or its caller) cannot have stored
+        if key is not None and key not in self._memory.known:
+            self._memory.add_unsure(key)
+        elif key is None and self._directory is None and parsed is not None:
+            self._memory.mark_unsure(parsed.external_id, user_id)  # a valid request's only
+
+    def _changed(self, request: HttpRequest, status: int | None) -> None:
+        """Graph's own update (PATCH) or delete of a meeting by its id, not judged: after a
+        success, or an answer that may hide one (``None``: unknown), the first meeting of the
+        key it names no longer holds; after an update, or an unknown answer, the key is unsure."""
+        method = request.method.upper() if isinstance(request.method, str) else ""
+        if method not in ("PATCH", "DELETE"):
+            return
+        try:
+            meeting_id = read_route(attrs.evolve(request, method="GET")).meeting_id
+        except GraphError:
+            return
+        key = None if meeting_id is None else self._memory.key_of_meeting(meeting_id)
+        if key is None:
+            return
+        if status is None or status in TRANSIENT:
+            self._memory.forget(key, unsure=True)
+        elif 200 <= status < 300:
+            self._memory.forget(key, unsure=method == "PATCH")
 
     def _refusals(
         self, request: HttpRequest, version: ApiVersion, user_id: str | None
@@ -328,32 +350,6 @@ class Oracle:
             fixed = error.message if text_of(request, "Authorization") is None else None
             return refusal_for(error, "R-HTTP-4", fixed)
 
-    def _mark_unsure(self, external_id: str, user_id: str | None) -> None:
-        """Without the callers, a throttled or failed answer to a valid request names no
-        organizer: every key of its externalId is unsure from then on (of the path's user on
-        ``/users/{id}``; on ``/me``, of any organizer, the token's user being unknown)."""
-        self._unsure_ids.add((user_id.lower() if user_id is not None else None, external_id))
-
-    def _may_be_stored(self, external_id: str, user_id: str | None) -> bool:
-        """Without the callers, whether a key of this externalId (of the path's user on
-        ``/users/{id}``) may be stored: an error answer names no organizer to say which."""
-        user = user_id.lower() if user_id is not None else None
-        marks = self._unsure_ids
-        if (user, external_id) in marks or (None, external_id) in marks:
-            return True
-        organizers = self._organizers.get(external_id, ())
-        return bool(organizers) if user is None else user in organizers
-
-    def _add_unsure(self, key: Key) -> None:
-        self._unsure.add(key)
-        self._organizers.setdefault(key[2], set()).add(key[1])
-
-    def _is_unsure(self, key: Key) -> bool:
-        return key in self._unsure or bool(
-            self._unsure_ids
-            and ((key[1], key[2]) in self._unsure_ids or (None, key[2]) in self._unsure_ids)
-        )
-
     def _judge_meeting(
         self,
         request: HttpRequest,
@@ -365,10 +361,9 @@ class Oracle:
         index: int,
     ) -> list[Finding]:
         findings: list[Finding] = []
-        known = self._known.get(key)
+        known = self._memory.known.get(key)
         date = instant_of_http_date(answer_text(response, "Date"))
-        unsure = self._is_unsure(key)
-        self._unsure.discard(key)
+        unsure = self._memory.settle(key)
         include = prefers_unknown_enum_members(request)
         if response.status == 201:
             if known is not None:
@@ -392,7 +387,9 @@ class Oracle:
                 settings=self._settings,
                 include_unknown_enum_members=include,
             )
-            self._remember(key, response.body, body, parsed.version, include, index, made=True)
+            self._memory.remember(
+                key, response.body, body, parsed.version, include, index, made=True
+            )
             return findings
         answered = answer_organizer(body, None)
         if answered is not None and not same_organizer(answered, key):
@@ -409,7 +406,7 @@ class Oracle:
         if known is not None:
             return self._same(key, known, body, parsed.version, include, organizer.user_id)
         if self._assume_empty and not unsure:
-            failed = self._failed.get(key)
+            failed = self._memory.failed.get(key)
             if failed is not None:
                 findings.append(
                     (
@@ -433,34 +430,13 @@ class Oracle:
         )
         if not include:  # with it, an unknownFutureValue may be the stored value: unknown
             findings += expect_prefer(body, include)
-        self._remember(key, response.body, body, parsed.version, include, index, made=False)
+        self._memory.remember(key, response.body, body, parsed.version, include, index, made=False)
         return findings
-
-    def _remember(
-        self,
-        key: Key,
-        raw: bytes,
-        body: Mapping[str, Any],
-        version: ApiVersion,
-        include: bool,
-        index: int,
-        *,
-        made: bool,
-    ) -> None:
-        digests = meeting_digests(body)
-        # the digests as written without Prefer differ only where an evolvable value is written
-        lowered = meeting_digests(body, lowered=True) if may_be_lowered(raw) else digests
-        self._known[key] = _Known(digests, lowered, version, include, index, made)
-        self._organizers.setdefault(key[2], set()).add(key[1])
-        self._kept -= len(self._bodies.pop(key, b""))
-        self._bodies[key], self._kept = raw, self._kept + len(raw)
-        while len(self._bodies) > _KEPT_BODIES or self._kept > _KEPT_BYTES:
-            self._kept -= len(self._bodies.pop(next(iter(self._bodies))))
 
     def _same(
         self,
         key: Key,
-        known: _Known,
+        known: Known,
         body: Mapping[str, Any],
         version: ApiVersion,
         include: bool,
@@ -482,7 +458,7 @@ class Oracle:
             findings += expect_prefer(body, include)
         if digests[1 if crossed else 0] == first[1 if crossed else 0]:
             return findings + expect_context(body, version, organizer_id)
-        kept = self._bodies.get(key)
+        kept = self._memory.body(key)
         if kept is None:
             old = (
                 "R-RES-3",

@@ -36,6 +36,7 @@ __all__ = [
     "NotARecording",
     "Recorded",
     "Unreadable",
+    "UnreadableResponse",
     "exchange_of",
     "read_har",
     "read_jsonl",
@@ -67,10 +68,20 @@ class Recorded:
 
 @attrs.frozen
 class Unreadable:
-    """Entry ``index`` of the file, which could not be read as an exchange, and why."""
+    """Entry ``index`` of the file, which could not be read as an exchange, and why; ``request``:
+    its request, where that much could be read (the answer could not)."""
 
     index: int
     reason: str
+    request: HttpRequest | None = None
+
+
+class UnreadableResponse(ValueError):
+    """``exchange_of``: the entry's request was read, its response could not be."""
+
+    def __init__(self, message: str, request: HttpRequest) -> None:
+        super().__init__(message)
+        self.request = request
 
 
 class NotARecording(Exception):
@@ -85,34 +96,35 @@ def exchange_of(entry: object) -> tuple[HttpRequest, HttpResponse]:
 
     Raises:
         ValueError: the entry is not an exchange; the message names the member at fault
-            (``"response.status is missing"``).
+            (``"response.status is missing"``); ``UnreadableResponse`` when only the response
+            is at fault.
     """
     root = _object(entry, "the entry")
     request = _object(_required(root, "", "request"), "request")
-    response = _object(_required(root, "", "response"), "response")
     method = _required(request, "request", "method")
     if not isinstance(method, str) or not method:
         raise ValueError("request.method is not a method name")
-    status = _required(response, "response", "status")
-    if type(status) is not int:
-        raise ValueError(f"response.status is not an integer: {_short(status)}")
-    if status == 0:
-        raise ValueError("response.status is 0: no response was recorded")
-    if not 100 <= status <= 599:
-        raise ValueError(f"response.status is not an HTTP status: {status}")
-    return (
-        HttpRequest(
-            method=method,
-            path=_path(request),
-            headers=_headers(request.get("headers"), "request.headers"),
-            body=_body(request, "request", "postData", "bodySize"),
-        ),
-        HttpResponse(
-            status=status,
-            headers=_headers(response.get("headers"), "response.headers"),
-            body=_body(response, "response", "content", "size"),
-        ),
+    sent = HttpRequest(
+        method=method,
+        path=_path(request),
+        headers=_headers(request.get("headers"), "request.headers"),
+        body=_body(request, "request", "postData", "bodySize"),
     )
+    try:
+        response = _object(_required(root, "", "response"), "response")
+        status = _required(response, "response", "status")
+        if type(status) is not int:
+            raise ValueError(f"response.status is not an integer: {_short(status)}")
+        if status == 0:
+            raise ValueError("response.status is 0: no response was recorded")
+        if not 100 <= status <= 599:
+            raise ValueError(f"response.status is not an HTTP status: {status}")
+        headers = _headers(response.get("headers"), "response.headers")
+        return sent, HttpResponse(
+            status=status, headers=headers, body=_body(response, "response", "content", "size")
+        )
+    except ValueError as error:
+        raise UnreadableResponse(str(error), sent) from None
 
 
 def _object(value: object, where: str) -> Mapping[str, Any]:
@@ -212,6 +224,8 @@ def _body(message: Mapping[str, Any], where: str, har_member: str, har_size: str
 def _recorded(index: int, entry: object, prefix: str = "") -> Recorded | Unreadable:
     try:
         request, response = exchange_of(entry)
+    except UnreadableResponse as error:
+        return Unreadable(index, f"{prefix}{error}", error.request)
     except ValueError as error:
         return Unreadable(index, f"{prefix}{error}")
     return Recorded(index, request, response)

@@ -882,3 +882,63 @@ def test_a_har_body_holder_that_is_not_an_object_is_unreadable(
         assert (code, report["violations"]) == (0, []), holder
         [unreadable] = report["unreadable"]
         assert "is not a JSON object" in unreadable["reason"], holder
+
+
+def _graph_update(method: str, meeting_id: str, status: int) -> Exchange:
+    """Graph's own PATCH or DELETE of a meeting by its id, as an application's traffic holds it."""
+    request = HttpRequest(method=method, path=f"/beta/me/onlineMeetings/{meeting_id}",
+                          headers={"Authorization": "Bearer alice"}, body=b"{}")  # fmt: skip
+    return request, HttpResponse(status=status, headers={"request-id": "r"}, body=b"")
+
+
+def test_r_res_3_a_meeting_updated_or_deleted_by_graph_is_no_longer_its_first_answer(
+    tmp_path: Path,
+) -> None:
+    """R-RES-3: Graph's update and delete of a meeting are skipped, not judged, but they change
+    the store: after an update, the next answer for its key is taken as its meeting; after a
+    delete the key is free, and a new 201 is right. A failed update changes nothing."""
+    recorder = Recorder()
+    body = {"externalId": "weekly-sync", "subject": "Weekly sync"}
+    create = recorder.send(body)
+    meeting = json.loads(create[1].body)
+    get = recorder.send(body)
+    changed = {**json.loads(get[1].body), "subject": "Weekly sync (moved)"}
+    moved = tampered(get, body=json.dumps(changed, separators=(",", ":")).encode())
+    again = Recorder()
+    again.ids = SeededIdFactory(99)
+    made_again, got_again = again.send(body), again.send(body)
+    for failed in (403, 404):  # an update refused: the first meeting still holds
+        exchanges = [create, _graph_update("PATCH", meeting["id"], failed), moved]
+        code, report = check_json(write(tmp_path, "refused.jsonl", jsonl(exchanges)))
+        assert [v["rule"] for v in report["violations"]] == ["R-RES-3"], failed
+    for status in (200, 503):  # updated, or maybe
+        exchanges = [create, _graph_update("PATCH", meeting["id"], status), moved, moved, get]
+        code, report = check_json(write(tmp_path, "patched.jsonl", jsonl(exchanges)))
+        assert [(v["exchange"], v["rule"]) for v in report["violations"]] == [(4, "R-RES-3")]
+    exchanges = [create, _graph_update("DELETE", meeting["id"], 204), made_again, got_again]
+    code, report = check_json(write(tmp_path, "deleted.jsonl", jsonl(exchanges)))
+    assert (code, report["violations"], len(report["skipped"])) == (0, [], 1)
+    code, report = check_json(write(tmp_path, "kept.jsonl", jsonl([create, made_again])))
+    assert [v["rule"] for v in report["violations"]] == ["R-RES-3"]  # a second 201, no delete
+
+
+def test_an_unreadable_entry_leaves_what_it_did_unknown(tmp_path: Path) -> None:
+    """An entry that cannot be read may have created a meeting: its key (where its request was
+    read), or every key (where not even that was), is unsure from then on, as after a lost
+    answer, so the answers after it that find its meeting are not findings."""
+    recorder = Recorder()
+    create = recorder.send({"externalId": "weekly-sync"})
+    get = recorder.send({"externalId": "weekly-sync"})
+    assert get[1].status == 200
+    no_body = har_entry(create)
+    no_body["response"]["content"] = {"size": 1701, "mimeType": "application/json"}
+    no_request = {"request": {"url": 5}, "response": har_entry(create)["response"]}
+    for first in (no_body, no_request):
+        log = json.dumps({"log": {"entries": [first, har_entry(get)]}}).encode()
+        code, report = check_json(write(tmp_path, "unread.har", log))
+        assert (code, report["violations"], len(report["unreadable"])) == (0, [], 1)
+    other = recorder.send({"externalId": "other"})  # a key the unreadable entry did not name
+    lone = tampered(other, status=200)
+    log = json.dumps({"log": {"entries": [no_body, har_entry(lone)]}}).encode()
+    code, report = check_json(write(tmp_path, "other.har", log))
+    assert [v["rule"] for v in report["violations"]] == ["R-RES-2"]

@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from meeting_rules import oracle as oracle_module
+from meeting_rules import oracle_memory
 from meeting_rules.adapters import InMemoryMeetingRepository
 from meeting_rules.cli import main
 from meeting_rules.enums import LobbyBypassScope
@@ -222,7 +222,7 @@ def test_r_res_3_first_answers_are_kept_whole_within_a_byte_bound(
 ) -> None:
     """R-RES-3: the first answers kept whole, to name the member a later answer changed, are
     bounded in bytes as well as in keys; an older key's change is still found, by its digest."""
-    monkeypatch.setattr(oracle_module, "_KEPT_BYTES", 1024 * 1024)
+    monkeypatch.setattr(oracle_memory, "KEPT_BYTES", 1024 * 1024)
     oracle = Oracle(directory=library.directory)
     subject = "s" * 100_000
     requests = [post({"externalId": f"k{n}", "subject": subject}) for n in range(40)]
