@@ -226,11 +226,15 @@ def expect_created(
     built = request
     if request.start_date_time is None and request.end_date_time is None:
         start = _instant(actual.get("startDateTime"))
-        if start is not None and date is not None and _far(start, date, tolerance):
+        # "now" is the answer's Date, or without one its own creationDateTime (R-MEET-1)
+        now, said = (
+            (date, "the answer's Date") if date is not None else (creation, "its creationDateTime")
+        )
+        if start is not None and _far(start, now, tolerance):
             findings.append(
                 (
                     "R-TIME-1",
-                    f"startDateTime {start} is not now: the answer's Date says {date}.",
+                    f"startDateTime {start} is not now: {said} says {now}.",
                     "startDateTime",
                 )
             )

@@ -302,6 +302,23 @@ def test_r_time_1_a_default_start_is_now_by_the_answers_date(library: Library) -
     assert lenient.check(request, attrs.evolve(answer, headers=headers)) == ()
 
 
+def test_r_time_1_without_a_date_a_default_start_is_its_creation_time(library: Library) -> None:
+    """R-TIME-1: an answer without a usable ``Date`` (an in-process emulator's, one that is not
+    a date, one sent twice) still has its own "now", its ``creationDateTime`` (R-MEET-1): a
+    default start far from it is a finding, one at it is not."""
+    request = post({"externalId": "k"})
+    answer = library(request)
+    dateless = {k: v for k, v in answer.headers.items() if k.lower() != "date"}
+    for headers in (dateless, {**dateless, "Date": "soon"}):
+        plain = attrs.evolve(answer, headers=headers)
+        assert Oracle(directory=directory()).check(request, plain) == ()
+        early = tampered(plain, lambda body: body.update(startDateTime="2001-01-01T00:00:00Z"))
+        found = Oracle(directory=directory()).check(request, early)
+        [start] = [v for v in found if v.path == "startDateTime"]
+        assert start.rule == "R-TIME-1"
+        assert "its creationDateTime says" in start.message
+
+
 def test_r_time_8_and_r_meet_3_the_versions_shapes(library: Library, oracle: Oracle) -> None:
     """R-TIME-8: v1.0 writes expiryDateTime = end + the period; beta has none. R-MEET-3: v1.0
     has no producers or contributors."""
