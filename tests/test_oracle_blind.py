@@ -201,3 +201,22 @@ def test_r_res_5_with_callers_a_lost_answer_to_a_refused_body_marks_nothing() ->
     made_elsewhere = elsewhere(get)  # a 200 of a meeting this traffic never created
     answer = attrs.evolve(made_elsewhere, status=200)
     assert rules(oracle.check(get, answer)) == {"R-RES-2"}
+
+
+def test_lost_marks_the_key_its_request_names_or_every_key() -> None:
+    """``Oracle.lost``: an exchange whose answer could not be read may have stored a meeting:
+    its request's key is unsure, or every key when its request is unknown too; a request the
+    rules refuse (here, another method than POST) marks nothing."""
+    library, elsewhere = Library(), Library()
+    get = post({"externalId": "a"})
+    made = elsewhere(get)
+    stray = attrs.evolve(made, status=200)  # a 200 for "a", which this traffic never created
+    for lost, found in (
+        (None, set()),
+        (post({"externalId": "a"}), set()),
+        (post({"externalId": "b"}), {"R-RES-2"}),
+        (attrs.evolve(post({"externalId": "a"}), method="GET"), {"R-RES-2"}),
+    ):
+        oracle = Oracle(directory=library.directory)
+        oracle.lost(lost)
+        assert rules(oracle.check(get, stray)) == found, lost
